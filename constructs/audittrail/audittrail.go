@@ -1,0 +1,110 @@
+// Package audittrail builds the audit pipeline that records every call on the master key: a multi-region
+// CloudTrail trail, its locked-down S3 bucket (with a second bucket for the server access logs), and a
+// CloudWatch Logs log group, all encrypted with a dedicated audit key. The audit key is never the master
+// key: disabling the master key must not blind the audit.
+package audittrail
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudtrail"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/internal/check"
+)
+
+// Props configures the audit pipeline.
+type Props struct {
+	TrailName        string
+	LogRetentionDays int
+}
+
+// Validate reports every problem at once, by field name.
+func (p Props) Validate() error {
+	var errs []error
+	if err := check.TrailName(p.TrailName); err != nil {
+		errs = append(errs, fmt.Errorf("TrailName: %w", err))
+	}
+	if err := check.LogRetention(p.LogRetentionDays); err != nil {
+		errs = append(errs, fmt.Errorf("LogRetentionDays: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// AuditTrail exposes what it made so the stack can wire alerts to the log group and outputs to the names.
+type AuditTrail struct {
+	cdkconstructs.Construct
+	AuditKey        awskms.Key
+	Bucket          awss3.Bucket
+	AccessLogBucket awss3.Bucket
+	LogGroup        awslogs.CfnLogGroup
+	LogGroupName    string
+	Trail           awscloudtrail.CfnTrail
+	TrailArn        string
+}
+
+// New creates the pipeline; it panics on invalid props because the stack validates configuration first.
+func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
+	if err := props.Validate(); err != nil {
+		panic(fmt.Sprintf("audittrail: %v", err))
+	}
+	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
+	a := &AuditTrail{Construct: c, LogGroupName: "/kmsguard/cloudtrail/" + props.TrailName}
+	// The trail ARN is spelled out rather than read from the trail, so that the bucket and key policies
+	// can name it without a dependency cycle.
+	a.TrailArn = arn("cloudtrail", *awscdk.Aws_REGION(), "trail/"+props.TrailName)
+
+	a.AuditKey = newAuditKey(c, a.TrailArn, a.LogGroupName)
+	a.AccessLogBucket = newAccessLogBucket(c)
+	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn)
+
+	a.LogGroup = awslogs.NewCfnLogGroup(c, jsii.String("LogGroup"), &awslogs.CfnLogGroupProps{
+		LogGroupName:              jsii.String(a.LogGroupName),
+		RetentionInDays:           jsii.Number(props.LogRetentionDays),
+		KmsKeyId:                  a.AuditKey.KeyArn(),
+		DeletionProtectionEnabled: jsii.Bool(true),
+	})
+	retain(a.LogGroup)
+	role := newDeliveryRole(c, a.LogGroup, a.TrailArn)
+
+	a.Trail = awscloudtrail.NewCfnTrail(c, jsii.String("Trail"), &awscloudtrail.CfnTrailProps{
+		TrailName:                  jsii.String(props.TrailName),
+		IsLogging:                  jsii.Bool(true),
+		IsMultiRegionTrail:         jsii.Bool(true),
+		IncludeGlobalServiceEvents: jsii.Bool(true),
+		EnableLogFileValidation:    jsii.Bool(true),
+		S3BucketName:               a.Bucket.BucketName(),
+		KmsKeyId:                   a.AuditKey.KeyArn(),
+		CloudWatchLogsLogGroupArn:  a.LogGroup.AttrArn(),
+		CloudWatchLogsRoleArn:      role.RoleArn(),
+		// Read and write management events, with no source excluded: the MariaDB plugin's Decrypt and
+		// GenerateDataKeyWithoutPlaintext are read-only KMS management events.
+		EventSelectors: []any{map[string]any{
+			"ReadWriteType":                 "All",
+			"IncludeManagementEvents":       true,
+			"ExcludeManagementEventSources": []string{},
+		}},
+	})
+	// CloudTrail checks the bucket policy and the delivery role when the trail is created.
+	a.Trail.Node().AddDependency(a.Bucket.Policy(), role)
+	return a
+}
+
+func arn(service, region, resource string) string {
+	return "arn:" + *awscdk.Aws_PARTITION() + ":" + service + ":" + region + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + resource
+}
+
+func retain(r awscdk.CfnResource) {
+	r.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+}
+
+func servicePrincipal(name string) awsiam.IPrincipal {
+	return awsiam.NewServicePrincipal(jsii.String(name), nil)
+}

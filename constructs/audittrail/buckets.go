@@ -1,0 +1,71 @@
+package audittrail
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// lockedDown is what both buckets share: no public access, no ACLs, TLS 1.2 only, versioned, retained.
+func lockedDown(p *awss3.BucketProps) *awss3.BucketProps {
+	p.BlockPublicAccess = awss3.BlockPublicAccess_BLOCK_ALL()
+	p.ObjectOwnership = awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED
+	p.EnforceSSL = jsii.Bool(true)
+	p.MinimumTLSVersion = jsii.Number(1.2)
+	p.Versioned = jsii.Bool(true)
+	p.RemovalPolicy = awscdk.RemovalPolicy_RETAIN
+	p.LifecycleRules = &[]*awss3.LifecycleRule{{
+		Id:                                  jsii.String("CheaperStorageForOldLogs"),
+		AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+		Transitions: &[]*awss3.Transition{
+			{StorageClass: awss3.StorageClass_INFREQUENT_ACCESS(), TransitionAfter: awscdk.Duration_Days(jsii.Number(90))},
+			{StorageClass: awss3.StorageClass_GLACIER(), TransitionAfter: awscdk.Duration_Days(jsii.Number(365))},
+		},
+		NoncurrentVersionTransitions: &[]*awss3.NoncurrentVersionTransition{
+			{StorageClass: awss3.StorageClass_GLACIER(), TransitionAfter: awscdk.Duration_Days(jsii.Number(30))},
+		},
+	}}
+	return p
+}
+
+// newAccessLogBucket receives the trail bucket's server access logs. S3 log delivery only writes to
+// buckets with S3-managed encryption, so this one cannot use the audit key.
+func newAccessLogBucket(scope cdkconstructs.Construct) awss3.Bucket {
+	return awss3.NewBucket(scope, jsii.String("AccessLogBucket"), lockedDown(&awss3.BucketProps{
+		Encryption: awss3.BucketEncryption_S3_MANAGED,
+	}))
+}
+
+// newTrailBucket receives the trail's log files. Only this trail may write (aws:SourceArn), which stops
+// another account's trail from using the bucket as a confused deputy.
+func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs awss3.IBucket, trailArn string) awss3.Bucket {
+	b := awss3.NewBucket(scope, jsii.String("TrailBucket"), lockedDown(&awss3.BucketProps{
+		Encryption:             awss3.BucketEncryption_KMS,
+		EncryptionKey:          key,
+		BucketKeyEnabled:       jsii.Bool(true),
+		ServerAccessLogsBucket: accessLogs,
+		ServerAccessLogsPrefix: jsii.String("trail-bucket/"),
+	}))
+	cloudtrail := []awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")}
+	b.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AWSCloudTrailAclCheck"),
+		Principals: &cloudtrail,
+		Actions:    jsii.Strings("s3:GetBucketAcl"),
+		Resources:  &[]*string{b.BucketArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
+	}))
+	b.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AWSCloudTrailWrite"),
+		Principals: &cloudtrail,
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  &[]*string{b.ArnForObjects(jsii.String("AWSLogs/" + *awscdk.Aws_ACCOUNT_ID() + "/*"))},
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"aws:SourceArn": trailArn,
+			"s3:x-amz-acl":  "bucket-owner-full-control",
+		}},
+	}))
+	return b
+}

@@ -1,0 +1,94 @@
+// Package masterkey builds the KMS key that wraps every MariaDB data key, with a key policy that restricts
+// its use by network, MFA and separation of duties.
+package masterkey
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/internal/check"
+)
+
+// Props configures the master key. ARNs may be CDK tokens (a user created in the same stack).
+type Props struct {
+	Alias               string
+	AccountRootArn      string
+	KeyUserArns         []string
+	AdminArn            string
+	AllowedCidrs        []string
+	AllowedVpcEndpoints []string
+	RequireMfa          bool
+	AdminRequireMfa     bool
+}
+
+// Validate reports every problem at once, by field name.
+func (p Props) Validate() error {
+	var errs []error
+	add := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		}
+	}
+	add("Alias", check.KeyAlias(p.Alias))
+	if p.AccountRootArn == "" {
+		add("AccountRootArn", errors.New("required: the account that administers the key"))
+	}
+	if p.AdminArn == "" {
+		add("AdminArn", errors.New("required: the user that enables and disables the key"))
+	}
+	if len(p.KeyUserArns) == 0 {
+		add("KeyUserArns", errors.New("at least one principal must be able to use the key"))
+	}
+	for _, arn := range p.KeyUserArns {
+		if check.IsToken(arn) {
+			continue
+		}
+		if _, err := check.PrincipalARN(arn); err != nil {
+			add("KeyUserArns", err)
+		}
+	}
+	for _, c := range p.AllowedCidrs {
+		add("AllowedCidrs", check.PublicCIDR(c))
+	}
+	for _, v := range p.AllowedVpcEndpoints {
+		add("AllowedVpcEndpoints", check.VpcEndpointID(v))
+	}
+	return errors.Join(errs...)
+}
+
+// MasterKey is the symmetric KMS key and its alias. Both are retained on stack deletion and replacement:
+// losing the key loses every encrypted table.
+type MasterKey struct {
+	cdkconstructs.Construct
+	Key   awskms.CfnKey
+	Alias awskms.CfnAlias
+}
+
+// New creates the key; it panics on invalid props because the stack validates configuration first.
+func New(scope cdkconstructs.Construct, id string, props Props) *MasterKey {
+	if err := props.Validate(); err != nil {
+		panic(fmt.Sprintf("masterkey: %v", err))
+	}
+	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
+	key := awskms.NewCfnKey(c, jsii.String("Key"), &awskms.CfnKeyProps{
+		Description:         jsii.String("kmsguard: MariaDB aws_key_management master key"),
+		KeySpec:             jsii.String("SYMMETRIC_DEFAULT"),
+		KeyUsage:            jsii.String("ENCRYPT_DECRYPT"),
+		EnableKeyRotation:   jsii.Bool(true),
+		PendingWindowInDays: jsii.Number(30),
+		KeyPolicy:           PolicyDocument(props),
+	})
+	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	key.AddMetadata(jsii.String("kmsguard:role"), "master-key")
+	alias := awskms.NewCfnAlias(c, jsii.String("Alias"), &awskms.CfnAliasProps{
+		AliasName:   jsii.String(props.Alias),
+		TargetKeyId: key.AttrKeyId(),
+	})
+	alias.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	return &MasterKey{Construct: c, Key: key, Alias: alias}
+}

@@ -1,0 +1,107 @@
+package masterkey
+
+// cryptoActions are the operations that touch key material; every restriction (network, MFA) denies all of
+// them, with wildcards so that future GenerateDataKey*/ReEncrypt* variants are denied too.
+var cryptoActions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
+
+// UseActions are what the MariaDB aws_key_management plugin calls (GenerateDataKeyWithoutPlaintext to make
+// a data key, Decrypt to read it back), plus DescribeKey to check the key; nothing else is granted.
+var UseActions = []string{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext"}
+
+// ToggleActions are the only actions of the key administrator.
+var ToggleActions = []string{"kms:DisableKey", "kms:EnableKey"}
+
+// AdministrationActions keep the key manageable by the account (KMS refuses a policy that would lock the
+// caller out) without any cryptographic use: no Decrypt/Encrypt/GenerateDataKey*/ReEncrypt*, and no
+// CreateGrant, because a grant is a way to hand out Decrypt. EnableKey is left to the key administrator
+// (separation of duties); DisableKey stays here as the account's emergency stop. PutKeyPolicy cannot be
+// removed without making the key unmanageable; every call to it raises a key-danger alert.
+var AdministrationActions = []string{
+	"kms:CancelKeyDeletion",
+	"kms:CreateAlias",
+	"kms:DeleteAlias",
+	"kms:DescribeKey",
+	"kms:DisableKey",
+	"kms:DisableKeyRotation",
+	"kms:EnableKeyRotation",
+	"kms:GetKeyPolicy",
+	"kms:GetKeyRotationStatus",
+	"kms:ListGrants",
+	"kms:ListKeyPolicies",
+	"kms:ListKeyRotations",
+	"kms:ListResourceTags",
+	"kms:PutKeyPolicy",
+	"kms:RetireGrant",
+	"kms:RevokeGrant",
+	"kms:RotateKeyOnDemand",
+	"kms:ScheduleKeyDeletion",
+	"kms:TagResource",
+	"kms:UntagResource",
+	"kms:UpdateAlias",
+	"kms:UpdateKeyDescription",
+}
+
+// mfaAbsent matches requests without MFA. BoolIfExists matters: long-term access keys carry no
+// aws:MultiFactorAuthPresent key at all, and a plain Bool condition would not match (and not deny) them.
+var mfaAbsent = map[string]any{"BoolIfExists": map[string]any{"aws:MultiFactorAuthPresent": "false"}}
+
+// PolicyDocument builds the key policy from props. It is a pure function of its input (ARNs may be CDK
+// tokens) so that the exact statements are testable without synthesizing.
+func PolicyDocument(p Props) map[string]any {
+	statements := []any{
+		statement("KeyAdministration", "Allow", aws(p.AccountRootArn), AdministrationActions, nil),
+		statement("AllowUseOfTheKey", "Allow", aws(p.KeyUserArns...), UseActions, nil),
+		statement("AllowEnableDisable", "Allow", aws(p.AdminArn), ToggleActions, nil),
+	}
+	if cond := networkCondition(p.AllowedCidrs, p.AllowedVpcEndpoints); cond != nil {
+		statements = append(statements, statement("DenyUseOutsideNetwork", "Deny", aws("*"), cryptoActions, cond))
+	}
+	if p.RequireMfa {
+		statements = append(statements, statement("DenyUseWithoutMfa", "Deny", aws("*"), cryptoActions, mfaAbsent))
+	}
+	if p.AdminRequireMfa {
+		statements = append(statements, statement("DenyAdminWithoutMfa", "Deny", aws(p.AdminArn), ToggleActions, mfaAbsent))
+	}
+	return map[string]any{"Version": "2012-10-17", "Statement": statements}
+}
+
+// networkCondition denies a request that comes neither from an allowed public range nor through an allowed
+// VPC endpoint. The operators in one condition block are ANDed, which gives exactly "deny unless one of
+// them holds". Both are negated operators, which match when their key is absent: a call through a VPC
+// endpoint has no aws:SourceIp, and a call over the internet has no aws:SourceVpce. Calls that an AWS
+// service makes on a principal's behalf (aws:ViaAWSService) carry the service's address, not the caller's,
+// and are left out.
+func networkCondition(cidrs, vpces []string) map[string]any {
+	if len(cidrs) == 0 && len(vpces) == 0 {
+		return nil
+	}
+	cond := map[string]any{"Bool": map[string]any{"aws:ViaAWSService": "false"}}
+	if len(cidrs) > 0 {
+		cond["NotIpAddress"] = map[string]any{"aws:SourceIp": cidrs}
+	}
+	if len(vpces) > 0 {
+		cond["StringNotEquals"] = map[string]any{"aws:SourceVpce": vpces}
+	}
+	return cond
+}
+
+func aws(arns ...string) map[string]any {
+	if len(arns) == 1 {
+		return map[string]any{"AWS": arns[0]}
+	}
+	return map[string]any{"AWS": arns}
+}
+
+func statement(sid, effect string, principal map[string]any, actions []string, cond map[string]any) map[string]any {
+	s := map[string]any{
+		"Sid":       sid,
+		"Effect":    effect,
+		"Principal": principal,
+		"Action":    actions,
+		"Resource":  "*",
+	}
+	if cond != nil {
+		s["Condition"] = cond
+	}
+	return s
+}

@@ -1,0 +1,320 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kmsguard/kmsguard/internal/check"
+)
+
+// Config is everything an operator can set, read from the CDK context (cdk.json or `-c key=value`).
+type Config struct {
+	StackName           string
+	AlertEmails         []string
+	AllowedCidrs        []string
+	AllowedVpcEndpoints []string
+	RequireMfa          bool
+	KeyUserArns         []string
+	ServerUserName      string
+	AdminUserName       string
+	AdminRequireMfa     bool
+	KeyAlias            string
+	TrailName           string
+	LogRetentionDays    int
+	NotifyKeyUse        bool
+}
+
+// DefaultConfig is the safe default: MFA for the key administrator, a year of logs, and every use of the
+// key reported.
+func DefaultConfig() Config {
+	return Config{
+		StackName:        "KmsGuard",
+		ServerUserName:   "MDBEnc",
+		AdminUserName:    "MDBEncAdmin",
+		AdminRequireMfa:  true,
+		KeyAlias:         "alias/mariadb-encryption",
+		TrailName:        "mariadb-encryption-key",
+		LogRetentionDays: 365,
+		NotifyKeyUse:     true,
+	}
+}
+
+// field binds one context key to the Config field it sets; the table is the single list of keys, so the
+// unknown-key check, the README table test and the parser cannot drift apart.
+type field struct {
+	key   string
+	parse func(c *Config, raw any) error
+}
+
+var fields = []field{
+	{"stackName", str(func(c *Config) *string { return &c.StackName })},
+	{"alertEmails", list(func(c *Config) *[]string { return &c.AlertEmails })},
+	{"allowedCidrs", list(func(c *Config) *[]string { return &c.AllowedCidrs })},
+	{"allowedVpcEndpoints", list(func(c *Config) *[]string { return &c.AllowedVpcEndpoints })},
+	{"requireMfa", boolean(func(c *Config) *bool { return &c.RequireMfa })},
+	{"keyUserArns", list(func(c *Config) *[]string { return &c.KeyUserArns })},
+	{"serverUserName", str(func(c *Config) *string { return &c.ServerUserName })},
+	{"adminUserName", str(func(c *Config) *string { return &c.AdminUserName })},
+	{"adminRequireMfa", boolean(func(c *Config) *bool { return &c.AdminRequireMfa })},
+	{"keyAlias", str(func(c *Config) *string { return &c.KeyAlias })},
+	{"trailName", str(func(c *Config) *string { return &c.TrailName })},
+	{"logRetentionDays", integer(func(c *Config) *int { return &c.LogRetentionDays })},
+	{"notifyKeyUse", boolean(func(c *Config) *bool { return &c.NotifyKeyUse })},
+}
+
+// ConfigKeys lists the context keys kmsguard understands, in documentation order.
+func ConfigKeys() []string {
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+	}
+	return keys
+}
+
+// cdkOwnedKeys are context keys that the CDK CLI or cdk.json itself sets; they are not ours to reject.
+var cdkOwnedKeys = map[string]bool{"acknowledged-issue-numbers": true}
+
+// isCDKOwned recognises feature flags (@aws-cdk/...), CLI settings (aws:cdk:...) and cached lookups
+// (availability-zones:account=...): none of our keys contain ':' or start with '@'.
+func isCDKOwned(key string) bool {
+	return cdkOwnedKeys[key] || strings.HasPrefix(key, "@") || strings.Contains(key, ":")
+}
+
+// ParseConfig reads the context into a Config and validates it, returning every problem at once. Unknown
+// keys are errors: a typo such as `allowedCidr` must not silently deploy a key with no network restriction.
+func ParseConfig(context map[string]any) (Config, error) {
+	c := DefaultConfig()
+	var problems Problems
+	known := map[string]field{}
+	for _, f := range fields {
+		known[f.key] = f
+	}
+	keys := make([]string, 0, len(context))
+	for k := range context {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if isCDKOwned(k) {
+			continue
+		}
+		f, ok := known[k]
+		if !ok {
+			problems.Add(k, "unknown configuration key%s; valid keys: %s", suggest(k), strings.Join(ConfigKeys(), ", "))
+			continue
+		}
+		if err := f.parse(&c, context[k]); err != nil {
+			problems.Add(k, "%v", err)
+		}
+	}
+	problems = append(problems, c.problems()...)
+	return c, problems.Err()
+}
+
+func str(at func(*Config) *string) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		s, ok := raw.(string)
+		if !ok {
+			return fmt.Errorf("must be a string, got %s", jsonText(raw))
+		}
+		*at(c) = strings.TrimSpace(s)
+		return nil
+	}
+}
+
+func boolean(at func(*Config) *bool) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		switch v := raw.(type) {
+		case bool:
+			*at(c) = v
+			return nil
+		case string:
+			if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
+				*at(c) = b
+				return nil
+			}
+		}
+		return fmt.Errorf("must be true or false, got %s", jsonText(raw))
+	}
+}
+
+func integer(at func(*Config) *int) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		switch v := raw.(type) {
+		case float64:
+			if v == float64(int(v)) {
+				*at(c) = int(v)
+				return nil
+			}
+		case string:
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+				*at(c) = n
+				return nil
+			}
+		}
+		return fmt.Errorf("must be a whole number, got %s", jsonText(raw))
+	}
+}
+
+// list accepts a JSON array (from cdk.json), a JSON array in a string, or a comma-separated string (both
+// from `-c key=value`); empty items are dropped so a trailing comma is harmless.
+func list(at func(*Config) *[]string) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		var items []any
+		switch v := raw.(type) {
+		case []any:
+			items = v
+		case string:
+			s := strings.TrimSpace(v)
+			if strings.HasPrefix(s, "[") {
+				if err := json.Unmarshal([]byte(s), &items); err != nil {
+					return fmt.Errorf("looks like a JSON array but does not parse (%v); write [\"a\",\"b\"] or a,b", err)
+				}
+				break
+			}
+			for _, part := range strings.Split(s, ",") {
+				items = append(items, part)
+			}
+		default:
+			return fmt.Errorf("must be a list (JSON array or comma-separated string), got %s", jsonText(raw))
+		}
+		out := []string{}
+		for _, it := range items {
+			s, ok := it.(string)
+			if !ok {
+				return fmt.Errorf("every item must be a string, got %s", jsonText(it))
+			}
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*at(c) = out
+		return nil
+	}
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	return string(b)
+}
+
+// suggest names the closest known key when the unknown one is a likely typo.
+func suggest(key string) string {
+	best, bestDist := "", 4
+	for _, k := range ConfigKeys() {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// Validate reports every problem of a Config built in code rather than parsed from context.
+func (c Config) Validate() error { return c.problems().Err() }
+
+func (c Config) problems() Problems {
+	var p Problems
+	if err := check.StackName(c.StackName); err != nil {
+		p.Add("stackName", "%v", err)
+	}
+	for _, e := range c.AlertEmails {
+		if err := check.Email(e); err != nil {
+			p.Add("alertEmails", "%v", err)
+		}
+	}
+	for _, r := range c.AllowedCidrs {
+		if err := check.PublicCIDR(r); err != nil {
+			p.Add("allowedCidrs", "%v", err)
+		}
+	}
+	for _, v := range c.AllowedVpcEndpoints {
+		if err := check.VpcEndpointID(v); err != nil {
+			p.Add("allowedVpcEndpoints", "%v", err)
+		}
+	}
+	p = append(p, c.principalProblems()...)
+	if err := check.KeyAlias(c.KeyAlias); err != nil {
+		p.Add("keyAlias", "%v", err)
+	}
+	if err := check.TrailName(c.TrailName); err != nil {
+		p.Add("trailName", "%v", err)
+	}
+	if err := check.LogRetention(c.LogRetentionDays); err != nil {
+		p.Add("logRetentionDays", "%v", err)
+	}
+	p = append(p, duplicates("alertEmails", c.AlertEmails)...)
+	p = append(p, duplicates("allowedCidrs", c.AllowedCidrs)...)
+	p = append(p, duplicates("allowedVpcEndpoints", c.AllowedVpcEndpoints)...)
+	p = append(p, duplicates("keyUserArns", c.KeyUserArns)...)
+	return p
+}
+
+// principalProblems checks who may use and manage the key, including that an MFA requirement is
+// satisfiable: iam-kms-wrapper gets its MFA session with sts:GetSessionToken, which only IAM users can call.
+func (c Config) principalProblems() Problems {
+	var p Problems
+	if err := check.IAMUserName(c.AdminUserName); err != nil {
+		p.Add("adminUserName", "%v", err)
+	}
+	if len(c.KeyUserArns) == 0 {
+		if err := check.IAMUserName(c.ServerUserName); err != nil {
+			p.Add("serverUserName", "%v", err)
+		}
+		if c.ServerUserName == c.AdminUserName {
+			p.Add("serverUserName", "%q is also the admin user: separation of duties needs two users; pick another name", c.ServerUserName)
+		}
+	}
+	for _, arn := range c.KeyUserArns {
+		kind, err := check.PrincipalARN(arn)
+		switch {
+		case err != nil:
+			p.Add("keyUserArns", "%v", err)
+		case kind == check.IAMUser && arn[strings.LastIndex(arn, "/")+1:] == c.AdminUserName:
+			p.Add("keyUserArns", "%q is the admin user %s, who may only enable and disable the key: separation of duties forbids it using the key", arn, c.AdminUserName)
+		case kind == check.IAMRole && c.RequireMfa:
+			p.Add("requireMfa", "key user %q is a role, and a role can never get MFA credentials through iam-kms-wrapper (sts:GetSessionToken is for IAM users): use an IAM user, or set requireMfa=false", arn)
+		}
+	}
+	return p
+}
+
+func duplicates(key string, items []string) Problems {
+	var p Problems
+	seen := map[string]bool{}
+	for _, it := range items {
+		if seen[it] {
+			p.Add(key, "%q is listed twice", it)
+		}
+		seen[it] = true
+	}
+	return p
+}

@@ -1,0 +1,96 @@
+// Package stacks wires the kmsguard constructs into the one stack an operator deploys, from a validated
+// Config.
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/constructs/alerting"
+	"github.com/kmsguard/kmsguard/constructs/audittrail"
+	"github.com/kmsguard/kmsguard/constructs/keyadmin"
+	"github.com/kmsguard/kmsguard/constructs/masterkey"
+	"github.com/kmsguard/kmsguard/constructs/serveruser"
+)
+
+// GuardStack exposes every part, so tests and later constructs can reach them without searching the tree.
+type GuardStack struct {
+	awscdk.Stack
+	Config     Config
+	MasterKey  *masterkey.MasterKey
+	KeyAdmin   *keyadmin.KeyAdmin
+	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
+	AuditTrail *audittrail.AuditTrail
+	Alerting   *alerting.Alerting
+}
+
+// NewGuardStack builds the stack. It validates cfg again (cheaply) so that code that builds a Config by
+// hand gets the same errors as `cdk synth`, and panics rather than synthesize a weakened policy.
+func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
+	if err := cfg.Validate(); err != nil {
+		panic(err.Error())
+	}
+	stack := awscdk.NewStack(scope, jsii.String(cfg.StackName), &awscdk.StackProps{
+		Description: jsii.String("kmsguard: MariaDB aws_key_management master key, key policy, audit trail and alerts"),
+		// Deleting this stack by mistake must take a deliberate second step.
+		TerminationProtection: jsii.Bool(true),
+		// No CDK telemetry resource: the template holds only what the operator reviews.
+		AnalyticsReporting: jsii.Bool(false),
+	})
+	g := &GuardStack{Stack: stack, Config: cfg}
+
+	g.KeyAdmin = keyadmin.New(stack, "KeyAdmin", keyadmin.Props{UserName: cfg.AdminUserName, RequireMfa: cfg.AdminRequireMfa})
+	keyUsers := cfg.KeyUserArns
+	if len(keyUsers) == 0 {
+		g.ServerUser = serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName})
+		keyUsers = []string{*g.ServerUser.User.UserArn()}
+	}
+	g.MasterKey = masterkey.New(stack, "MasterKey", masterkey.Props{
+		Alias:               cfg.KeyAlias,
+		AccountRootArn:      "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID() + ":root",
+		KeyUserArns:         keyUsers,
+		AdminArn:            *g.KeyAdmin.User.UserArn(),
+		AllowedCidrs:        cfg.AllowedCidrs,
+		AllowedVpcEndpoints: cfg.AllowedVpcEndpoints,
+		RequireMfa:          cfg.RequireMfa,
+		AdminRequireMfa:     cfg.AdminRequireMfa,
+	})
+	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
+	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Key: g.AuditTrail.AuditKey})
+
+	g.warnAboutWeakSettings()
+	g.addOutputs()
+	return g
+}
+
+// warnAboutWeakSettings flags choices that are allowed but leave a gap; `cdk synth --strict` turns them
+// into errors for teams that want that.
+func (g *GuardStack) warnAboutWeakSettings() {
+	ann := awscdk.Annotations_Of(g.Stack)
+	if len(g.Config.AllowedCidrs) == 0 && len(g.Config.AllowedVpcEndpoints) == 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:noNetworkRestriction"), jsii.String(
+			"allowedCidrs and allowedVpcEndpoints are empty: stolen credentials can use the master key from anywhere"), nil)
+	}
+	if len(g.Config.AlertEmails) == 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:noAlertEmails"), jsii.String(
+			"alertEmails is empty: alerts go to a topic nobody is subscribed to"), nil)
+	}
+}
+
+func (g *GuardStack) addOutputs() {
+	out := func(id, description string, value *string) {
+		awscdk.NewCfnOutput(g.Stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	}
+	out("KeyArn", "Master key ARN (aws_key_management_master_key_id may also use the alias)", g.MasterKey.Key.AttrArn())
+	out("KeyId", "Master key id (kms-manage-key --key-id)", g.MasterKey.Key.AttrKeyId())
+	out("KeyAlias", "Master key alias", jsii.String(g.Config.KeyAlias))
+	out("AdminUserArn", "Key administrator: create its access key and MFA device by hand", g.KeyAdmin.User.UserArn())
+	if g.ServerUser != nil {
+		out("ServerUserArn", "MariaDB server user: create its access key by hand", g.ServerUser.User.UserArn())
+	}
+	out("AlertTopicArn", "Alert topic: confirm each email subscription", g.Alerting.Topic.TopicArn())
+	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
+	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
+	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", jsii.String(g.AuditTrail.LogGroupName))
+}
