@@ -6,4 +6,4 @@ import (
 )
 
 func stringReader(s string) *strings.Reader { return strings.NewReader(s) }
-func validUTF8(b []byte) bool                { return utf8.Valid(b) }
+func validUTF8(b []byte) bool               { return utf8.Valid(b) }

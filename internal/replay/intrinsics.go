@@ -1,0 +1,198 @@
+package replay
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// resolveCtx resolves CloudFormation intrinsics inside one rule's pattern.
+type resolveCtx struct {
+	res       Resolver
+	masterKey string
+	rule      string
+	warnings  []string
+}
+
+// walk returns v with every intrinsic function replaced by its value.
+func (c *resolveCtx) walk(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if len(t) == 1 {
+			for k := range t {
+				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
+					s, _ := c.intrinsic(t)
+					return s
+				}
+			}
+		}
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // deterministic warning order
+		out := make(map[string]any, len(t))
+		for _, k := range keys {
+			out[k] = c.walk(t[k])
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = c.walk(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// intrinsic evaluates Ref, Fn::GetAtt, Fn::Join, Fn::Sub and Fn::Select to
+// a string. Anything unknown yields a stand-in that matches nothing, and a
+// warning.
+func (c *resolveCtx) intrinsic(m map[string]any) (string, bool) {
+	if ref, ok := refName(m); ok {
+		return c.lookup(ref)
+	}
+	if j, ok := m["Fn::Join"].([]any); ok && len(j) == 2 {
+		sep, _ := j[0].(string)
+		parts, _ := j[1].([]any)
+		strs := make([]string, 0, len(parts))
+		okAll := true
+		for _, p := range parts {
+			s, ok := c.scalar(p)
+			okAll = okAll && ok
+			strs = append(strs, s)
+		}
+		return strings.Join(strs, sep), okAll
+	}
+	if s, ok := m["Fn::Select"].([]any); ok && len(s) == 2 {
+		idx, err := strconv.Atoi(fmt.Sprint(s[0]))
+		list, isList := s[1].([]any)
+		if err == nil && isList && idx >= 0 && idx < len(list) {
+			return c.scalar(list[idx])
+		}
+	}
+	if sub, ok := m["Fn::Sub"]; ok {
+		return c.sub(sub)
+	}
+	return c.unresolved(m, "this intrinsic function is not supported")
+}
+
+func (c *resolveCtx) scalar(v any) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return t, true
+	case map[string]any:
+		return c.intrinsic(t)
+	default:
+		return fmt.Sprint(t), true
+	}
+}
+
+func (c *resolveCtx) sub(arg any) (string, bool) {
+	var tmpl string
+	vars := map[string]string{}
+	okAll := true
+	switch t := arg.(type) {
+	case string:
+		tmpl = t
+	case []any:
+		if len(t) != 2 {
+			return c.unresolved(map[string]any{"Fn::Sub": arg}, "malformed Fn::Sub")
+		}
+		tmpl, _ = t[0].(string)
+		m, _ := t[1].(map[string]any)
+		for _, k := range sortedAnyKeys(m) {
+			s, ok := c.scalar(m[k])
+			okAll = okAll && ok
+			vars[k] = s
+		}
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(tmpl, "${")
+		if i < 0 {
+			b.WriteString(tmpl)
+			break
+		}
+		b.WriteString(tmpl[:i])
+		end := strings.IndexByte(tmpl[i:], '}')
+		if end < 0 {
+			b.WriteString(tmpl[i:])
+			break
+		}
+		name := tmpl[i+2 : i+end]
+		tmpl = tmpl[i+end+1:]
+		if strings.HasPrefix(name, "!") { // ${!Literal}
+			b.WriteString("${" + name[1:] + "}")
+			continue
+		}
+		if v, ok := vars[name]; ok {
+			b.WriteString(v)
+			continue
+		}
+		s, ok := c.lookup(name)
+		okAll = okAll && ok
+		b.WriteString(s)
+	}
+	return b.String(), okAll
+}
+
+// lookup resolves "X" (Ref) or "X.Attr" (GetAtt).
+func (c *resolveCtx) lookup(ref string) (string, bool) {
+	if v, ok := c.res.Values[ref]; ok {
+		return v, true
+	}
+	pseudo := map[string]string{
+		"AWS::Partition": c.res.Partition,
+		"AWS::Region":    c.res.Region,
+		"AWS::AccountId": c.res.Account,
+	}
+	if c.res.Partition != "" {
+		pseudo["AWS::URLSuffix"] = "amazonaws.com"
+		if c.res.Partition == "aws-cn" {
+			pseudo["AWS::URLSuffix"] = "amazonaws.com.cn"
+		}
+	}
+	if v, ok := pseudo[ref]; ok && v != "" {
+		return v, true
+	}
+	if c.masterKey != "" && c.res.KeyARN != "" {
+		switch ref {
+		case c.masterKey, c.masterKey + ".KeyId":
+			return c.res.KeyID(), true
+		case c.masterKey + ".Arn":
+			return c.res.KeyARN, true
+		}
+	}
+	how := fmt.Sprintf("pass --resolve %s=VALUE or --outputs FILE", ref)
+	if strings.HasPrefix(ref, "AWS::") {
+		how = fmt.Sprintf("pass --key-arn, --region/--account, or --resolve %s=VALUE", ref)
+	} else if c.masterKey != "" && strings.HasPrefix(ref, c.masterKey) {
+		how = "pass --key-arn"
+	}
+	return c.unresolved(ref, how)
+}
+
+func (c *resolveCtx) unresolved(what any, how string) (string, bool) {
+	desc, ok := what.(string)
+	if !ok {
+		b, _ := json.Marshal(what)
+		desc = string(b)
+	}
+	c.warnings = append(c.warnings, fmt.Sprintf("rule %s: cannot resolve %s (%s); that pattern value will match nothing", c.rule, desc, how))
+	return unresolvedPrefix + desc, false
+}
+
+// sortedAnyKeys gives deterministic iteration (and warning order).
+func sortedAnyKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,409 @@
+package replay
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
+)
+
+// Problem is malformed input that was skipped: file, line where the record
+// (or the damage) starts, and why.
+type Problem struct {
+	File   string
+	Line   int
+	Reason string
+}
+
+func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Reason) }
+
+// maxRecord bounds one captured JSON value; CloudTrail caps events far below.
+const maxRecord = 64 << 20
+
+// ExpandPaths turns file and directory arguments into the files to read:
+// directories are walked recursively, their files in lexical order; "-"
+// (stdin) is kept as is.
+func ExpandPaths(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if a == "-" {
+			out = append(out, a)
+			continue
+		}
+		info, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(files)
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// ReadRecords streams the CloudTrail records of one input: a CloudTrail
+// log file ({"Records":[...]}, streamed element by element), JSON lines
+// (one record, or one {"Records":[...]} object, per line), or a JSON array
+// of records; gzip is detected by its magic bytes. fn is called per record
+// with the line the record starts on; a non-nil error from fn stops the
+// read and is returned. Malformed input goes to problem and is skipped.
+// The returned error is an I/O failure of the input itself.
+func ReadRecords(name string, r io.Reader, fn func(rec ep.Value, line int) error, problem func(Problem)) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 1<<20)
+	}
+	s := &stream{r: br, line: 1, name: name, fn: fn, problem: problem}
+	err := s.run()
+	var stop stopError
+	if errors.As(err, &stop) {
+		return stop.err
+	}
+	return err
+}
+
+// stopError carries an error returned by the caller's fn.
+type stopError struct{ err error }
+
+func (e stopError) Error() string { return e.err.Error() }
+
+// stream is a byte scanner that knows the current line.
+type stream struct {
+	r       *bufio.Reader
+	line    int
+	name    string
+	fn      func(ep.Value, int) error
+	problem func(Problem)
+	buf     []byte // the value being captured
+	ioErr   error
+}
+
+func (s *stream) report(line int, format string, args ...any) {
+	s.problem(Problem{File: s.name, Line: line, Reason: fmt.Sprintf(format, args...)})
+}
+
+// peek returns the next byte without consuming it; ok is false at EOF.
+func (s *stream) peek() (byte, bool) {
+	b, err := s.r.Peek(1)
+	if err != nil {
+		if err != io.EOF {
+			s.ioErr = err
+		}
+		return 0, false
+	}
+	return b[0], true
+}
+
+func (s *stream) next() (byte, bool) {
+	c, err := s.r.ReadByte()
+	if err != nil {
+		if err != io.EOF {
+			s.ioErr = err
+		}
+		return 0, false
+	}
+	if c == '\n' {
+		s.line++
+	}
+	return c, true
+}
+
+func (s *stream) skipSpace() {
+	for {
+		c, ok := s.peek()
+		if !ok || (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			return
+		}
+		s.next()
+	}
+}
+
+func (s *stream) run() error {
+	for {
+		s.skipSpace()
+		c, ok := s.peek()
+		if !ok {
+			return s.ioErr
+		}
+		line := s.line
+		var err error
+		switch c {
+		case '{':
+			err = s.topObject(line)
+		case '[':
+			s.next()
+			err = s.elements(line, ']')
+		default:
+			s.buf = s.buf[:0]
+			s.captureScalar()
+			s.report(line, "expected a JSON object (a CloudTrail record or {\"Records\":[...]}), got %q", truncate(s.buf))
+		}
+		if err != nil {
+			return err
+		}
+		if s.ioErr != nil {
+			return s.ioErr
+		}
+	}
+}
+
+// topObject handles a top-level object: a CloudTrail log file when its
+// first key is "Records" (streamed), otherwise captured whole.
+func (s *stream) topObject(line int) error {
+	s.buf = append(s.buf[:0], '{')
+	s.next()
+	s.skipSpace()
+	if c, _ := s.peek(); c == '"' {
+		s.next()
+		s.buf = append(s.buf, '"')
+		if s.captureString() && string(s.buf) == `{"Records"` {
+			s.skipSpace()
+			if c, _ := s.peek(); c == ':' {
+				s.next()
+				s.buf = append(s.buf, ':')
+				s.skipSpace()
+				if c, _ := s.peek(); c == '[' {
+					s.next()
+					if err := s.elements(line, ']'); err != nil {
+						return err
+					}
+					// Skip whatever else the log file object holds.
+					s.buf = append(s.buf[:0], '{')
+					s.capture(1, false)
+					return nil
+				}
+			}
+		}
+	}
+	if !s.capture(1, true) {
+		s.report(line, "truncated JSON value")
+		return nil
+	}
+	return s.emitCaptured(line, true)
+}
+
+// elements streams the records of a JSON array whose '[' was consumed.
+func (s *stream) elements(fileLine int, closer byte) error {
+	for i := 0; ; i++ {
+		s.skipSpace()
+		c, ok := s.peek()
+		if !ok {
+			s.report(s.line, "unexpected end of input in the Records array opened on line %d", fileLine)
+			return nil
+		}
+		if c == closer {
+			s.next()
+			return nil
+		}
+		if i > 0 {
+			if c != ',' {
+				s.report(s.line, "expected ',' between records, got %q; rest of file skipped", c)
+				s.drain()
+				return nil
+			}
+			s.next()
+			s.skipSpace()
+		}
+		line := s.line
+		s.buf = s.buf[:0]
+		if c, _ := s.peek(); c != '{' && c != '[' {
+			s.captureScalar()
+			s.report(line, "record is not a JSON object: %q", truncate(s.buf))
+			continue
+		}
+		if !s.capture(0, false) {
+			s.report(line, "truncated record; rest of file skipped")
+			s.drain()
+			return nil
+		}
+		if err := s.emitCaptured(line, false); err != nil {
+			return err
+		}
+	}
+}
+
+// emitCaptured parses s.buf and hands the record(s) to fn.
+func (s *stream) emitCaptured(line int, expand bool) error {
+	v, err := ep.Parse(s.buf)
+	if err != nil {
+		var se *ep.SyntaxError
+		errLine := line
+		if errors.As(err, &se) && se.Offset <= len(s.buf) {
+			errLine += bytes.Count(s.buf[:se.Offset], []byte{'\n'})
+			err = errors.New(se.Msg)
+		}
+		s.report(errLine, "invalid JSON: %v", err)
+		return nil
+	}
+	if v.Kind() != ep.Object {
+		s.report(line, "record is not a JSON object")
+		return nil
+	}
+	if recs, ok := v.Get("Records"); expand && ok && recs.Kind() == ep.Array {
+		for i := 0; i < recs.Len(); i++ {
+			r := recs.Index(i)
+			if r.Kind() != ep.Object {
+				s.report(line, "Records[%d] is not a JSON object", i)
+				continue
+			}
+			if err := s.fn(r, line); err != nil {
+				return stopError{err}
+			}
+		}
+		return nil
+	}
+	if err := s.fn(v, line); err != nil {
+		return stopError{err}
+	}
+	return nil
+}
+
+// capture appends one JSON value to s.buf, starting at the given depth
+// (1 when the opening brace is already in buf). It only tracks strings and
+// brackets; Parse checks the syntax. In JSON-lines mode (topLevel) a line
+// starting with '{' inside an unfinished value ends it, so one truncated
+// line does not swallow the next records. It reports false if the value
+// ended early (EOF, size limit, raw newline in a string, or a new line).
+func (s *stream) capture(depth int, topLevel bool) bool {
+	for {
+		c, ok := s.next()
+		if !ok {
+			return false
+		}
+		s.buf = append(s.buf, c)
+		if len(s.buf) > maxRecord {
+			return false
+		}
+		switch c {
+		case '"':
+			if !s.captureString() {
+				return false
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth <= 0 {
+				return true
+			}
+		case '\n':
+			if n, _ := s.peek(); topLevel && n == '{' {
+				return false
+			}
+		}
+	}
+}
+
+// captureString appends the rest of a string whose opening quote is in buf.
+func (s *stream) captureString() bool {
+	for {
+		// Fast path: copy up to the next quote or backslash in one go.
+		chunk, err := s.r.Peek(s.r.Buffered())
+		if len(chunk) == 0 && err == nil {
+			if _, err := s.r.Peek(1); err != nil {
+				if err != io.EOF {
+					s.ioErr = err
+				}
+				return false
+			}
+			continue
+		}
+		if i := bytes.IndexAny(chunk, "\"\\\n"); i >= 0 {
+			s.buf = append(s.buf, chunk[:i]...)
+			s.r.Discard(i)
+		} else {
+			s.buf = append(s.buf, chunk...)
+			s.r.Discard(len(chunk))
+			if len(s.buf) > maxRecord {
+				return false
+			}
+			continue
+		}
+		c, ok := s.next()
+		if !ok {
+			return false
+		}
+		switch c {
+		case '"':
+			s.buf = append(s.buf, c)
+			return true
+		case '\n': // raw newline: the string (and the record) is broken
+			return false
+		case '\\':
+			s.buf = append(s.buf, c)
+			e, ok := s.next()
+			if !ok || e == '\n' {
+				return false
+			}
+			s.buf = append(s.buf, e)
+		}
+	}
+}
+
+// captureScalar appends a bare token (for the error message) up to space
+// or a delimiter.
+func (s *stream) captureScalar() {
+	for {
+		c, ok := s.peek()
+		if !ok || c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == ',' || c == ']' || c == '}' {
+			if len(s.buf) == 0 && ok { // a lone delimiter: consume it
+				s.next()
+				s.buf = append(s.buf, c)
+			}
+			return
+		}
+		s.next()
+		s.buf = append(s.buf, c)
+		if c == '"' {
+			s.captureString()
+			return
+		}
+		if len(s.buf) > 80 {
+			return
+		}
+	}
+}
+
+func (s *stream) drain() {
+	for {
+		if _, ok := s.next(); !ok {
+			return
+		}
+	}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "..."
+	}
+	return string(b)
+}
