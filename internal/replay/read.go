@@ -164,7 +164,7 @@ func (s *stream) run() error {
 			err = s.elements(line, ']')
 		default:
 			s.buf = s.buf[:0]
-			s.captureScalar()
+			s.skipLine()
 			s.report(line, "expected a JSON object (a CloudTrail record or {\"Records\":[...]}), got %q", truncate(s.buf))
 		}
 		if err != nil {
@@ -389,6 +389,19 @@ func (s *stream) captureScalar() {
 		}
 		if len(s.buf) > 80 {
 			return
+		}
+	}
+}
+
+// skipLine consumes the rest of the line, keeping its start for messages.
+func (s *stream) skipLine() {
+	for {
+		c, ok := s.next()
+		if !ok || c == '\n' {
+			return
+		}
+		if len(s.buf) < 64 {
+			s.buf = append(s.buf, c)
 		}
 	}
 }
