@@ -1,0 +1,45 @@
+# kmsguard: every target installs what it needs first, so a fresh clone needs only Go and npm.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# Node 22 and the CDK CLI come from node_modules (package.json pins both); jsii refuses the machine's Node 20.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+STACK ?= KmsGuard
+FUZZTIME ?= 5s
+
+.PHONY: setup synth test unit golden fuzz clean
+
+# node_modules/go.mod keeps `go ... ./...` out of node_modules (aws-cdk ships Go template files).
+node_modules/.kmsguard-installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	echo 'module nodemodules_ignored' > node_modules/go.mod
+	touch $@
+
+setup: node_modules/.kmsguard-installed
+	go mod download
+
+## synth: synthesize into cdk.out/ (no AWS credentials needed) and print what would be deployed.
+synth: setup
+	cdk synth --quiet --no-notices
+	go run ./cmd/kmsguard-summary cdk.out/$(STACK).template.json
+
+## test: the whole test suite, as CI runs it.
+test: setup
+	go vet ./...
+	go test -count=1 ./...
+	$(MAKE) --no-print-directory fuzz
+
+## golden: rewrite test/testdata/*.template.json after an intended template change; review the diff.
+golden: setup
+	go test -count=1 ./test -run 'TestGolden' -update
+
+FUZZ_TARGETS :=
+
+## fuzz: run each fuzz target briefly (FUZZTIME=1m make fuzz for longer).
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; done
+
+clean:
+	rm -rf cdk.out

@@ -1,0 +1,168 @@
+package stacks
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := ParseConfig(map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, DefaultConfig()) {
+		t.Fatalf("empty context gave %+v, want the defaults %+v", cfg, DefaultConfig())
+	}
+	if cfg.RequireMfa || !cfg.AdminRequireMfa || cfg.LogRetentionDays != 365 || cfg.KeyAlias != "alias/mariadb-encryption" ||
+		cfg.AdminUserName != "MDBEncAdmin" || cfg.TrailName != "mariadb-encryption-key" || !cfg.NotifyKeyUse {
+		t.Fatalf("defaults differ from ARCHITECTURE.md: %+v", cfg)
+	}
+}
+
+func TestParseConfigListShapes(t *testing.T) {
+	want := []string{"203.0.113.0/24", "198.51.100.7/32"}
+	for name, raw := range map[string]any{
+		"comma string":       "203.0.113.0/24, 198.51.100.7/32,",
+		"JSON in a string":   `["203.0.113.0/24","198.51.100.7/32"]`,
+		"cdk.json JSON list": []any{"203.0.113.0/24", "198.51.100.7/32"},
+	} {
+		cfg, err := ParseConfig(map[string]any{"allowedCidrs": raw})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !reflect.DeepEqual(cfg.AllowedCidrs, want) {
+			t.Errorf("%s: got %q, want %q", name, cfg.AllowedCidrs, want)
+		}
+	}
+}
+
+func TestParseConfigScalarsFromStrings(t *testing.T) {
+	cfg, err := ParseConfig(map[string]any{
+		"requireMfa": "true", "adminRequireMfa": "false", "logRetentionDays": "731", "notifyKeyUse": false,
+		"allowedCidrs": "203.0.113.0/24",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.RequireMfa || cfg.AdminRequireMfa || cfg.LogRetentionDays != 731 || cfg.NotifyKeyUse {
+		t.Fatalf("string values not parsed: %+v", cfg)
+	}
+}
+
+func TestParseConfigIgnoresCDKOwnedKeys(t *testing.T) {
+	_, err := ParseConfig(map[string]any{
+		"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
+		"aws:cdk:enable-path-metadata":                    true,
+		"availability-zones:account=1:region=us-east-1":   []any{"a"},
+		"acknowledged-issue-numbers":                      []any{1.0},
+	})
+	if err != nil {
+		t.Fatalf("CDK's own context keys must not be rejected: %v", err)
+	}
+}
+
+// TestBadInputNamesEveryKey is the acceptance list of the issue: each bad value must be reported, by key,
+// in one error, and nothing else may be reported.
+func TestBadInputNamesEveryKey(t *testing.T) {
+	cases := []struct {
+		key, value, mentions string
+	}{
+		{"allowedCidrs", "203.0.113.0/33", "not a CIDR"},
+		{"allowedCidrs", "0.0.0.0/0", "every address"},
+		{"allowedCidrs", "::/0", "every address"},
+		{"allowedCidrs", "10.1.2.3/32", "not a public range"},
+		{"allowedCidrs", "203.0.113.7/24", "write 203.0.113.0/24"},
+		{"allowedCidrs", "203.0.113.7", "write 203.0.113.7/32"},
+		{"allowedCidrs", "4.0.0.0/6", "wider than a /8"},
+		{"alertEmails", "not-an-email", "not a plain email"},
+		{"alertEmails", "Ops <ops@example.com>", "not a plain email"},
+		{"alertEmails", "ops@localhost", "no domain with a dot"},
+		{"logRetentionDays", "366", "nearest valid values: 365 or 400"},
+		{"logRetentionDays", "forever", "whole number"},
+		{"keyUserArns", "arn:aws:iam::12345:user/x", "not an IAM user or role ARN"},
+		{"keyUserArns", "arn:aws:iam::111122223333:root", "account root"},
+		{"keyUserArns", "arn:aws:sts::111122223333:assumed-role/r/s", "role session"},
+		{"keyUserArns", "arn:aws:iam::111122223333:user/*", "wildcard"},
+		{"keyUserArns", "arn:aws:iam::111122223333:user/MDBEncAdmin", "separation of duties"},
+		{"allowedVpcEndpoints", "vpce-123", "not a VPC endpoint id"},
+		{"allowedVpcEndpoints", "vpc-0123456789abcdef0", "not a VPC endpoint id"},
+		{"keyAlias", "mariadb", "must start with alias/"},
+		{"keyAlias", "alias/aws/mariadb", "AWS reserves"},
+		{"trailName", "a", "not a valid trail name"},
+		{"trailName", "bad..name", "not a valid trail name"},
+		{"adminUserName", "has space", "not a valid IAM user name"},
+		{"stackName", "1stack", "not a valid stack name"},
+		{"requireMfa", "yes please", "true or false"},
+		{"allowedCidr", "203.0.113.0/24", "did you mean allowedCidrs"},
+	}
+	for _, c := range cases {
+		_, err := ParseConfig(map[string]any{c.key: c.value})
+		var problems Problems
+		if !errors.As(err, &problems) {
+			t.Errorf("%s=%q: want a configuration error, got %v", c.key, c.value, err)
+			continue
+		}
+		if len(problems) != 1 || problems[0].Key != c.key || !strings.Contains(problems[0].Message, c.mentions) {
+			t.Errorf("%s=%q: want one problem for %s mentioning %q, got %v", c.key, c.value, c.key, c.mentions, problems)
+		}
+	}
+}
+
+func TestRequireMfaWithRoleUser(t *testing.T) {
+	_, err := ParseConfig(map[string]any{
+		"requireMfa":  true,
+		"keyUserArns": "arn:aws:iam::111122223333:role/mariadb",
+	})
+	if err == nil || !strings.Contains(err.Error(), "requireMfa: key user") || !strings.Contains(err.Error(), "GetSessionToken") {
+		t.Fatalf("a role can never present MFA through iam-kms-wrapper; want a requireMfa error, got %v", err)
+	}
+	if _, err := ParseConfig(map[string]any{"requireMfa": true, "keyUserArns": "arn:aws:iam::111122223333:user/mariadb"}); err != nil {
+		t.Fatalf("an IAM user can get an MFA session: %v", err)
+	}
+}
+
+func TestAllProblemsAtOnce(t *testing.T) {
+	_, err := ParseConfig(map[string]any{
+		"allowedCidrs":     "0.0.0.0/0,10.0.0.0/8",
+		"alertEmails":      "nope",
+		"logRetentionDays": 2,
+		"keyAlias":         "x",
+		"typoKey":          1,
+	})
+	var problems Problems
+	if !errors.As(err, &problems) {
+		t.Fatalf("want Problems, got %v", err)
+	}
+	keys := map[string]int{}
+	for _, p := range problems {
+		keys[p.Key]++
+	}
+	want := map[string]int{"allowedCidrs": 2, "alertEmails": 1, "logRetentionDays": 1, "keyAlias": 1, "typoKey": 1}
+	if !reflect.DeepEqual(keys, want) {
+		t.Fatalf("problems by key = %v, want %v\n%v", keys, want, err)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "kmsguard: 6 configuration problem(s); nothing was synthesized:") {
+		t.Fatalf("message header: %q", msg)
+	}
+	if strings.Index(msg, "alertEmails") > strings.Index(msg, "typoKey") {
+		t.Fatalf("problems should be sorted by key:\n%s", msg)
+	}
+}
+
+func TestDuplicatesAreReported(t *testing.T) {
+	_, err := ParseConfig(map[string]any{"alertEmails": "a@example.com,a@example.com"})
+	if err == nil || !strings.Contains(err.Error(), "listed twice") {
+		t.Fatalf("want a duplicate error, got %v", err)
+	}
+}
+
+func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
+	_, err := ParseConfig(map[string]any{"serverUserName": "MDBEncAdmin"})
+	if err == nil || !strings.Contains(err.Error(), "serverUserName") {
+		t.Fatalf("want a serverUserName error, got %v", err)
+	}
+}

@@ -1,0 +1,192 @@
+package test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// Expected key-policy pieces, written from the policy table of ARCHITECTURE.md (not read back from a synth).
+var (
+	rootArn  = map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::", map[string]any{"Ref": "AWS::AccountId"}, ":root"}}}
+	cryptoOp = []any{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
+	toggleOp = []any{"kms:DisableKey", "kms:EnableKey"}
+	useOp    = []any{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext"}
+	noMfa    = map[string]any{"BoolIfExists": map[string]any{"aws:MultiFactorAuthPresent": "false"}}
+)
+
+func userArn(logicalID string) map[string]any {
+	return map[string]any{"Fn::GetAtt": []any{logicalID, "Arn"}}
+}
+
+// keyPolicyStatements returns the master key's statements by Sid.
+func keyPolicyStatements(t *testing.T, s *Synth) map[string]map[string]any {
+	t.Helper()
+	_, key := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
+	policy := key["Properties"].(map[string]any)["KeyPolicy"].(map[string]any)
+	out := map[string]map[string]any{}
+	var order []string
+	for _, st := range policy["Statement"].([]any) {
+		m := st.(map[string]any)
+		sid := m["Sid"].(string)
+		if _, dup := out[sid]; dup {
+			t.Fatalf("%s: duplicate Sid %s", s.Name, sid)
+		}
+		out[sid] = m
+		order = append(order, sid)
+	}
+	return out
+}
+
+func logicalIDOfType(t *testing.T, s *Synth, typ string, match func(map[string]any) bool) string {
+	t.Helper()
+	var found []string
+	for id, r := range s.resourcesOfType(typ) {
+		if match == nil || match(r) {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s: want one %s, found %v", s.Name, typ, found)
+	}
+	return found[0]
+}
+
+func userNamed(name string) func(map[string]any) bool {
+	return func(r map[string]any) bool { return r["Properties"].(map[string]any)["UserName"] == name }
+}
+
+func assertStatement(t *testing.T, s *Synth, got map[string]map[string]any, sid string, want map[string]any) {
+	t.Helper()
+	st, ok := got[sid]
+	if !ok {
+		t.Errorf("%s: statement %s missing", s.Name, sid)
+		return
+	}
+	want["Sid"] = sid
+	want["Resource"] = "*"
+	if !reflect.DeepEqual(normalize(st), normalize(want)) {
+		g, _ := json.MarshalIndent(st, "", " ")
+		w, _ := json.MarshalIndent(want, "", " ")
+		t.Errorf("%s: statement %s\n got: %s\nwant: %s", s.Name, sid, g, w)
+	}
+}
+
+// normalize makes expected values written with []any/[]string and map[string]any comparable to decoded JSON.
+func normalize(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func TestKeyPolicyPerConfig(t *testing.T) {
+	type want struct {
+		keyUsers    any // principal of AllowUseOfTheKey
+		network     map[string]any
+		requireMfa  bool
+		adminMfa    bool
+		adminUser   string
+		sidsInOrder []string
+	}
+	cases := map[string]func(s *Synth) want{
+		"default": func(s *Synth) want {
+			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), adminMfa: true, adminUser: "MDBEncAdmin",
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyAdminWithoutMfa"}}
+		},
+		"ip-only": func(s *Synth) want {
+			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), adminMfa: true, adminUser: "MDBEncAdmin",
+				network: map[string]any{
+					"NotIpAddress": map[string]any{"aws:SourceIp": []any{"203.0.113.0/24", "198.51.100.7/32"}},
+					"Bool":         map[string]any{"aws:ViaAWSService": "false"},
+				},
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyAdminWithoutMfa"}}
+		},
+		"vpce-only": func(s *Synth) want {
+			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), adminMfa: true, adminUser: "MDBEncAdmin",
+				network: map[string]any{
+					"StringNotEquals": map[string]any{"aws:SourceVpce": []any{"vpce-0123456789abcdef0"}},
+					"Bool":            map[string]any{"aws:ViaAWSService": "false"},
+				},
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyAdminWithoutMfa"}}
+		},
+		"ip-and-vpce": func(s *Synth) want {
+			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), adminMfa: true, adminUser: "MDBEncAdmin",
+				network: map[string]any{
+					"NotIpAddress":    map[string]any{"aws:SourceIp": []any{"203.0.113.0/24"}},
+					"StringNotEquals": map[string]any{"aws:SourceVpce": []any{"vpce-0123456789abcdef0", "vpce-0fedcba9876543210"}},
+					"Bool":            map[string]any{"aws:ViaAWSService": "false"},
+				},
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyAdminWithoutMfa"}}
+		},
+		"mfa": func(s *Synth) want {
+			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), requireMfa: true, adminMfa: true, adminUser: "MDBEncAdmin",
+				network: map[string]any{
+					"NotIpAddress": map[string]any{"aws:SourceIp": []any{"203.0.113.0/24"}},
+					"Bool":         map[string]any{"aws:ViaAWSService": "false"},
+				},
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyUseWithoutMfa", "DenyAdminWithoutMfa"}}
+		},
+		"existing-users": func(s *Synth) want {
+			return want{keyUsers: []any{"arn:aws:iam::111122223333:user/db/mariadb-prod", "arn:aws:iam::111122223333:role/mariadb-replica"},
+				adminUser: "MDBEncAdmin",
+				network: map[string]any{
+					"NotIpAddress": map[string]any{"aws:SourceIp": []any{"203.0.113.0/24"}},
+					"Bool":         map[string]any{"aws:ViaAWSService": "false"},
+				},
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork"}}
+		},
+	}
+	for name, expect := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := synth(t, name)
+			w := expect(s)
+			got := keyPolicyStatements(t, s)
+			admin := userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed(w.adminUser)))
+			var sids []string
+			_, key := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
+			for _, st := range key["Properties"].(map[string]any)["KeyPolicy"].(map[string]any)["Statement"].([]any) {
+				sids = append(sids, st.(map[string]any)["Sid"].(string))
+			}
+			if !reflect.DeepEqual(sids, w.sidsInOrder) {
+				t.Errorf("statements %v, want %v", sids, w.sidsInOrder)
+			}
+			assertStatement(t, s, got, "KeyAdministration", map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": rootArn},
+				"Action": []any{"kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+					"kms:DisableKeyRotation", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListGrants",
+					"kms:ListKeyPolicies", "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant",
+					"kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+					"kms:UpdateAlias", "kms:UpdateKeyDescription"}})
+			assertStatement(t, s, got, "AllowUseOfTheKey", map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": w.keyUsers}, "Action": useOp})
+			assertStatement(t, s, got, "AllowEnableDisable", map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": admin}, "Action": toggleOp})
+			if w.network != nil {
+				assertStatement(t, s, got, "DenyUseOutsideNetwork", map[string]any{"Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+					"Action": cryptoOp, "Condition": w.network})
+			}
+			if w.requireMfa {
+				assertStatement(t, s, got, "DenyUseWithoutMfa", map[string]any{"Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+					"Action": cryptoOp, "Condition": noMfa})
+			}
+			if w.adminMfa {
+				assertStatement(t, s, got, "DenyAdminWithoutMfa", map[string]any{"Effect": "Deny", "Principal": map[string]any{"AWS": admin},
+					"Action": toggleOp, "Condition": noMfa})
+			}
+		})
+	}
+}
+
+// TestRootHasNoCryptographicUse guards the separation of duties in every config: the account's
+// administration statement must never grant a cryptographic action or CreateGrant (a way to hand one out).
+func TestRootHasNoCryptographicUse(t *testing.T) {
+	for name := range configs {
+		s := synth(t, name)
+		st := keyPolicyStatements(t, s)["KeyAdministration"]
+		for _, a := range st["Action"].([]any) {
+			switch a {
+			case "kms:*", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+				"kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:CreateGrant", "kms:EnableKey":
+				t.Errorf("%s: KeyAdministration grants %s", name, a)
+			}
+		}
+	}
+}

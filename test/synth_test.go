@@ -1,0 +1,178 @@
+// Package test holds the stack tests: assertions on the synthesized templates, golden snapshots and
+// determinism. Each named configuration is synthesized once per test process and shared, because the
+// synth (Node, jsii and aws-cdk-lib) is what costs time.
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/stacks"
+)
+
+// configs are context maps as an operator writes them: some values as `-c key=value` strings, some as
+// cdk.json JSON values, so both parsing paths are exercised.
+var configs = map[string]map[string]any{
+	"default": {},
+	"ip-only": {
+		"allowedCidrs": "203.0.113.0/24, 198.51.100.7/32",
+		"alertEmails":  "dba@example.com",
+	},
+	"vpce-only": {
+		"allowedVpcEndpoints": []any{"vpce-0123456789abcdef0"},
+		"alertEmails":         []any{"dba@example.com"},
+	},
+	"ip-and-vpce": {
+		"allowedCidrs":        []any{"203.0.113.0/24"},
+		"allowedVpcEndpoints": `["vpce-0123456789abcdef0","vpce-0fedcba9876543210"]`,
+		"alertEmails":         "dba@example.com",
+	},
+	"mfa": {
+		"allowedCidrs": "203.0.113.0/24",
+		"requireMfa":   "true",
+		"alertEmails":  "dba@example.com",
+	},
+	"existing-users": {
+		"keyUserArns":     "arn:aws:iam::111122223333:user/db/mariadb-prod,arn:aws:iam::111122223333:role/mariadb-replica",
+		"adminRequireMfa": false,
+		"allowedCidrs":    "203.0.113.0/24",
+		"alertEmails":     "dba@example.com",
+	},
+	"hardened": {
+		"stackName":           "KmsGuardProd",
+		"alertEmails":         []any{"dba@example.com", "security@example.com"},
+		"allowedCidrs":        []any{"203.0.113.0/24", "2001:db8:1234::/48"},
+		"allowedVpcEndpoints": []any{"vpce-0123456789abcdef0"},
+		"requireMfa":          true,
+		"keyUserArns":         []any{"arn:aws:iam::111122223333:user/mariadb-prod"},
+		"adminUserName":       "KeyToggler",
+		"keyAlias":            "alias/prod/mariadb",
+		"trailName":           "prod-mariadb-key",
+		"logRetentionDays":    731.0,
+		"notifyKeyUse":        "false",
+	},
+}
+
+// Synth is one synthesized configuration.
+type Synth struct {
+	Name     string
+	Stack    *stacks.GuardStack
+	Bytes    []byte // the template file exactly as cdk synth writes it
+	JSON     map[string]any
+	Template assertions.Template
+}
+
+var (
+	synthMu    sync.Mutex
+	synthCache = map[string]*Synth{}
+	synthRoot  string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kmsguard-synth-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	synthRoot = dir
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// synth returns the named configuration's synthesized stack, building it on first use.
+func synth(t testing.TB, name string) *Synth {
+	t.Helper()
+	synthMu.Lock()
+	defer synthMu.Unlock()
+	if s, ok := synthCache[name]; ok {
+		return s
+	}
+	ctx, ok := configs[name]
+	if !ok {
+		t.Fatalf("no test configuration %q", name)
+	}
+	s, err := synthesize(name, ctx, filepath.Join(synthRoot, name))
+	if err != nil {
+		t.Fatalf("synth %s: %v", name, err)
+	}
+	synthCache[name] = s
+	return s
+}
+
+// synthesize runs the same steps as bin/main.go into outdir.
+func synthesize(name string, ctx map[string]any, outdir string) (*Synth, error) {
+	cfg, err := stacks.ParseConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	flags := stacks.FeatureFlags()
+	app := awscdk.NewApp(&awscdk.AppProps{PostCliContext: &flags, Outdir: jsii.String(outdir)})
+	stack := stacks.NewGuardStack(app, cfg)
+	app.Synth(nil)
+	raw, err := os.ReadFile(filepath.Join(outdir, cfg.StackName+".template.json"))
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	return &Synth{
+		Name: name, Stack: stack, Bytes: raw, JSON: doc,
+		Template: assertions.Template_FromString(jsii.String(string(raw)), nil),
+	}, nil
+}
+
+// must turns a failed CDK assertion (a jsii exception, surfacing as a Go panic) into a test failure, so
+// one failed assertion does not abort the whole test binary.
+func must(t testing.TB, what string, assertion func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", what, r)
+		}
+	}()
+	assertion()
+}
+
+// resourcesOfType returns the template's resources of one CloudFormation type, by logical id.
+func (s *Synth) resourcesOfType(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range s.JSON["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+// resourceWithMetadata finds the one resource whose Metadata carries key=value.
+func (s *Synth) resourceWithMetadata(t testing.TB, key, value string) (string, map[string]any) {
+	t.Helper()
+	var id string
+	var found map[string]any
+	for lid, r := range s.JSON["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if md, ok := res["Metadata"].(map[string]any); ok && md[key] == value {
+			if found != nil {
+				t.Fatalf("%s: two resources with %s=%s", s.Name, key, value)
+			}
+			id, found = lid, res
+		}
+	}
+	if found == nil {
+		t.Fatalf("%s: no resource with %s=%s", s.Name, key, value)
+	}
+	return id, found
+}
