@@ -23,7 +23,20 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("offset %d: %s", e.Off
 // objects keep their key order, which makes it several times faster than
 // encoding/json into map[string]any. Invalid UTF-8 is passed through.
 func Parse(data []byte) (Value, error) {
-	p := parser{src: string(data)}
+	var d Decoder
+	return d.Parse(data)
+}
+
+// Decoder is Parse with scratch space kept between calls, for decoding
+// many records in a row. The zero Decoder is ready; it is not safe for
+// concurrent use. Values it returns do not share memory with each other.
+type Decoder struct{ p parser }
+
+// Parse decodes one JSON value, like the package-level Parse.
+func (d *Decoder) Parse(data []byte) (Value, error) {
+	p := &d.p
+	p.src, p.pos = string(data), 0
+	defer func() { p.src = "" }()
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {

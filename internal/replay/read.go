@@ -104,6 +104,7 @@ type stream struct {
 	fn      func(ep.Value, int) error
 	problem func(Problem)
 	buf     []byte // the value being captured
+	dec     ep.Decoder
 	ioErr   error
 }
 
@@ -253,7 +254,7 @@ func (s *stream) elements(fileLine int, closer byte) error {
 
 // emitCaptured parses s.buf and hands the record(s) to fn.
 func (s *stream) emitCaptured(line int, expand bool) error {
-	v, err := ep.Parse(s.buf)
+	v, err := s.dec.Parse(s.buf)
 	if err != nil {
 		var se *ep.SyntaxError
 		errLine := line

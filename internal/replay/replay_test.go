@@ -9,7 +9,7 @@ import (
 
 const keyARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
-func loadTestRules(t *testing.T, res Resolver) (Rules, []string) {
+func loadTestRules(t testing.TB, res Resolver) (Rules, []string) {
 	t.Helper()
 	tpl, err := os.ReadFile("testdata/template.json")
 	if err != nil {

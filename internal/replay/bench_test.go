@@ -1,0 +1,87 @@
+package replay
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
+)
+
+// benchRecord is a realistic ~1.3 kB CloudTrail KMS record.
+func benchRecord(i int) string {
+	names := []string{"Decrypt", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "Encrypt", "DisableKey", "ListAliases"}
+	errs := []string{`"errorCode":"AccessDenied",`, "", "", "", "", "", "", ""}
+	return fmt.Sprintf(`{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE%04d","arn":"arn:aws:iam::111122223333:user/user%d","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEEXAMPLE","userName":"user%d","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2024-05-01T10:00:00Z","mfaAuthenticated":"false"}}},"eventTime":"2024-05-01T10:11:%02dZ","eventSource":"kms.amazonaws.com","eventName":%q,"awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.%d","userAgent":"aws-sdk-cpp/1.9.0 Linux/5.10 x86_64 GCC/10",%s"requestParameters":{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"purpose":"mariadb"}},"responseElements":null,"requestID":"11111111-2222-3333-4444-%012d","eventID":"aaaaaaaa-bbbb-cccc-dddd-%012d","readOnly":%v,"resources":[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":%q}],"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"kms.eu-west-1.amazonaws.com"}}`,
+		i%1000, i%50, i%50, i%60, names[i%len(names)], i%250, errs[i%len(errs)], i, i, i%len(names) != 4 && i%len(names) != 3, keyARN)
+}
+
+// writeBenchFile writes n records as gzipped CloudTrail log files of
+// 1000 records each, concatenated gzip members in one file (as a month of
+// logs cat'ed together), and returns its path.
+func writeBenchFile(tb testing.TB, dir string, n int) string {
+	path := filepath.Join(dir, "month.json.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	for start := 0; start < n; start += 1000 {
+		zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
+		io.WriteString(zw, `{"Records":[`)
+		for i := start; i < start+1000 && i < n; i++ {
+			if i > start {
+				io.WriteString(zw, ",")
+			}
+			io.WriteString(zw, benchRecord(i))
+		}
+		io.WriteString(zw, "]}")
+		zw.Close()
+	}
+	if err := bw.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	f.Close()
+	return path
+}
+
+// BenchmarkReplay1M is the end-to-end figure in docs/replay.md: one
+// million records (gunzip, stream, decode, wrap, match the test
+// template's five rules, statistics), one op = the whole million.
+func BenchmarkReplay1M(b *testing.B) {
+	const n = 1_000_000
+	path := writeBenchFile(b, b.TempDir(), n)
+	res, _ := NewResolver(keyARN)
+	rules, _ := loadTestRules(b, res)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		sum, err := Replay([]string{path}, Options{Rules: rules, Top: 10}, io.Discard)
+		if err != nil || sum.Records != n || sum.Problems != 0 {
+			b.Fatalf("%v %+v", err, sum)
+		}
+		b.ReportMetric(float64(time.Since(start).Nanoseconds())/n, "ns/record")
+	}
+}
+
+// BenchmarkRecord is one record through decode + wrap + all rules.
+func BenchmarkRecord(b *testing.B) {
+	rec := []byte(benchRecord(1))
+	res, _ := NewResolver(keyARN)
+	rules, _ := loadTestRules(b, res)
+	b.SetBytes(int64(len(rec)))
+	b.ReportAllocs()
+	var dec ep.Decoder
+	for i := 0; i < b.N; i++ {
+		v, err := dec.Parse(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = rules.Tiers(Wrap(v))
+	}
+}
