@@ -1,0 +1,133 @@
+// Command kmsguard-replay shows which alerts a synthesized kmsguard
+// template would have raised on existing CloudTrail logs, before deploying:
+//
+//	kmsguard-replay --template cdk.out/KmsGuard.template.json --key-arn ARN [--show] [--json] PATH...
+//
+// PATHs are CloudTrail log files or directories of them (gzip or not), or
+// JSON-lines files; "-" reads stdin. See docs/replay.md.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kmsguard/kmsguard/internal/replay"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kmsguard-replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	template := fs.String("template", "", "synthesized CloudFormation template (required), e.g. cdk.out/KmsGuard.template.json")
+	keyARN := fs.String("key-arn", "", "ARN of the deployed master key (required if the rules reference it)")
+	region := fs.String("region", "", "AWS::Region for the patterns (default: from --key-arn)")
+	account := fs.String("account", "", "AWS::AccountId for the patterns (default: from --key-arn)")
+	outputs := fs.String("outputs", "", "`cdk deploy --outputs-file` JSON supplying deployed values of referenced resources")
+	var resolves multiFlag
+	fs.Var(&resolves, "resolve", "`LogicalId=value` or LogicalId.Attr=value for a reference in a pattern (repeatable)")
+	top := fs.Int("top", 10, "length of the top event name / principal lists")
+	show := fs.Bool("show", false, "print each alerting event: time, tiers, eventName, principal, source IP, errorCode")
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: kmsguard-replay --template FILE --key-arn ARN [flags] PATH... (files, directories, or - for stdin)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "kmsguard-replay: "+format+"\n", a...)
+		return 2
+	}
+	if *template == "" {
+		return fail("--template is required")
+	}
+	if *top < 0 {
+		return fail("--top must not be negative")
+	}
+	if fs.NArg() == 0 {
+		return fail("no CloudTrail input given: pass files, directories, or - for stdin")
+	}
+	tpl, err := os.ReadFile(*template)
+	if err != nil {
+		return fail("--template: %v", err)
+	}
+	res, err := replay.NewResolver(*keyARN)
+	if err != nil {
+		return fail("--key-arn: %v", err)
+	}
+	if *region != "" {
+		res.Region = *region
+	}
+	if *account != "" {
+		res.Account = *account
+	}
+	if res.Partition == "" && (res.Region != "" || res.Account != "") {
+		res.Partition = "aws"
+	}
+	if *outputs != "" {
+		data, err := os.ReadFile(*outputs)
+		if err != nil {
+			return fail("--outputs: %v", err)
+		}
+		if err := res.AddOutputs(tpl, data); err != nil {
+			return fail("--outputs: %v", err)
+		}
+	}
+	for _, r := range resolves {
+		k, v, ok := strings.Cut(r, "=")
+		if !ok || k == "" {
+			return fail("--resolve %q: want LogicalId=value or LogicalId.Attr=value", r)
+		}
+		res.Values[k] = v
+	}
+	rules, warnings, err := replay.LoadRules(tpl, res)
+	if err != nil {
+		return fail("--template %s: %v", *template, err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if len(rules) == 0 {
+		return fail("--template %s: no AWS::Events::Rule with an EventPattern", *template)
+	}
+	opt := replay.Options{Rules: rules, Top: *top, Stdin: stdin}
+	if *show {
+		opt.Show = stdout
+	}
+	sum, err := replay.Replay(fs.Args(), opt, stderr)
+	if err != nil {
+		if errors.Is(err, replay.ErrNoInput) {
+			fmt.Fprintf(stderr, "kmsguard-replay: %v\n", err)
+			return 1
+		}
+		return fail("%v", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return fail("%v", err)
+		}
+	} else {
+		sum.WriteText(stdout)
+	}
+	if sum.Problems > 0 {
+		fmt.Fprintf(stderr, "kmsguard-replay: %d problems in the input were skipped (listed above)\n", sum.Problems)
+	}
+	return 0
+}

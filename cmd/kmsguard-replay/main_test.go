@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const keyARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+func TestRun(t *testing.T) {
+	tpl := filepath.Join("..", "..", "internal", "replay", "testdata", "template.json")
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs.json")
+	os.WriteFile(logs, []byte(`{"Records":[{"eventType":"AwsApiCall","eventSource":"kms.amazonaws.com","eventName":"DisableKey","eventTime":"T","userIdentity":{"arn":"arn:admin"},"resources":[{"ARN":"`+keyARN+`"}]}]}`), 0o644)
+
+	var out, errb bytes.Buffer
+	code := run([]string{"--template", tpl, "--key-arn", keyARN, "--resolve", "AlertTopic=arn:topic", "--json", "--show", logs}, nil, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	first, rest, _ := strings.Cut(out.String(), "\n")
+	if first != "T\tkey-danger\tDisableKey\tarn:admin\t-\t-" {
+		t.Errorf("show line %q", first)
+	}
+	var sum struct{ Records int }
+	if err := json.Unmarshal([]byte(rest), &sum); err != nil || sum.Records != 1 {
+		t.Errorf("json summary %q: %v", rest, err)
+	}
+
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{logs}, 2, "--template is required"},
+		{[]string{"--template", tpl, "--key-arn", "bad", logs}, 2, "--key-arn"},
+		{[]string{"--template", tpl, "--key-arn", keyARN}, 2, "no CloudTrail input"},
+		{[]string{"--template", tpl, "--key-arn", keyARN, "--resolve", "x", logs}, 2, "--resolve"},
+		{[]string{"--template", filepath.Join(dir, "nope"), logs}, 2, "--template"},
+		{[]string{"--template", tpl, "--key-arn", keyARN, filepath.Join(dir, "missing")}, 1, "no input could be read"},
+		{[]string{"--template", tpl, logs}, 0, "warning: rule KeyDangerRule: cannot resolve MasterKey.Arn (pass --key-arn)"},
+	}
+	for _, c := range cases {
+		var o, e bytes.Buffer
+		if got := run(c.args, strings.NewReader(""), &o, &e); got != c.code || !strings.Contains(e.String(), c.msg) {
+			t.Errorf("run(%q) = %d, stderr %q; want %d containing %q", c.args, got, e.String(), c.code, c.msg)
+		}
+	}
+}
+
+func TestRunStdin(t *testing.T) {
+	tpl := filepath.Join("..", "..", "internal", "replay", "testdata", "template.json")
+	var out, errb bytes.Buffer
+	in := strings.NewReader(`{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","readOnly":true,"resources":[{"ARN":"` + keyARN + `"}]}` + "\n{bad\n")
+	code := run([]string{"--template", tpl, "--key-arn", keyARN, "--resolve", "AlertTopic=x", "-"}, in, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "tier key-use: 1 events would alert") || !strings.Contains(errb.String(), "<stdin>:2:") {
+		t.Errorf("exit %d\nout %s\nerr %s", code, out.String(), errb.String())
+	}
+}
