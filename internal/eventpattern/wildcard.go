@@ -11,7 +11,7 @@ type wildcard struct {
 	pieces     []string
 	leadStar   bool
 	trailStar  bool
-	onlyLitral bool // no star at all: exact match of pieces[0]
+	literal bool // no star at all: exact match of pieces[0]
 }
 
 // compileWildcard parses EventBridge wildcard syntax: '*' matches any run
@@ -54,12 +54,12 @@ func compileWildcard(s string) (wildcard, error) {
 	} else {
 		w.pieces = append(w.pieces, cur.String())
 	}
-	w.onlyLitral = stars == 0
+	w.literal = stars == 0
 	return w, nil
 }
 
 func (w *wildcard) match(s string) bool {
-	if w.onlyLitral {
+	if w.literal {
 		return s == w.pieces[0]
 	}
 	pieces := w.pieces
