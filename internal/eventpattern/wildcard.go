@@ -8,10 +8,10 @@ import (
 
 // wildcard is a compiled wildcard pattern: literal pieces separated by '*'.
 type wildcard struct {
-	pieces     []string
-	leadStar   bool
-	trailStar  bool
-	literal bool // no star at all: exact match of pieces[0]
+	pieces    []string
+	leadStar  bool
+	trailStar bool
+	literal   bool // no star at all: exact match of pieces[0]
 }
 
 // compileWildcard parses EventBridge wildcard syntax: '*' matches any run
