@@ -20,7 +20,7 @@ setup: node_modules/.kmsguard-installed
 
 ## synth: synthesize into cdk.out/ (no AWS credentials needed) and print what would be deployed.
 synth: setup
-	cdk synth --quiet --no-notices
+	KMSGUARD_NAG=1 cdk synth --quiet --no-notices  # also writes the cdk-nag reports to cdk.out/nag (summary on stderr)
 	go run ./cmd/kmsguard-summary cdk.out/$(STACK).template.json
 
 ## test: the whole test suite, as CI runs it.

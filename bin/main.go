@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -25,4 +26,11 @@ func main() {
 	}
 	stacks.NewGuardStack(app, cfg)
 	app.Synth(nil)
+	// KMSGUARD_NAG=1 (make synth): also write the cdk-nag reports to cdk.out/nag and print a summary. It
+	// reports; test/nag_test.go is the gate that fails the build.
+	if os.Getenv("KMSGUARD_NAG") == "1" {
+		if err := stacks.NagReport(cfg, filepath.Join(*app.Outdir(), "nag"), os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "kmsguard:", err)
+		}
+	}
 }

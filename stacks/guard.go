@@ -61,6 +61,7 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 
 	g.warnAboutWeakSettings()
 	g.addOutputs()
+	g.applyNagSuppressions() // stacks/nag.go: accepted cdk-nag findings, each with its reason
 	return g
 }
 

@@ -15,11 +15,18 @@ func newDeliveryRole(scope cdkconstructs.Construct, group awslogs.CfnLogGroup, t
 		}),
 		Description: jsii.String("kmsguard: CloudTrail delivery to the audit log group"),
 	})
-	// The log group's Arn attribute ends in ":*", which already covers its streams.
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("DeliverToAuditLogGroup"),
-		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-		Resources: &[]*string{group.AttrArn()},
-	}))
+	// A customer managed policy rather than an inline one (cdk-nag NIST.800.53.R5-IAMNoInlinePolicy). It
+	// is a child of the role so that the trail's dependency on the role also waits for the policy:
+	// CloudTrail checks that the role can write to the log group when the trail is created.
+	awsiam.NewManagedPolicy(role, jsii.String("DeliveryPolicy"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("kmsguard: CloudTrail may write to the audit log group, nothing else"),
+		Roles:       &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("DeliverToAuditLogGroup"),
+			Actions: jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			// The log group's Arn attribute ends in ":*", which already covers its streams.
+			Resources: &[]*string{group.AttrArn()},
+		})},
+	})
 	return role
 }

@@ -48,10 +48,12 @@ func New(scope cdkconstructs.Construct, id string, props Props) *KeyAdmin {
 		Groups:   &[]awsiam.IGroup{group},
 	})
 	if props.RequireMfa {
-		awsiam.NewPolicy(c, jsii.String("RequireMfa"), &awsiam.PolicyProps{
-			Groups:     &[]awsiam.IGroup{group},
-			Statements: ForceMfaStatements(),
-		})
+		// A customer managed policy, not an inline one (NIST 800-53 AC-6 via cdk-nag IAMNoInlinePolicy):
+		// it is versioned, so a change to it can be reviewed and rolled back.
+		group.AddManagedPolicy(awsiam.NewManagedPolicy(c, jsii.String("RequireMfa"), &awsiam.ManagedPolicyProps{
+			Description: jsii.String("kmsguard: without MFA the key administrator can only manage its own MFA device"),
+			Statements:  ForceMfaStatements(),
+		}))
 	}
 	return &KeyAdmin{Construct: c, User: user, Group: group}
 }
