@@ -4,12 +4,13 @@
 package mfafifo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
 
-// MaxAttemptBytes is how much of one writer's input is kept; anything longer
-// cannot be a code, and bounding it keeps a hostile writer from growing memory.
+// MaxAttemptBytes is the longest line kept; anything longer cannot be a code,
+// and bounding it keeps a hostile writer from growing memory.
 const MaxAttemptBytes = 64
 
 // ErrInvalidCode is returned for input that is not exactly six digits. Its
@@ -43,30 +44,58 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
-// Collector accumulates one writer's input up to MaxAttemptBytes and
-// remembers whether more arrived, so an oversized write is rejected as a
-// whole rather than truncated into something that looks valid.
-type Collector struct {
-	buf      []byte
-	overflow bool
+// lineBuffer splits what writers send into attempts: each line is one
+// attempt (echo ends with a newline), and at EOF so is any unterminated rest.
+// A line longer than MaxAttemptBytes is one invalid attempt as a whole, never
+// truncated into something that looks valid, and memory stays bounded.
+type lineBuffer struct {
+	pending    []byte
+	discarding bool // inside an overlong line already reported
 }
 
-// Write implements io.Writer; it never fails so the pipe is always drained.
-func (c *Collector) Write(p []byte) (int, error) {
-	room := MaxAttemptBytes - len(c.buf)
-	if len(p) > room {
-		c.overflow = true
-		c.buf = append(c.buf, p[:max(room, 0)]...)
-		return len(p), nil
+// write appends a chunk; callers take lines after every chunk, which keeps
+// pending within MaxAttemptBytes plus one chunk.
+func (b *lineBuffer) write(p []byte) { b.pending = append(b.pending, p...) }
+
+// next returns the next complete attempt, if any.
+func (b *lineBuffer) next() (attempt []byte, overflow, ok bool) {
+	for {
+		i := bytes.IndexByte(b.pending, '\n')
+		if b.discarding {
+			if i < 0 {
+				b.pending = b.pending[:0]
+				return nil, false, false
+			}
+			b.pending, b.discarding = b.pending[i+1:], false
+			continue
+		}
+		if i > MaxAttemptBytes || (i < 0 && len(b.pending) > MaxAttemptBytes) {
+			b.discarding = true
+			return nil, true, true
+		}
+		if i < 0 {
+			return nil, false, false
+		}
+		attempt = bytes.Clone(b.pending[:i])
+		b.pending = b.pending[i+1:]
+		return attempt, false, true
 	}
-	c.buf = append(c.buf, p...)
-	return len(p), nil
 }
 
-// Code parses what was collected; oversized input is always invalid.
-func (c *Collector) Code() (string, error) {
-	if c.overflow {
+// eof ends the current writer: an unterminated rest becomes an attempt.
+func (b *lineBuffer) eof() (attempt []byte, ok bool) {
+	rest := b.pending
+	b.pending, b.discarding = nil, false
+	if len(rest) == 0 {
+		return nil, false
+	}
+	return rest, true
+}
+
+// parseAttempt turns an attempt into a code or an ErrInvalidCode error.
+func parseAttempt(attempt []byte, overflow bool) (string, error) {
+	if overflow {
 		return "", fmt.Errorf("%w (more than %d bytes)", ErrInvalidCode, MaxAttemptBytes)
 	}
-	return ParseCode(c.buf)
+	return ParseCode(attempt)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -26,45 +28,96 @@ func TestParseCode(t *testing.T) {
 	}
 }
 
-func TestCollectorRejectsOversizedInputEvenIfItStartsWithACode(t *testing.T) {
-	var c Collector
-	c.Write([]byte("123456\n"))
-	c.Write(bytes.Repeat([]byte(" "), MaxAttemptBytes))
-	if _, err := c.Code(); !errors.Is(err, ErrInvalidCode) {
-		t.Fatalf("Code() err = %v, want ErrInvalidCode", err)
+func TestLineBufferSplitsAttempts(t *testing.T) {
+	var b lineBuffer
+	var got []string
+	take := func() {
+		for {
+			a, overflow, ok := b.next()
+			if !ok {
+				return
+			}
+			code, err := parseAttempt(a, overflow)
+			if err != nil {
+				got = append(got, "invalid")
+			} else {
+				got = append(got, code)
+			}
+		}
+	}
+	b.write([]byte("111111\n22"))
+	take()
+	b.write([]byte("2222\n" + strings.Repeat("x", 2*MaxAttemptBytes)))
+	take()
+	b.write([]byte(strings.Repeat("y", 10) + "\n333333"))
+	take()
+	if a, ok := b.eof(); ok {
+		code, _ := ParseCode(a)
+		got = append(got, code)
+	}
+	want := []string{"111111", "222222", "invalid", "333333"}
+	if !slices.Equal(got, want) {
+		t.Errorf("attempts = %v, want %v", got, want)
+	}
+	if _, ok := b.eof(); ok {
+		t.Error("second eof produced an attempt")
 	}
 }
 
 var errShape = regexp.MustCompile(`^input is not a 6-digit MFA code \((got \d+ non-blank characters|contains a non-digit|more than 64 bytes)\)$`)
 
 // FuzzReadCode feeds arbitrary writer input, split into two writes, through
-// the collector. An accepted code must be six digits equal to the trimmed
-// input; a rejection's message must have a fixed shape, so it can never echo
-// what the operator typed.
+// the attempt splitter and the code parser. Every accepted code must be six
+// digits and be a whole line of the input; every rejection must have a fixed
+// message shape, so it can never echo what the operator typed.
 func FuzzReadCode(f *testing.F) {
-	for _, s := range []string{"123456\n", "12345", "abcdef", " 654321 ", "1234567\n", "\xff\xfe", "123456\n123456\n"} {
+	for _, s := range []string{"123456\n", "12345", "abcdef", " 654321 ", "1234567\n", "\xff\xfe", "123456\n654321\n", "\n\n"} {
 		f.Add([]byte(s), uint8(3))
 	}
+	digits := regexp.MustCompile(`^[0-9]{6}$`)
 	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
 		cut := int(split) % (len(in) + 1)
-		var c Collector
-		c.Write(in[:cut])
-		c.Write(in[cut:])
-		code, err := c.Code()
-		if err != nil {
-			if !errShape.MatchString(err.Error()) {
-				t.Fatalf("error %q has an unexpected shape", err)
+		var b lineBuffer
+		var codes []string
+		attempts := 0
+		check := func(a []byte, overflow bool) {
+			attempts++
+			code, err := parseAttempt(a, overflow)
+			if err != nil {
+				if !errShape.MatchString(err.Error()) {
+					t.Fatalf("error %q has an unexpected shape", err)
+				}
+				return
 			}
-			return
+			if !digits.MatchString(code) {
+				t.Fatalf("accepted %q", code)
+			}
+			codes = append(codes, code)
 		}
-		if len(in) > MaxAttemptBytes {
-			t.Fatalf("accepted %d bytes of input", len(in))
+		for _, part := range [][]byte{in[:cut], in[cut:]} {
+			b.write(part)
+			for a, overflow, ok := b.next(); ok; a, overflow, ok = b.next() {
+				check(a, overflow)
+			}
+			if len(b.pending) > MaxAttemptBytes+len(part) {
+				t.Fatalf("buffer grew to %d bytes", len(b.pending))
+			}
 		}
-		if len(code) != 6 || !regexp.MustCompile(`^[0-9]{6}$`).MatchString(code) {
-			t.Fatalf("accepted %q", code)
+		if a, ok := b.eof(); ok {
+			check(a, false)
 		}
-		if string(bytes.TrimSpace(in)) != code {
-			t.Fatalf("code %q is not the trimmed input %q", code, in)
+		lines := bytes.Split(in, []byte("\n"))
+		if attempts > len(lines) {
+			t.Fatalf("%d attempts from %d lines", attempts, len(lines))
+		}
+		for _, c := range codes {
+			found := false
+			for _, l := range lines {
+				found = found || string(bytes.TrimSpace(l)) == c
+			}
+			if !found {
+				t.Fatalf("code %q is not a line of the input %q", c, in)
+			}
 		}
 	})
 }

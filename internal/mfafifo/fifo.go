@@ -36,6 +36,7 @@ type FIFO struct {
 	path     string
 	dev, ino uint64
 	fd       int
+	buf      lineBuffer
 }
 
 // Create makes a new FIFO at path with O_EXCL semantics (mkfifo fails on any
@@ -114,13 +115,16 @@ func (f *FIFO) open() error {
 	return nil
 }
 
-// ReadAttempt waits for one writer (one "echo CODE > socket"), collects what
-// it wrote until it closes, and parses it as a code. Invalid input returns an
-// error wrapping ErrInvalidCode; ctx cancellation or deadline returns ctx.Err().
+// ReadAttempt returns the next attempt: one line written to the FIFO (as
+// "echo CODE > socket" writes), or what a writer left without a newline when
+// it closed. Invalid input returns an error wrapping ErrInvalidCode; ctx
+// cancellation or deadline returns ctx.Err().
 func (f *FIFO) ReadAttempt(ctx context.Context) (string, error) {
-	var c Collector
-	buf := make([]byte, 512)
+	chunk := make([]byte, 512)
 	for {
+		if attempt, overflow, ok := f.buf.next(); ok {
+			return parseAttempt(attempt, overflow)
+		}
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
@@ -131,19 +135,22 @@ func (f *FIFO) ReadAttempt(ctx context.Context) (string, error) {
 		if !ready {
 			continue
 		}
-		eof, err := f.drain(buf, &c)
+		eof, err := f.read(chunk)
 		if err != nil {
 			return "", err
 		}
-		if eof {
-			// After the writer leaves, poll would report POLLHUP forever on this
-			// descriptor; a fresh one waits cleanly for the next writer.
-			unix.Close(f.fd)
-			f.fd = -1
-			if err := f.open(); err != nil {
-				return "", err
-			}
-			return c.Code()
+		if !eof {
+			continue
+		}
+		// After the last writer leaves, poll would report POLLHUP forever on
+		// this descriptor; a fresh one waits cleanly for the next writer.
+		unix.Close(f.fd)
+		f.fd = -1
+		if err := f.open(); err != nil {
+			return "", err
+		}
+		if attempt, ok := f.buf.eof(); ok {
+			return parseAttempt(attempt, false)
 		}
 	}
 }
@@ -167,13 +174,15 @@ func (f *FIFO) poll(ctx context.Context) (bool, error) {
 	return n > 0, nil
 }
 
-// drain reads everything available; eof is true once the writer has closed.
-func (f *FIFO) drain(buf []byte, c *Collector) (eof bool, err error) {
+// read reads one chunk into the line buffer; eof is true once every writer
+// has closed and the pipe is empty.
+func (f *FIFO) read(chunk []byte) (eof bool, err error) {
 	for {
-		n, err := unix.Read(f.fd, buf)
+		n, err := unix.Read(f.fd, chunk)
 		switch {
 		case n > 0:
-			c.Write(buf[:n])
+			f.buf.write(chunk[:n])
+			return false, nil
 		case errors.Is(err, unix.EAGAIN):
 			return false, nil
 		case errors.Is(err, unix.EINTR):

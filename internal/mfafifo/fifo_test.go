@@ -66,9 +66,17 @@ func TestCreateReadRemove(t *testing.T) {
 	if err != nil || code != "424242" {
 		t.Fatalf("second attempt = %q, %v", code, err)
 	}
-	go write(t, path, "")
-	if _, err := f.ReadAttempt(ctx); !errors.Is(err, ErrInvalidCode) {
-		t.Fatalf("empty writer err = %v, want ErrInvalidCode", err)
+	// A writer that sends nothing is no attempt; two lines are two attempts;
+	// a rest without newline counts when its writer closes.
+	go func() { write(t, path, ""); write(t, path, "1x\n777777\n888888") }()
+	for _, want := range []string{"invalid", "777777", "888888"} {
+		code, err := f.ReadAttempt(ctx)
+		if want == "invalid" && errors.Is(err, ErrInvalidCode) {
+			continue
+		}
+		if err != nil || code != want {
+			t.Fatalf("attempt = %q, %v; want %s", code, err, want)
+		}
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -295,8 +303,11 @@ func TestOversizedWriteIsOneInvalidAttempt(t *testing.T) {
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	go write(t, path, "123456"+strings.Repeat("\n", 100000))
+	go write(t, path, "123456"+strings.Repeat("9", 100000)+"\n246810\n")
 	if _, err := f.ReadAttempt(ctx); !errors.Is(err, ErrInvalidCode) {
 		t.Fatalf("err = %v, want ErrInvalidCode", err)
+	}
+	if code, err := f.ReadAttempt(ctx); err != nil || code != "246810" {
+		t.Fatalf("attempt after the long line = %q, %v", code, err)
 	}
 }

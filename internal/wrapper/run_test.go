@@ -268,23 +268,27 @@ func TestRunSocketGroup(t *testing.T) {
 		}
 		return gid, nil
 	}
-	h.cfg.WaitTimeout = 2 * time.Second
-	done := make(chan os.FileInfo, 1)
+	h.cfg.WaitTimeout = 3 * time.Second
+	// Send the code only once the socket has mode 0620 (mkfifo makes it 0600;
+	// fchmod follows), so the check cannot miss the FIFO's short life.
+	saw := make(chan bool, 1)
 	go func() {
 		for i := 0; i < 200; i++ {
-			if st, err := os.Lstat(h.cfg.Socket); err == nil {
-				done <- st
+			if st, err := os.Lstat(h.cfg.Socket); err == nil && st.Mode().Perm() == 0o620 {
+				saw <- true
+				feed(t, h.cfg.Socket, "654321\n")
 				return
 			}
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 		}
-		done <- nil
+		saw <- false
 	}()
-	feed(t, h.cfg.Socket, "654321\n")
-	Run(context.Background(), h.cfg, []string{"mysqld"}, h.deps)
-	st := <-done
-	if st == nil || st.Mode().Perm() != 0o620 {
-		t.Fatalf("socket stat = %v", st)
+	err := Run(context.Background(), h.cfg, []string{"mysqld"}, h.deps)
+	if !<-saw {
+		t.Fatal("socket never had mode 0620")
+	}
+	if !h.exec.called {
+		t.Fatalf("exec not called: %v", err)
 	}
 	h.cfg.SocketGroup = "nosuch"
 	if err := Run(context.Background(), h.cfg, []string{"mysqld"}, h.deps); err == nil || !strings.Contains(err.Error(), `socket_group "nosuch"`) {
