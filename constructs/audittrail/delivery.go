@@ -7,18 +7,17 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// newDeliveryRole lets this trail, and only this trail, write to the audit log group.
-func newDeliveryRole(scope cdkconstructs.Construct, group awslogs.CfnLogGroup, trailArn string) awsiam.Role {
+// newDeliveryRole lets this trail, and only this trail, write to the audit log group. It returns the role
+// and its policy: the trail must wait for the policy (the role itself it already references).
+func newDeliveryRole(scope cdkconstructs.Construct, group awslogs.CfnLogGroup, trailArn string) (awsiam.Role, awsiam.ManagedPolicy) {
 	role := awsiam.NewRole(scope, jsii.String("LogDeliveryRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
 		}),
 		Description: jsii.String("kmsguard: CloudTrail delivery to the audit log group"),
 	})
-	// A customer managed policy rather than an inline one (cdk-nag NIST.800.53.R5-IAMNoInlinePolicy). It
-	// is a child of the role so that the trail's dependency on the role also waits for the policy:
-	// CloudTrail checks that the role can write to the log group when the trail is created.
-	awsiam.NewManagedPolicy(role, jsii.String("DeliveryPolicy"), &awsiam.ManagedPolicyProps{
+	// A customer managed policy rather than an inline one (cdk-nag NIST.800.53.R5-IAMNoInlinePolicy).
+	policy := awsiam.NewManagedPolicy(role, jsii.String("DeliveryPolicy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("kmsguard: CloudTrail may write to the audit log group, nothing else"),
 		Roles:       &[]awsiam.IRole{role},
 		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -28,5 +27,5 @@ func newDeliveryRole(scope cdkconstructs.Construct, group awslogs.CfnLogGroup, t
 			Resources: &[]*string{group.AttrArn()},
 		})},
 	})
-	return role
+	return role, policy
 }
