@@ -3,12 +3,15 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/constructs/alerting"
 	"github.com/kmsguard/kmsguard/constructs/audittrail"
+	"github.com/kmsguard/kmsguard/constructs/detection"
 	"github.com/kmsguard/kmsguard/constructs/keyadmin"
 	"github.com/kmsguard/kmsguard/constructs/masterkey"
 	"github.com/kmsguard/kmsguard/constructs/serveruser"
@@ -23,6 +26,7 @@ type GuardStack struct {
 	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
 	AuditTrail *audittrail.AuditTrail
 	Alerting   *alerting.Alerting
+	Detection  *detection.Detection
 }
 
 // NewGuardStack builds the stack. It validates cfg again (cheaply) so that code that builds a Config by
@@ -58,11 +62,44 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	})
 	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
 	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Key: g.AuditTrail.AuditKey})
+	g.Detection = detection.New(stack, "Detection", detection.Props{
+		Targets:      g.detectionTargets(keyUsers),
+		NotifyKeyUse: cfg.NotifyKeyUse,
+		Namespace:    "kmsguard/" + cfg.StackName,
+	})
+	// Metric filters can only be created on an existing log group.
+	g.Detection.Node().AddDependency(g.AuditTrail.LogGroup)
 
 	g.warnAboutWeakSettings()
 	g.addOutputs()
 	g.applyNagSuppressions() // stacks/nag.go: accepted cdk-nag findings, each with its reason
 	return g
+}
+
+// detectionTargets names everything the alerts watch. Rules and alarms are named after the stack so that
+// the tamper rules can recognise them.
+func (g *GuardStack) detectionTargets(keyUsers []string) detection.Targets {
+	cfg := g.Config
+	var users []string
+	users = append(users, *g.KeyAdmin.User.UserArn())
+	for _, arn := range keyUsers {
+		if !strings.Contains(arn, ":role/") {
+			users = append(users, arn)
+		}
+	}
+	return detection.Targets{
+		KeyArn:       *g.MasterKey.Key.AttrArn(),
+		KeyID:        *g.MasterKey.Key.AttrKeyId(),
+		KeyAlias:     cfg.KeyAlias,
+		AliasArn:     "arn:" + *awscdk.Aws_PARTITION() + ":kms:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + cfg.KeyAlias,
+		AuditKeyArn:  *g.AuditTrail.AuditKey.KeyArn(),
+		TrailName:    cfg.TrailName,
+		BucketNames:  []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()},
+		LogGroupName: g.AuditTrail.LogGroupName,
+		TopicArn:     *g.Alerting.Topic.TopicArn(),
+		NamePrefix:   cfg.StackName,
+		UserArns:     users,
+	}
 }
 
 // warnAboutWeakSettings flags choices that are allowed but leave a gap; `cdk synth --strict` turns them

@@ -143,12 +143,17 @@ func TrailName(s string) error {
 	return nil
 }
 
-var stackName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+var stackName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)
 
-// StackName follows CloudFormation's stack naming rules.
+// MaxStackName keeps the rule, alarm and filter names derived from the stack name (NAME-key-danger-1)
+// within EventBridge's 64-character limit.
+const MaxStackName = 40
+
+// StackName follows CloudFormation's stack naming rules, with kmsguard's shorter length limit.
 func StackName(s string) error {
-	if !stackName.MatchString(s) {
-		return fmt.Errorf("%q is not a valid stack name (starts with a letter; letters, digits and -; at most 128)", s)
+	if !stackName.MatchString(s) || len(s) > MaxStackName {
+		return fmt.Errorf("%q is not a valid stack name (starts with a letter; letters, digits and -; at most %d characters, "+
+			"since rule and alarm names are derived from it)", s, MaxStackName)
 	}
 	return nil
 }

@@ -1,0 +1,71 @@
+package detection
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Alarm is a metric filter and, when it has a threshold, its alarm.
+type Alarm struct {
+	Spec   MetricFilter
+	Filter awslogs.CfnMetricFilter
+	Metric awscloudwatch.Metric
+	Alarm  awscloudwatch.Alarm // nil for dashboard-only metrics
+}
+
+func newAlarms(scope cdkconstructs.Construct, props Props) []*Alarm {
+	t := props.Targets
+	topic := awssns.Topic_FromTopicArn(scope, jsii.String("AlertTopic"), jsii.String(t.TopicArn))
+	var out []*Alarm
+	for _, spec := range MetricFilters(t) {
+		transformation := &awslogs.CfnMetricFilter_MetricTransformationProperty{
+			MetricName:      jsii.String(spec.MetricName),
+			MetricNamespace: jsii.String(props.Namespace),
+			MetricValue:     jsii.String("1"),
+		}
+		if len(spec.Dimensions) > 0 {
+			var dims []*awslogs.CfnMetricFilter_DimensionProperty
+			for _, k := range slices.Sorted(maps.Keys(spec.Dimensions)) {
+				dims = append(dims, &awslogs.CfnMetricFilter_DimensionProperty{Key: jsii.String(k), Value: jsii.String(spec.Dimensions[k])})
+			}
+			transformation.Dimensions = &dims
+		} else {
+			// A zero when nothing matched keeps the graph continuous; CloudWatch forbids it with dimensions.
+			transformation.DefaultValue = jsii.Number(0)
+		}
+		filter := awslogs.NewCfnMetricFilter(scope, jsii.String(spec.ID+"Filter"), &awslogs.CfnMetricFilterProps{
+			FilterName:            jsii.String(t.NamePrefix + "-" + spec.ID),
+			LogGroupName:          jsii.String(t.LogGroupName),
+			FilterPattern:         jsii.String(spec.Pattern),
+			MetricTransformations: &[]*awslogs.CfnMetricFilter_MetricTransformationProperty{transformation},
+		})
+		a := &Alarm{Spec: spec, Filter: filter, Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(props.Namespace), MetricName: jsii.String(spec.MetricName),
+			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+		})}
+		if spec.Threshold > 0 {
+			a.Alarm = awscloudwatch.NewAlarm(scope, jsii.String(spec.ID+"Alarm"), &awscloudwatch.AlarmProps{
+				AlarmName:          jsii.String(t.NamePrefix + "-" + spec.ID),
+				AlarmDescription:   jsii.String("kmsguard: " + spec.Description),
+				Metric:             a.Metric,
+				Threshold:          jsii.Number(spec.Threshold),
+				EvaluationPeriods:  jsii.Number(1),
+				ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+				// No log events is the normal state, not an outage.
+				TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+				ActionsEnabled:   jsii.Bool(true),
+			})
+			a.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+		}
+		out = append(out, a)
+	}
+	return out
+}

@@ -1,0 +1,70 @@
+package detection
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Dashboard is what an operator opens first in an incident: who is calling the key, what was denied, which
+// alarms are firing, and the latest raw events.
+type Dashboard struct {
+	awscloudwatch.Dashboard
+}
+
+func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm) *Dashboard {
+	t := props.Targets
+	metric := map[string]awscloudwatch.Metric{}
+	var withAlarm []interfacesawscloudwatch.IAlarmRef
+	for _, a := range alarms {
+		metric[a.Spec.ID] = a.Metric
+		if a.Alarm != nil {
+			withAlarm = append(withAlarm, a.Alarm)
+		}
+	}
+	fiveMinutes := awscdk.Duration_Minutes(jsii.Number(5))
+	byEventName := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression: jsii.String("SEARCH('{" + props.Namespace + ",EventName} MetricName=\"KeyCalls\"', 'Sum', 300)"),
+		Label:      jsii.String(""),
+		Period:     fiveMinutes,
+	})
+	d := awscloudwatch.NewDashboard(scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName:   jsii.String(t.NamePrefix + "-mariadb-key"),
+		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
+		Widgets: &[]*[]awscloudwatch.IWidget{
+			{awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
+				Width: jsii.Number(24), Height: jsii.Number(2),
+				Markdown: jsii.String("# MariaDB master key " + t.KeyAlias + "\nTrail **" + t.TrailName + "**, log group **" +
+					t.LogGroupName + "**. Alerts go to the kmsguard topic; replay old events with `kmsguard-replay`."),
+			})},
+			{
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+					Title: jsii.String("Calls on the master key, by event name"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{byEventName}, Stacked: jsii.Bool(true),
+				}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+					Title: jsii.String("Denied calls"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{
+						metric["KeyDenied"].With(&awscloudwatch.MetricOptions{Label: jsii.String("on the master key")}),
+						metric["UnauthorizedCalls"].With(&awscloudwatch.MetricOptions{Label: jsii.String("anywhere in the account")}),
+					},
+				}),
+			},
+			{awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+				Title: jsii.String("kmsguard alarms"), Width: jsii.Number(24), Alarms: &withAlarm,
+			})},
+			{awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
+				Title: jsii.String("Latest calls on the master key"), Width: jsii.Number(24), Height: jsii.Number(8),
+				LogGroupNames: jsii.Strings(t.LogGroupName),
+				QueryLines: jsii.Strings(
+					"fields eventTime, eventName, userIdentity.arn, sourceIPAddress, vpcEndpointId, errorCode",
+					"filter eventSource = 'kms.amazonaws.com' and resources.0.ARN = '"+t.KeyArn+"'",
+					"sort eventTime desc",
+					"limit 50"),
+			})},
+		},
+	})
+	return &Dashboard{Dashboard: d}
+}

@@ -1,0 +1,84 @@
+package detection
+
+import "strings"
+
+// MetricFilter is one CloudWatch Logs metric filter on the trail's log group, and the alarm it feeds.
+// Threshold 0 means "no alarm" (the metric only feeds the dashboard).
+type MetricFilter struct {
+	ID          string
+	MetricName  string
+	Pattern     string
+	Dimensions  map[string]string
+	Threshold   float64
+	Description string
+}
+
+func or(terms ...string) string  { return "(" + strings.Join(terms, " || ") + ")" }
+func and(terms ...string) string { return "(" + strings.Join(terms, " && ") + ")" }
+func eq(selector, value string) string {
+	return "($." + selector + " = \"" + value + "\")"
+}
+func eventNames(names ...string) string {
+	terms := make([]string, len(names))
+	for i, n := range names {
+		terms[i] = eq("eventName", n)
+	}
+	return or(terms...)
+}
+
+// onOurKey selects CloudTrail records about the master key; KMS lists the key it acted on as the first
+// resource.
+func onOurKey(t Targets) string {
+	return and(eq("eventSource", "kms.amazonaws.com"), eq("resources[0].ARN", t.KeyArn))
+}
+
+// MetricFilters are the CIS-style filters (the shapes Security Hub's CloudWatch.* controls look for), scoped
+// to this stack where the CIS original is account-wide and noisy.
+func MetricFilters(t Targets) []MetricFilter {
+	return []MetricFilter{
+		{
+			ID: "UnauthorizedCalls", MetricName: "UnauthorizedCalls", Threshold: 5,
+			// CIS 3.1/4.1 with its documented noise exclusions (log delivery's own probes and HeadBucket);
+			// a threshold of 5 in 5 minutes keeps single benign probes quiet. Denials on the master key
+			// alert on their own, at the first one (KeyDenied and the denied tier).
+			Pattern: "{" + and(or(eq("errorCode", "*UnauthorizedOperation"), eq("errorCode", "AccessDenied*")),
+				"($.sourceIPAddress != \"delivery.logs.amazonaws.com\")", "($.eventName != \"HeadBucket\")") + "}",
+			Description: "Unauthorized API calls in the account (CIS 3.1): 5 or more in 5 minutes",
+		},
+		{
+			ID: "KeyDenied", MetricName: "KeyDeniedCalls", Threshold: 1,
+			Pattern: "{" + and(onOurKey(t), or(eq("errorCode", "*AccessDenied*"), eq("errorCode", "*UnauthorizedOperation"),
+				eq("errorCode", "DisabledException"), eq("errorCode", "KMSInvalidStateException"))) + "}",
+			Description: "A call on the MariaDB master key was denied or hit the disabled key",
+		},
+		{
+			ID: "KeyDisabledOrScheduledForDeletion", MetricName: "KeyStateChanges", Threshold: 1,
+			Pattern:     "{" + and(onOurKey(t), eventNames("DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy")) + "}",
+			Description: "The MariaDB master key was disabled, scheduled for deletion, or its policy changed (CIS 3.7/4.7, scoped to this key)",
+		},
+		{
+			ID: "CloudTrailChanges", MetricName: "CloudTrailChanges", Threshold: 1,
+			Pattern:     "{" + eventNames("CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging", "PutEventSelectors") + "}",
+			Description: "A CloudTrail trail was created, changed, stopped or deleted (CIS 3.5/4.5)",
+		},
+		{
+			ID: "ConsoleSignInWithoutMfa", MetricName: "ConsoleSignInWithoutMfa", Threshold: 1,
+			Pattern: "{" + and(eq("eventName", "ConsoleLogin"), "($.additionalEventData.MFAUsed != \"Yes\")",
+				eq("userIdentity.type", "IAMUser"), eq("responseElements.ConsoleLogin", "Success")) + "}",
+			Description: "An IAM user signed in to the console without MFA (CIS 3.2/4.2)",
+		},
+		{
+			ID: "AlertPipelineChanges", MetricName: "AlertPipelineChanges", Threshold: 1,
+			Pattern: "{" + and(eq("eventSource", "events.amazonaws.com"),
+				eventNames("DeleteRule", "DisableRule", "PutRule", "PutTargets", "RemoveTargets"),
+				or(eq("requestParameters.name", t.NamePrefix+"-*"), eq("requestParameters.rule", t.NamePrefix+"-*"))) + "}",
+			Description: "A kmsguard EventBridge rule or its target was changed or removed (expected during cdk deploy)",
+		},
+		{
+			ID: "KeyCalls", MetricName: "KeyCalls",
+			Pattern:     "{" + onOurKey(t) + "}",
+			Dimensions:  map[string]string{"EventName": "$.eventName"},
+			Description: "Calls on the MariaDB master key by event name (dashboard only)",
+		},
+	}
+}

@@ -1,0 +1,67 @@
+package detection
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// inputPaths are the CloudTrail fields every alert email shows. A field absent from an event (no error
+// code on a success, no VPC endpoint on an internet call) comes out empty, so the "Named" line can list
+// every request field that names a resource and shows only the one the call used. Whole objects are not
+// inserted: a JSON object inside a text line would not read as text.
+var inputPaths = map[string]string{
+	"account":      "$.account",
+	"errorCode":    "$.detail.errorCode",
+	"errorMessage": "$.detail.errorMessage",
+	"eventId":      "$.detail.eventID",
+	"eventName":    "$.detail.eventName",
+	"eventSource":  "$.detail.eventSource",
+	"principal":    "$.detail.userIdentity.arn",
+	"principalTyp": "$.detail.userIdentity.type",
+	"region":       "$.region",
+	"reqAlias":     "$.detail.requestParameters.aliasName",
+	"reqAlarm":     "$.detail.requestParameters.alarmName",
+	"reqBucket":    "$.detail.requestParameters.bucketName",
+	"reqKeyId":     "$.detail.requestParameters.keyId",
+	"reqLogGroup":  "$.detail.requestParameters.logGroupName",
+	"reqName":      "$.detail.requestParameters.name",
+	"reqRule":      "$.detail.requestParameters.rule",
+	"reqTopic":     "$.detail.requestParameters.topicArn",
+	"sourceIp":     "$.detail.sourceIPAddress",
+	"time":         "$.time",
+	"userAgent":    "$.detail.userAgent",
+	"vpce":         "$.detail.vpcEndpointId",
+}
+
+// Message is the email text for one tier: what happened to which resource, who did it from where and when,
+// whether it failed, and how to find the event in CloudTrail. subject names the watched resource.
+func Message(t Tier, subject string) []string {
+	return []string{
+		"[" + strings.ToUpper(t.Severity) + "] kmsguard " + t.Name + ": <eventName> on " + subject,
+		t.Meaning,
+		"",
+		"What:   <eventSource> <eventName>",
+		"Target: " + subject,
+		"Who:    <principal> (<principalTyp>)",
+		"From:   source IP <sourceIp>, VPC endpoint <vpce>, agent <userAgent>",
+		"When:   <time> in <region>, account <account>",
+		"Error:  <errorCode> <errorMessage>",
+		"Named:  <reqName><reqRule><reqAlias><reqKeyId><reqBucket><reqLogGroup><reqTopic><reqAlarm>",
+		"",
+		"Look it up: https://console.aws.amazon.com/cloudtrail/home?region=<region>#/events/<eventId>",
+		"       or: aws cloudtrail lookup-events --region <region> --lookup-attributes AttributeKey=EventId,AttributeValue=<eventId>",
+	}
+}
+
+// InputTemplate renders the lines the way EventBridge's documented multi-line text input is written: one
+// JSON string per line, which SNS delivers as readable lines (a single string would show "\n" escapes).
+func InputTemplate(lines []string) string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		b, _ := json.Marshal(l)
+		// json.Marshal escapes < and > for HTML; EventBridge placeholders need them literal.
+		s := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(b))
+		out[i] = s
+	}
+	return strings.Join(out, "\n")
+}
