@@ -1,0 +1,140 @@
+// Package managekey is kms-manage-key: enable, disable, show, or briefly
+// enable ("window") the master key, with an MFA session from STS for the
+// key administrator, and one clear line for every AWS failure.
+package managekey
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kmsguard/kmsguard/internal/mfafifo"
+)
+
+// Window bounds: long enough to start a server, short enough that the key is
+// never left enabled by a forgotten window.
+const (
+	DefaultWindow = 2 * time.Minute
+	MaxWindow     = time.Hour
+)
+
+// Options is a parsed command line, with defaults from the environment and
+// the stack outputs file already applied.
+type Options struct {
+	Command   string // enable, disable, status or window
+	KeyID     string // key id, key ARN or alias, passed to AWS unchanged
+	MFASerial string
+	MFACode   string
+	Profile   string
+	Region    string
+	For       time.Duration
+	Notes     []string // told to the operator when an MFA session is made
+}
+
+// ErrUsage marks command-line mistakes (exit status 2).
+var ErrUsage = errors.New("usage")
+
+// Usage is the short help.
+const Usage = `usage: kms-manage-key [flags] enable|disable|status|window [flags]
+       kms-manage-key enable|disable CODE        (the guide's form)
+
+flags:
+  --key-id ID         key id, key ARN or alias (env KMSGUARD_KEY_ID)
+  --outputs FILE      outputs file of "cdk deploy --outputs-file" (env KMSGUARD_OUTPUTS)
+  --stack NAME        stack in the outputs file when it holds several (env KMSGUARD_STACK)
+  --mfa-serial ARN    MFA device of the admin user (env KMSGUARD_MFA_SERIAL)
+  --mfa-code CODE     6-digit code; asked on the terminal without echo when absent
+  --profile NAME      AWS profile with the long-term keys
+  --region REGION     AWS region (default: the key ARN's region, then the AWS config)
+  --for DURATION      window length, e.g. 2m (default 2m, at most 1h)
+`
+
+// ParseArgs parses argv (without the program name). Flags may come before or
+// after the command. getenv supplies the KMSGUARD_* defaults.
+func ParseArgs(args []string, getenv func(string) string) (Options, error) {
+	var o Options
+	var outputs, stack string
+	fs := flag.NewFlagSet("kms-manage-key", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.KeyID, "key-id", getenv("KMSGUARD_KEY_ID"), "")
+	fs.StringVar(&outputs, "outputs", getenv("KMSGUARD_OUTPUTS"), "")
+	fs.StringVar(&stack, "stack", getenv("KMSGUARD_STACK"), "")
+	fs.StringVar(&o.MFASerial, "mfa-serial", getenv("KMSGUARD_MFA_SERIAL"), "")
+	fs.StringVar(&o.MFACode, "mfa-code", "", "")
+	fs.StringVar(&o.Profile, "profile", "", "")
+	fs.StringVar(&o.Region, "region", "", "")
+	fs.DurationVar(&o.For, "for", DefaultWindow, "")
+	if err := fs.Parse(args); err != nil {
+		return o, usageErr(err.Error())
+	}
+	if fs.NArg() == 0 {
+		return o, usageErr("no command given")
+	}
+	o.Command = map[string]string{"e": "enable", "d": "disable"}[fs.Arg(0)]
+	if o.Command == "" {
+		o.Command = fs.Arg(0)
+	}
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		return o, usageErr(err.Error())
+	}
+	if err := o.positional(fs.Args()); err != nil {
+		return o, err
+	}
+	if err := o.applyOutputs(outputs, stack); err != nil {
+		return o, err
+	}
+	return o, o.validate()
+}
+
+func usageErr(msg string) error { return fmt.Errorf("%w: %s", ErrUsage, msg) }
+
+// positional handles the guide's "kms-manage-key enable 123456".
+func (o *Options) positional(rest []string) error {
+	switch o.Command {
+	case "enable", "disable", "status", "window":
+	default:
+		return usageErr(fmt.Sprintf("unknown command %q (want enable, disable, status or window)", o.Command))
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	if len(rest) > 1 || o.MFACode != "" || (o.Command != "enable" && o.Command != "disable") {
+		return usageErr("unexpected arguments after " + o.Command)
+	}
+	o.MFACode = rest[0]
+	return nil
+}
+
+func (o *Options) validate() error {
+	if o.KeyID == "" {
+		return usageErr("no key: pass --key-id or --outputs (or set KMSGUARD_KEY_ID)")
+	}
+	if o.MFACode != "" {
+		if _, err := mfafifo.ParseCode([]byte(o.MFACode)); err != nil {
+			return usageErr(err.Error())
+		}
+		o.MFACode = strings.TrimSpace(o.MFACode)
+	}
+	if o.Command == "window" && (o.For <= 0 || o.For > MaxWindow) {
+		return usageErr(fmt.Sprintf("--for %s is outside 1s–%s", o.For, MaxWindow))
+	}
+	if r := arnRegion(o.KeyID); r != "" {
+		if o.Region != "" && o.Region != r {
+			return usageErr(fmt.Sprintf("--region %s differs from the key ARN's region %s", o.Region, r))
+		}
+		o.Region = r
+	}
+	return nil
+}
+
+// arnRegion returns the region field of an ARN, or "" for ids and alias names.
+func arnRegion(s string) string {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" {
+		return parts[3]
+	}
+	return ""
+}
