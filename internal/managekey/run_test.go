@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -271,7 +272,7 @@ func TestStatusAccessDenied(t *testing.T) {
 	if err := e.run("status"); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(e.out.String(), "rotation:     unknown: access denied") {
+	if !regexp.MustCompile(`rotation: +unknown: access denied`).MatchString(e.out.String()) {
 		t.Errorf("partial status:\n%s", e.out.String())
 	}
 }
