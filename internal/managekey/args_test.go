@@ -98,11 +98,11 @@ func TestParseArgsErrors(t *testing.T) {
 
 func TestDeriveMFASerial(t *testing.T) {
 	for in, want := range map[string]string{
-		"arn:aws:iam::123456789012:user/MDBEncAdmin":       "arn:aws:iam::123456789012:mfa/MDBEncAdmin",
+		"arn:aws:iam::123456789012:user/MDBEncAdmin":        "arn:aws:iam::123456789012:mfa/MDBEncAdmin",
 		"arn:aws-cn:iam::123456789012:user/ops/MDBEncAdmin": "arn:aws-cn:iam::123456789012:mfa/MDBEncAdmin",
-		"arn:aws:iam::123456789012:role/R":                 "",
-		"MDBEncAdmin":                                      "",
-		"arn:aws:iam::123456789012:user/":                  "",
+		"arn:aws:iam::123456789012:role/R":                  "",
+		"MDBEncAdmin":                                       "",
+		"arn:aws:iam::123456789012:user/":                   "",
 	} {
 		if got := DeriveMFASerial(in); got != want {
 			t.Errorf("DeriveMFASerial(%q) = %q, want %q", in, got, want)

@@ -83,8 +83,11 @@ chmod 0644 {{.Conf}}
 
 # 2. Long-term keys of the key user, read by systemd as root before it starts
 #    the service: owner root, mode 0600, never readable by others.
-install -m 0600 -o root -g root /dev/null {{.EnvFile}}
-# Now edit {{.EnvFile}} to contain (no quotes, no "export"):
+#    An existing file is kept (only its owner and mode are fixed).
+[ -e {{.EnvFile}} ] || install -m 0600 -o root -g root /dev/null {{.EnvFile}}
+chown root:root {{.EnvFile}}
+chmod 0600 {{.EnvFile}}
+# Then edit {{.EnvFile}} to contain (no quotes, no "export"):
 #   AWS_ACCESS_KEY_ID=<access key id of the key user>
 #   AWS_SECRET_ACCESS_KEY=<its secret access key>
 {{- if not .C.Region}}

@@ -331,7 +331,8 @@ func TestPrintDropin(t *testing.T) {
 		"EnvironmentFile=/etc/systemd/system/mariadb.service.d/aws-kms.env",
 		"ExecStart=\nExecStart=/usr/local/bin/iam-kms-wrapper --config=/etc/my.cnf.d/iam-kms-wrapper.config /usr/sbin/mysqld $MYSQLD_OPTS\n",
 		"RuntimeDirectory=kms-mfa\n", "SupplementaryGroups=kmsmfa\n", "TimeoutStartSec=1200\n",
-		"install -m 0600 -o root -g root /dev/null /etc/systemd/system/mariadb.service.d/aws-kms.env",
+		"[ -e /etc/systemd/system/mariadb.service.d/aws-kms.env ] || install -m 0600 -o root -g root /dev/null /etc/systemd/system/mariadb.service.d/aws-kms.env",
+		"chmod 0600 /etc/systemd/system/mariadb.service.d/aws-kms.env",
 		"chown root:root /etc/my.cnf.d/iam-kms-wrapper.config", "echo 123456 > /run/kms-mfa/socket", "systemctl daemon-reload",
 	} {
 		if !strings.Contains(out, want) {
