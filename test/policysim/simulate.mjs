@@ -1,0 +1,41 @@
+// simulate.mjs evaluates requests against a KMS key policy (and the caller's identity policies) with
+// @cloud-copilot/iam-simulate (AGPL-3.0-or-later; a test-only devDependency, never shipped or deployed).
+//
+// stdin:  {"accountId": "111122223333", "keyArn": "arn:aws:kms:...:key/...", "keyPolicy": {...},
+//          "requests": [{"name": "...", "principal": "arn:aws:iam::...:user/x", "action": "kms:Decrypt",
+//                        "context": {"aws:SourceIp": "203.0.113.5", ...}, "identityPolicies": [{...}, ...]}]}
+// stdout: [{"name": "...", "result": "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied", "errors": ...}]
+//
+// Strict mode: the request is evaluated exactly as given; a context key that is not given is absent
+// (which is what BoolIfExists and the negated operators are about). Run it with the pinned Node 22
+// (node_modules/.bin/node).
+import { runSimulation } from '@cloud-copilot/iam-simulate'
+
+const chunks = []
+for await (const c of process.stdin) chunks.push(c)
+const input = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+
+const out = []
+for (const r of input.requests) {
+  const simulation = {
+    request: {
+      principal: r.principal,
+      action: r.action,
+      resource: { resource: input.keyArn, accountId: input.accountId },
+      contextVariables: r.context ?? {}
+    },
+    identityPolicies: (r.identityPolicies ?? []).map((policy, i) => ({ name: `identity${i}`, policy })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: input.keyPolicy
+  }
+  const res = await runSimulation(simulation, { simulationMode: 'Strict' })
+  if (res.resultType === 'error') {
+    out.push({ name: r.name, result: 'Error', errors: res.errors })
+  } else if (res.resultType === 'single') {
+    out.push({ name: r.name, result: res.overallResult })
+  } else {
+    out.push({ name: r.name, result: 'Error', errors: { message: `unexpected result type ${res.resultType}` } })
+  }
+}
+process.stdout.write(JSON.stringify(out, null, 1) + '\n')
