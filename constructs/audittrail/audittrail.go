@@ -86,10 +86,10 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 		CloudWatchLogsRoleArn:      role.RoleArn(),
 		// Read and write management events, with no source excluded: the MariaDB plugin's Decrypt and
 		// GenerateDataKeyWithoutPlaintext are read-only KMS management events.
-		EventSelectors: []any{map[string]any{
-			"ReadWriteType":                 "All",
-			"IncludeManagementEvents":       true,
-			"ExcludeManagementEventSources": []string{},
+		EventSelectors: &[]*awscloudtrail.CfnTrail_EventSelectorProperty{{
+			ReadWriteType:                 jsii.String("All"),
+			IncludeManagementEvents:       jsii.Bool(true),
+			ExcludeManagementEventSources: &[]*string{},
 		}},
 	})
 	// CloudTrail checks the bucket policy and the delivery role's permissions when the trail is created.

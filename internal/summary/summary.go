@@ -1,0 +1,207 @@
+// Package summary turns a synthesized kmsguard template into the short human summary `make synth` prints,
+// so an operator sees what would be deployed without reading 60 KB of CloudFormation.
+package summary
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+type template struct {
+	Description string                     `json:"Description"`
+	Resources   map[string]resource        `json:"Resources"`
+	Outputs     map[string]json.RawMessage `json:"Outputs"`
+}
+
+type resource struct {
+	Type           string         `json:"Type"`
+	Properties     map[string]any `json:"Properties"`
+	Metadata       map[string]any `json:"Metadata"`
+	DeletionPolicy string         `json:"DeletionPolicy"`
+}
+
+// Write prints the summary of the template in raw to w.
+func Write(w io.Writer, raw []byte) error {
+	var t template
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return fmt.Errorf("not a CloudFormation template: %w", err)
+	}
+	p := &printer{w: w}
+	p.line("%s", t.Description)
+	p.line("%d resources would be deployed.", len(t.Resources))
+	for _, id := range sortedIDs(t.Resources) {
+		r := t.Resources[id]
+		if r.Type == "AWS::KMS::Key" && r.Metadata["kmsguard:role"] == "master-key" {
+			p.masterKey(t, id, r)
+		}
+	}
+	p.users(t)
+	p.trail(t)
+	p.alerts(t)
+	p.line("")
+	p.line("Resources by type:")
+	counts := map[string]int{}
+	for _, r := range t.Resources {
+		counts[r.Type]++
+	}
+	for _, typ := range sortedIDs(counts) {
+		p.line("  %3d  %s", counts[typ], typ)
+	}
+	p.line("Outputs: %s", strings.Join(sortedIDs(t.Outputs), ", "))
+	return p.err
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) line(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format+"\n", args...)
+	}
+}
+
+func (p *printer) masterKey(t template, id string, r resource) {
+	alias := ""
+	for _, a := range t.Resources {
+		if a.Type == "AWS::KMS::Alias" {
+			alias = Render(a.Properties["AliasName"])
+		}
+	}
+	p.line("")
+	p.line("Master key %s: %s, rotation %v, deletion policy %s", alias, Render(r.Properties["KeySpec"]),
+		r.Properties["EnableKeyRotation"], orDefault(r.DeletionPolicy, "Delete"))
+	policy, _ := r.Properties["KeyPolicy"].(map[string]any)
+	statements, _ := policy["Statement"].([]any)
+	for _, s := range statements {
+		st, _ := s.(map[string]any)
+		p.line("  %-22s %-5s %s", Render(st["Sid"]), Render(st["Effect"]), principal(st["Principal"]))
+		p.line("  %-22s       %s", "", actions(st["Action"]))
+		if cond, ok := st["Condition"]; ok {
+			p.line("  %-22s       when %s", "", Render(cond))
+		}
+	}
+}
+
+func (p *printer) users(t template) {
+	for _, id := range sortedIDs(t.Resources) {
+		if r := t.Resources[id]; r.Type == "AWS::IAM::User" {
+			p.line("IAM user %s (no password, no access key: create them by hand)", Render(r.Properties["UserName"]))
+		}
+	}
+}
+
+func (p *printer) trail(t template) {
+	for _, id := range sortedIDs(t.Resources) {
+		r := t.Resources[id]
+		switch r.Type {
+		case "AWS::CloudTrail::Trail":
+			pr := r.Properties
+			p.line("Trail %s: multi-region %v, log file validation %v, encrypted %v, CloudWatch Logs %v",
+				Render(pr["TrailName"]), pr["IsMultiRegionTrail"], pr["EnableLogFileValidation"], pr["KMSKeyId"] != nil,
+				pr["CloudWatchLogsLogGroupArn"] != nil)
+		case "AWS::Logs::LogGroup":
+			p.line("Log group %s: %v days, deletion protection %v", Render(r.Properties["LogGroupName"]),
+				r.Properties["RetentionInDays"], r.Properties["DeletionProtectionEnabled"])
+		}
+	}
+}
+
+func (p *printer) alerts(t template) {
+	tiers := map[string][]string{}
+	emails, alarms := 0, 0
+	for _, id := range sortedIDs(t.Resources) {
+		r := t.Resources[id]
+		switch r.Type {
+		case "AWS::Events::Rule":
+			tier := Render(r.Metadata["kmsguard:tier"])
+			tiers[tier] = append(tiers[tier], Render(r.Properties["Name"])+" ["+Render(r.Properties["State"])+"]")
+		case "AWS::SNS::Subscription":
+			emails++
+		case "AWS::CloudWatch::Alarm":
+			alarms++
+		}
+	}
+	p.line("Alert topic with %d email subscription(s) (each must be confirmed from its email); %d alarm(s)", emails, alarms)
+	for _, tier := range sortedIDs(tiers) {
+		p.line("  %-12s %s", tier, strings.Join(tiers[tier], ", "))
+	}
+}
+
+// Render shows a template value as text, with intrinsics in a compact form (<Logical.Attr>, <Logical>).
+func Render(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = Render(e)
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		if ref, ok := x["Ref"].(string); ok {
+			return "<" + strings.TrimPrefix(ref, "AWS::") + ">"
+		}
+		if ga, ok := x["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
+			return "<" + Render(ga[0]) + "." + Render(ga[1]) + ">"
+		}
+		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
+			parts, _ := j[1].([]any)
+			out := make([]string, len(parts))
+			for i, e := range parts {
+				out[i] = Render(e)
+			}
+			return strings.Join(out, Render(j[0]))
+		}
+		keys := sortedIDs(x)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + " " + Render(x[k])
+		}
+		return "{" + strings.Join(parts, "; ") + "}"
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func principal(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return Render(v)
+	}
+	if aws, ok := m["AWS"]; ok {
+		return Render(aws)
+	}
+	return Render(m)
+}
+
+func actions(v any) string {
+	list, ok := v.([]any)
+	if !ok || len(list) <= 6 {
+		return Render(v)
+	}
+	return fmt.Sprintf("%d actions: %s, ...", len(list), Render(list[:5]))
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func sortedIDs[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,259 @@
+package test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+func props(r map[string]any) map[string]any { return r["Properties"].(map[string]any) }
+
+func TestMasterKeyIsRetainedSymmetricAndRotated(t *testing.T) {
+	for name, alias := range map[string]string{"default": "alias/mariadb-encryption", "hardened": "alias/prod/mariadb"} {
+		s := synth(t, name)
+		id, key := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
+		p := props(key)
+		if p["KeySpec"] != "SYMMETRIC_DEFAULT" || p["KeyUsage"] != "ENCRYPT_DECRYPT" || p["EnableKeyRotation"] != true {
+			t.Errorf("%s: key spec/usage/rotation: %v %v %v", name, p["KeySpec"], p["KeyUsage"], p["EnableKeyRotation"])
+		}
+		if key["DeletionPolicy"] != "Retain" || key["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("%s: master key must be retained on delete and replace: %v / %v", name, key["DeletionPolicy"], key["UpdateReplacePolicy"])
+		}
+		must(t, name+" alias", func() {
+			s.Template.HasResource(jsii.String("AWS::KMS::Alias"), map[string]any{
+				"Properties":     map[string]any{"AliasName": alias, "TargetKeyId": map[string]any{"Fn::GetAtt": []any{id, "KeyId"}}},
+				"DeletionPolicy": "Retain",
+			})
+		})
+	}
+}
+
+func TestUsersHaveNoSecrets(t *testing.T) {
+	for name := range configs {
+		s := synth(t, name)
+		for _, typ := range []string{"AWS::IAM::AccessKey", "AWS::IAM::LoginProfile", "AWS::SecretsManager::Secret", "AWS::IAM::VirtualMFADevice"} {
+			if n := len(s.resourcesOfType(typ)); n != 0 {
+				t.Errorf("%s: %d %s in the template; credentials are made by a human, never by the stack", name, n, typ)
+			}
+		}
+		for id, u := range s.resourcesOfType("AWS::IAM::User") {
+			if _, ok := props(u)["LoginProfile"]; ok {
+				t.Errorf("%s: user %s has a console password", name, id)
+			}
+		}
+		for id, out := range s.JSON["Outputs"].(map[string]any) {
+			text, _ := json.Marshal(out)
+			if strings.Contains(string(text), "SecretAccessKey") || strings.Contains(string(text), "AccessKey") {
+				t.Errorf("%s: output %s exposes an access key: %s", name, id, text)
+			}
+		}
+	}
+}
+
+func TestServerUserOnlyWhenNoKeyUsersAreNamed(t *testing.T) {
+	users := func(s *Synth) map[string]bool {
+		out := map[string]bool{}
+		for _, u := range s.resourcesOfType("AWS::IAM::User") {
+			out[props(u)["UserName"].(string)] = true
+		}
+		return out
+	}
+	if u := users(synth(t, "default")); !u["MDBEnc"] || !u["MDBEncAdmin"] || len(u) != 2 {
+		t.Errorf("default: want users MDBEnc and MDBEncAdmin, got %v", u)
+	}
+	if u := users(synth(t, "existing-users")); u["MDBEnc"] || !u["MDBEncAdmin"] || len(u) != 1 {
+		t.Errorf("existing-users: want only MDBEncAdmin, got %v", u)
+	}
+	if u := users(synth(t, "hardened")); !u["KeyToggler"] || len(u) != 1 {
+		t.Errorf("hardened: want only KeyToggler, got %v", u)
+	}
+}
+
+func TestAdminForceMfaPolicy(t *testing.T) {
+	s := synth(t, "default")
+	must(t, "force-MFA policy", func() {
+		s.Template.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+				"Sid": "DenyAllExceptListedIfNoMfa", "Effect": "Deny", "Resource": "*",
+				"NotAction": assertions.Match_ArrayWith(&[]any{"iam:EnableMFADevice", "sts:GetSessionToken"}),
+				"Condition": map[string]any{"BoolIfExists": map[string]any{"aws:MultiFactorAuthPresent": "false"}},
+			}})},
+		})
+	})
+	if n := len(synth(t, "existing-users").resourcesOfType("AWS::IAM::ManagedPolicy")); n != 1 {
+		t.Errorf("with adminRequireMfa=false only the trail delivery policy should remain, got %d managed policies", n)
+	}
+}
+
+func TestTrailLogsEverythingEncryptedWithTheAuditKey(t *testing.T) {
+	for name, trailName := range map[string]string{"default": "mariadb-encryption-key", "hardened": "prod-mariadb-key"} {
+		s := synth(t, name)
+		masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
+		var auditKeyID string
+		for id := range s.resourcesOfType("AWS::KMS::Key") {
+			if id != masterID {
+				auditKeyID = id
+			}
+		}
+		trails := s.resourcesOfType("AWS::CloudTrail::Trail")
+		if len(trails) != 1 {
+			t.Fatalf("%s: want one trail, got %d", name, len(trails))
+		}
+		for _, tr := range trails {
+			p := props(tr)
+			want := map[string]any{
+				"TrailName": trailName, "IsLogging": true, "IsMultiRegionTrail": true, "IncludeGlobalServiceEvents": true,
+				"EnableLogFileValidation": true,
+				"KMSKeyId":                map[string]any{"Fn::GetAtt": []any{auditKeyID, "Arn"}},
+				"EventSelectors": []any{map[string]any{"ReadWriteType": "All", "IncludeManagementEvents": true,
+					"ExcludeManagementEventSources": []any{}}},
+			}
+			for k, v := range want {
+				if !jsonEqual(p[k], v) {
+					t.Errorf("%s: trail %s = %v, want %v", name, k, p[k], v)
+				}
+			}
+			if p["CloudWatchLogsLogGroupArn"] == nil || p["CloudWatchLogsRoleArn"] == nil {
+				t.Errorf("%s: trail does not deliver to CloudWatch Logs", name)
+			}
+			if strings.Contains(mustJSON(p["KMSKeyId"]), masterID) {
+				t.Errorf("%s: the trail must never be encrypted with the master key", name)
+			}
+		}
+		for id, k := range s.resourcesOfType("AWS::KMS::Key") {
+			if k["DeletionPolicy"] != "Retain" || props(k)["EnableKeyRotation"] != true {
+				t.Errorf("%s: key %s must be retained and rotated", name, id)
+			}
+		}
+	}
+}
+
+func TestTrailBucketsAreLockedDown(t *testing.T) {
+	s := synth(t, "default")
+	buckets := s.resourcesOfType("AWS::S3::Bucket")
+	if len(buckets) != 2 {
+		t.Fatalf("want the trail bucket and its access-log bucket, got %d buckets", len(buckets))
+	}
+	var logged int
+	for id, b := range buckets {
+		p := props(b)
+		if b["DeletionPolicy"] != "Retain" {
+			t.Errorf("%s: bucket must be retained", id)
+		}
+		if !jsonEqual(p["PublicAccessBlockConfiguration"], map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true,
+			"IgnorePublicAcls": true, "RestrictPublicBuckets": true}) {
+			t.Errorf("%s: public access block: %v", id, p["PublicAccessBlockConfiguration"])
+		}
+		if !jsonEqual(p["VersioningConfiguration"], map[string]any{"Status": "Enabled"}) {
+			t.Errorf("%s: versioning: %v", id, p["VersioningConfiguration"])
+		}
+		if p["LifecycleConfiguration"] == nil || p["BucketEncryption"] == nil {
+			t.Errorf("%s: lifecycle and encryption required", id)
+		}
+		if lc, ok := p["LoggingConfiguration"].(map[string]any); ok {
+			logged++
+			target := lc["DestinationBucketName"].(map[string]any)["Ref"]
+			if _, ok := buckets[target.(string)]; !ok || target == id {
+				t.Errorf("%s: server access logs must go to the other bucket, got %v", id, target)
+			}
+		}
+	}
+	if logged != 1 {
+		t.Errorf("the trail bucket must log to the access-log bucket; %d buckets log", logged)
+	}
+	for id, bp := range s.resourcesOfType("AWS::S3::BucketPolicy") {
+		text := mustJSON(props(bp)["PolicyDocument"])
+		if !strings.Contains(text, `"aws:SecureTransport":"false"`) || !strings.Contains(text, `"s3:TlsVersion"`) {
+			t.Errorf("%s: bucket policy must deny plain HTTP and old TLS: %s", id, text)
+		}
+	}
+}
+
+func TestLogGroupRetentionFollowsConfig(t *testing.T) {
+	for name, days := range map[string]float64{"default": 365, "hardened": 731} {
+		s := synth(t, name)
+		for id, lg := range s.resourcesOfType("AWS::Logs::LogGroup") {
+			if props(lg)["RetentionInDays"] != days || lg["DeletionPolicy"] != "Retain" {
+				t.Errorf("%s: log group %s retention %v (want %v), deletion policy %v", name, id, props(lg)["RetentionInDays"], days, lg["DeletionPolicy"])
+			}
+		}
+	}
+}
+
+func TestAlertTopic(t *testing.T) {
+	s := synth(t, "hardened")
+	topics := s.resourcesOfType("AWS::SNS::Topic")
+	if len(topics) != 1 {
+		t.Fatalf("want one topic, got %d", len(topics))
+	}
+	for _, topic := range topics {
+		key, _ := props(topic)["KmsMasterKeyId"].(map[string]any)
+		if key == nil || strings.Contains(mustJSON(key), "MasterKey") {
+			t.Errorf("the topic needs a customer managed key that is not the master key: %v", props(topic)["KmsMasterKeyId"])
+		}
+	}
+	var emails []string
+	for _, sub := range s.resourcesOfType("AWS::SNS::Subscription") {
+		if props(sub)["Protocol"] != "email" {
+			t.Errorf("subscription protocol %v", props(sub)["Protocol"])
+		}
+		emails = append(emails, props(sub)["Endpoint"].(string))
+	}
+	if strings.Join(slices.Sorted(slices.Values(emails)), ",") != "dba@example.com,security@example.com" {
+		t.Errorf("subscriptions %v", emails)
+	}
+	for _, tp := range s.resourcesOfType("AWS::SNS::TopicPolicy") {
+		text := mustJSON(props(tp)["PolicyDocument"])
+		for _, want := range []string{`"aws:SecureTransport":"false"`, `"Service":"events.amazonaws.com"`, `"Service":"cloudwatch.amazonaws.com"`} {
+			if !strings.Contains(text, want) {
+				t.Errorf("topic policy lacks %s: %s", want, text)
+			}
+		}
+	}
+	if n := len(synth(t, "default").resourcesOfType("AWS::SNS::Subscription")); n != 0 {
+		t.Errorf("default config has no emails, got %d subscriptions", n)
+	}
+}
+
+func TestOutputsAndTerminationProtection(t *testing.T) {
+	for name := range configs {
+		s := synth(t, name)
+		if !*s.Stack.TerminationProtection() {
+			t.Errorf("%s: termination protection is off", name)
+		}
+		outputs := s.JSON["Outputs"].(map[string]any)
+		for _, want := range []string{"KeyArn", "KeyId", "KeyAlias", "AdminUserArn", "AlertTopicArn", "TrailArn", "TrailBucketName", "AuditLogGroupName"} {
+			if _, ok := outputs[want]; !ok {
+				t.Errorf("%s: output %s missing", name, want)
+			}
+		}
+	}
+}
+
+// TestDeploysWithoutAssets guards against constructs that need uploaded code (autoDeleteObjects and
+// friends): the template must deploy from itself alone.
+func TestDeploysWithoutAssets(t *testing.T) {
+	for name := range configs {
+		s := synth(t, name)
+		for id, r := range s.JSON["Resources"].(map[string]any) {
+			typ := r.(map[string]any)["Type"].(string)
+			if strings.HasPrefix(typ, "Custom::") || strings.HasPrefix(typ, "AWS::Lambda::") || typ == "AWS::CloudFormation::CustomResource" {
+				t.Errorf("%s: %s is %s, which needs an asset", name, id, typ)
+			}
+		}
+		if strings.Contains(string(s.Bytes), "AssetParameters") || strings.Contains(string(s.Bytes), "cdk-hnb659fds-assets") {
+			t.Errorf("%s: the template refers to bootstrap assets", name)
+		}
+	}
+}
+
+func jsonEqual(a, b any) bool { return mustJSON(a) == mustJSON(b) }
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(normalize(v))
+	return string(b)
+}
