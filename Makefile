@@ -7,7 +7,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 STACK ?= KmsGuard
 FUZZTIME ?= 5s
 
-.PHONY: setup synth test unit golden fuzz clean
+.PHONY: setup synth test unit golden fuzz clean diff nag demo bench
 
 # node_modules/go.mod keeps `go ... ./...` out of node_modules (aws-cdk ships Go template files).
 node_modules/.kmsguard-installed: package.json package-lock.json
@@ -28,6 +28,16 @@ test: setup
 	go vet ./...
 	go test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
+
+## diff: review a template change offline (no credentials, no network): `cdk diff` of the stack (cdk.json
+## context) against the committed golden; exits 1 on any difference. With credentials, `cdk diff $(STACK)`
+## compares with the deployed stack instead (docs/checks.md, "cdk diff review").
+diff: setup
+	AWS_EC2_METADATA_DISABLED=true cdk diff $(STACK) --template test/testdata/default.template.json --fail --no-notices --no-path-metadata
+
+## nag: the cdk-nag gate alone (AwsSolutions and NIST 800-53 R5 on every test configuration).
+nag: setup
+	go test -count=1 -run '^TestNag' -v ./test
 
 ## golden: rewrite test/testdata/*.template.json after an intended template change; review the diff.
 golden: setup
