@@ -1,0 +1,73 @@
+package detection
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func targets() Targets {
+	return Targets{KeyArn: "arn:aws:kms:us-east-1:111122223333:key/k", KeyID: "k", KeyAlias: "alias/m",
+		AliasArn: "arn:aws:kms:us-east-1:111122223333:alias/m", AuditKeyArn: "arn:aws:kms:us-east-1:111122223333:key/a",
+		TrailName: "t", BucketNames: []string{"b1", "b2"}, LogGroupName: "/lg", TopicArn: "arn:aws:sns:us-east-1:111122223333:topic",
+		NamePrefix: "KmsGuard", UserArns: []string{"arn:aws:iam::111122223333:user/MDBEncAdmin"}}
+}
+
+func TestInputTemplateKeepsPlaceholdersAndQuotesLines(t *testing.T) {
+	tmpl := InputTemplate([]string{`a "quoted" <eventName>`, "x & y"})
+	if tmpl != "\"a \\\"quoted\\\" <eventName>\"\n\"x & y\"" {
+		t.Fatalf("template %q", tmpl)
+	}
+}
+
+func TestEveryPlaceholderHasAnInputPath(t *testing.T) {
+	for _, tier := range []Tier{KeyDanger, Denied, AuditTamper, KeyUse} {
+		for _, m := range regexp.MustCompile(`<([A-Za-z]+)>`).FindAllStringSubmatch(InputTemplate(Message(tier, "s")), -1) {
+			if _, ok := inputPaths[m[1]]; !ok {
+				t.Errorf("%s: placeholder <%s> has no input path", tier.Name, m[1])
+			}
+		}
+	}
+}
+
+func TestKeyRulesMatchByResourceArn(t *testing.T) {
+	for name, patterns := range map[string][]map[string]any{"danger": KeyDangerPatterns(targets()), "use": KeyUsePatterns(targets())} {
+		for i, p := range patterns {
+			b, _ := json.Marshal(p)
+			byAlias := strings.Contains(string(b), `"aliasName"`)
+			if !byAlias && !strings.Contains(string(b), `"resources":{"ARN":["arn:aws:kms:us-east-1:111122223333:key/k"]}`) {
+				t.Errorf("%s %d does not match the key by resources ARN: %s", name, i, b)
+			}
+		}
+	}
+}
+
+func TestKeyUseExcludesDangerEvents(t *testing.T) {
+	b, _ := json.Marshal(KeyUsePatterns(targets()))
+	for _, e := range DangerEvents {
+		if !strings.Contains(string(b), `"`+e+`"`) {
+			t.Errorf("key-use does not exclude %s", e)
+		}
+	}
+	if !strings.Contains(string(b), `"anything-but"`) {
+		t.Errorf("key-use must exclude the danger events with anything-but: %s", b)
+	}
+}
+
+func TestValidateNamesMissingFields(t *testing.T) {
+	err := Props{}.Validate()
+	for _, f := range []string{"Targets.KeyArn", "Targets.TopicArn", "Targets.BucketNames", "Namespace"} {
+		if err == nil || !strings.Contains(err.Error(), f) {
+			t.Errorf("missing %s not reported: %v", f, err)
+		}
+	}
+}
+
+func TestMetricFilterPatternsAreBalanced(t *testing.T) {
+	for _, f := range MetricFilters(targets()) {
+		if strings.Count(f.Pattern, "(") != strings.Count(f.Pattern, ")") || !strings.HasPrefix(f.Pattern, "{") || !strings.HasSuffix(f.Pattern, "}") {
+			t.Errorf("%s: malformed pattern %s", f.ID, f.Pattern)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package masterkey
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func baseProps() Props {
+	return Props{
+		Alias:          "alias/mariadb-encryption",
+		AccountRootArn: "arn:aws:iam::111122223333:root",
+		KeyUserArns:    []string{"arn:aws:iam::111122223333:user/MDBEnc"},
+		AdminArn:       "arn:aws:iam::111122223333:user/MDBEncAdmin",
+	}
+}
+
+func sids(doc map[string]any) []string {
+	var out []string
+	for _, s := range doc["Statement"].([]any) {
+		out = append(out, s.(map[string]any)["Sid"].(string))
+	}
+	return out
+}
+
+func TestNoNetworkStatementWithoutRanges(t *testing.T) {
+	p := baseProps()
+	p.AdminRequireMfa = false
+	got := strings.Join(sids(PolicyDocument(p)), ",")
+	if got != "KeyAdministration,AllowUseOfTheKey,AllowEnableDisable" {
+		t.Fatalf("statements %s", got)
+	}
+}
+
+func TestSeveralKeyUsersBecomeAList(t *testing.T) {
+	p := baseProps()
+	p.KeyUserArns = append(p.KeyUserArns, "arn:aws:iam::111122223333:role/replica")
+	b, _ := json.Marshal(PolicyDocument(p)["Statement"].([]any)[1])
+	if !strings.Contains(string(b), `"Principal":{"AWS":["arn:aws:iam::111122223333:user/MDBEnc","arn:aws:iam::111122223333:role/replica"]}`) {
+		t.Fatalf("AllowUseOfTheKey: %s", b)
+	}
+}
+
+func TestValidateReportsEveryField(t *testing.T) {
+	err := Props{Alias: "nope", AllowedCidrs: []string{"10.0.0.0/8"}, AllowedVpcEndpoints: []string{"vpc-1"},
+		KeyUserArns: []string{"arn:aws:iam::111122223333:root"}}.Validate()
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, field := range []string{"Alias:", "AccountRootArn:", "AdminArn:", "KeyUserArns:", "AllowedCidrs:", "AllowedVpcEndpoints:"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("error lacks %s: %v", field, err)
+		}
+	}
+	p := baseProps()
+	p.KeyUserArns = []string{"${Token[TOKEN.123]}"}
+	if err := p.Validate(); err != nil {
+		t.Fatalf("a token (a user made in the same stack) cannot be checked at synth and must pass: %v", err)
+	}
+}
