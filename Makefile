@@ -43,7 +43,7 @@ nag: setup
 golden: setup
 	go test -count=1 ./test -run 'TestGolden' -update
 
-FUZZ_TARGETS :=
+FUZZ_TARGETS := ./internal/wrapper:FuzzParseConfig ./internal/mfafifo:FuzzReadCode ./internal/eventpattern:FuzzParse ./internal/eventpattern:FuzzCompile ./internal/replay:FuzzReadRecords
 
 ## fuzz: run each fuzz target briefly (FUZZTIME=1m make fuzz for longer).
 fuzz:
