@@ -91,6 +91,7 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 		{"allowedVpcEndpoints", "vpc-0123456789abcdef0", "not a VPC endpoint id"},
 		{"keyAlias", "mariadb", "must start with alias/"},
 		{"keyAlias", "alias/aws/mariadb", "AWS reserves"},
+		{"keyAlias", "alias/" + strings.Repeat("x", 121), "at most 126 characters"},
 		{"trailName", "a", "not a valid trail name"},
 		{"trailName", "bad..name", "not a valid trail name"},
 		{"adminUserName", "has space", "not a valid IAM user name"},

@@ -26,10 +26,15 @@ func eventNames(names ...string) string {
 	return or(terms...)
 }
 
-// onOurKey selects CloudTrail records about the master key; KMS lists the key it acted on as the first
-// resource.
+// onOurKey selects CloudTrail records about the master key: KMS lists the key it acted on in resources
+// (second for a ReEncrypt into our key), and a call refused before KMS resolved the key names it only in
+// requestParameters.keyId, as whatever the caller sent (the alias ARN form is left to the EventBridge rules:
+// CloudWatch caps a filter pattern at 1024 characters).
 func onOurKey(t Targets) string {
-	return and(eq("eventSource", "kms.amazonaws.com"), eq("resources[0].ARN", t.KeyArn))
+	return and(eq("eventSource", "kms.amazonaws.com"), or(
+		eq("resources[0].ARN", t.KeyArn), eq("resources[1].ARN", t.KeyArn),
+		eq("requestParameters.keyId", t.KeyArn), eq("requestParameters.keyId", t.KeyID),
+		eq("requestParameters.keyId", t.KeyAlias)))
 }
 
 // MetricFilters are the CIS-style filters (the shapes Security Hub's CloudWatch.* controls look for), scoped

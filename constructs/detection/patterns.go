@@ -126,10 +126,15 @@ func pipelineScopes(t Targets) []any {
 		return map[string]any{field: values}
 	}
 	ourNames := map[string]any{"prefix": t.NamePrefix + "-"}
+	ourTrail := []any{t.TrailName, map[string]any{"suffix": ":trail/" + t.TrailName}}
 	return []any{
+		// StopLogging, DeleteTrail and UpdateTrail name the trail in "name"; the selector calls in "trailName".
 		map[string]any{"eventSource": source("cloudtrail"),
-			"eventName":         strs("DeleteTrail", "PutEventSelectors", "PutInsightSelectors", "StopLogging", "UpdateTrail"),
-			"requestParameters": req("name", t.TrailName, map[string]any{"suffix": ":trail/" + t.TrailName})},
+			"eventName":         strs("DeleteTrail", "StopLogging", "UpdateTrail"),
+			"requestParameters": req("name", ourTrail...)},
+		map[string]any{"eventSource": source("cloudtrail"),
+			"eventName":         strs("PutEventSelectors", "PutInsightSelectors"),
+			"requestParameters": req("trailName", ourTrail...)},
 		map[string]any{"eventSource": source("s3"),
 			"eventName": strs("DeleteBucket", "DeleteBucketEncryption", "DeleteBucketLifecycle", "DeleteBucketOwnershipControls",
 				"DeleteBucketPolicy", "DeleteBucketPublicAccessBlock", "PutBucketAcl", "PutBucketEncryption", "PutBucketLifecycle",

@@ -112,9 +112,11 @@ func IAMUserName(s string) error {
 	return nil
 }
 
-var aliasName = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]{1,250}$`)
+var aliasName = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]{1,120}$`)
 
-// KeyAlias follows KMS's CreateAlias rules; the alias/aws/ prefix is reserved for AWS managed keys.
+// KeyAlias follows KMS's CreateAlias rules, except that kmsguard caps the alias at 126 characters (KMS
+// allows 256) so that the metric filters that name it stay within CloudWatch's 1024-character pattern
+// limit; the alias/aws/ prefix is reserved for AWS managed keys.
 func KeyAlias(s string) error {
 	switch {
 	case !strings.HasPrefix(s, "alias/"):
@@ -122,7 +124,7 @@ func KeyAlias(s string) error {
 	case strings.HasPrefix(s, "alias/aws/"):
 		return fmt.Errorf("%q uses the alias/aws/ prefix, which AWS reserves for its managed keys", s)
 	case !aliasName.MatchString(s):
-		return fmt.Errorf("%q may only contain letters, digits, /, _ and - after alias/ (at most 256 characters)", s)
+		return fmt.Errorf("%q may only contain letters, digits, /, _ and - after alias/ (at most 126 characters in all)", s)
 	}
 	return nil
 }
