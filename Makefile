@@ -39,6 +39,11 @@ diff: setup
 nag: setup
 	go test -count=1 -run '^TestNag' -v ./test
 
+## demo: deploy the stack (cdk.json context) into moto_server on 127.0.0.1 with cdk bootstrap + cdk deploy,
+## drive the key with kms-manage-key, print what was created. A demonstration, not proof (docs/checks.md).
+demo: setup
+	go run ./scripts/demo
+
 ## golden: rewrite test/testdata/*.template.json after an intended template change; review the diff.
 golden: setup
 	go test -count=1 ./test -run 'TestGolden' -update
