@@ -44,6 +44,10 @@ nag: setup
 demo: setup
 	go run ./scripts/demo
 
+## bench: warm cdk synth of the stack vs an empty CDK Go app (the floor) and the wall time of make test.
+bench: setup
+	scripts/bench.sh
+
 ## golden: rewrite test/testdata/*.template.json after an intended template change; review the diff.
 golden: setup
 	go test -count=1 ./test -run 'TestGolden' -update
