@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/stacks"
@@ -15,8 +14,7 @@ import (
 
 func main() {
 	defer jsii.Close()
-	flags := stacks.FeatureFlags()
-	app := awscdk.NewApp(&awscdk.AppProps{PostCliContext: &flags})
+	app := stacks.NewApp("", false)
 	context, _ := app.Node().GetAllContext(nil).(map[string]any)
 	cfg, err := stacks.ParseConfig(context)
 	if err != nil {

@@ -108,8 +108,7 @@ func (g *GuardStack) applyNagSuppressions() {
 // synth on purpose: cdk-nag records findings as error annotations, and those must not fail `make synth`
 // (test/nag_test.go is the gate that fails).
 func NagReport(cfg Config, outdir string, w io.Writer) error {
-	flags := FeatureFlags()
-	app := awscdk.NewApp(&awscdk.AppProps{PostCliContext: &flags, Outdir: jsii.String(outdir)})
+	app := NewApp(outdir, false)
 	NewGuardStack(app, cfg)
 	for _, pack := range NagPacks(true) {
 		awscdk.Aspects_Of(app).Add(pack, nil)

@@ -40,7 +40,7 @@ type cfnLintMatch struct {
 	} `json:"Rule"`
 	Filename string `json:"Filename"`
 	Location struct {
-		Start    struct {
+		Start struct {
 			LineNumber int `json:"LineNumber"`
 		} `json:"Start"`
 		Path []any `json:"Path"`

@@ -32,12 +32,11 @@ func nagSynth(t *testing.T, name string, extra func(*stacks.GuardStack)) (*stack
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	flags := stacks.FeatureFlags()
 	outdir, err := os.MkdirTemp(synthRoot, "nag-"+name+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{PostCliContext: &flags, Outdir: jsii.String(outdir)})
+	app := stacks.NewApp(outdir, false)
 	g := stacks.NewGuardStack(app, cfg)
 	if extra != nil {
 		extra(g)

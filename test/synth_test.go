@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
@@ -115,8 +114,7 @@ func synthesize(name string, ctx map[string]any, outdir string) (*Synth, error) 
 	if err != nil {
 		return nil, err
 	}
-	flags := stacks.FeatureFlags()
-	app := awscdk.NewApp(&awscdk.AppProps{PostCliContext: &flags, Outdir: jsii.String(outdir)})
+	app := stacks.NewApp(outdir, false)
 	stack := stacks.NewGuardStack(app, cfg)
 	app.Synth(nil)
 	raw, err := os.ReadFile(filepath.Join(outdir, cfg.StackName+".template.json"))
