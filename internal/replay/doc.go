@@ -11,6 +11,10 @@
 //	ev, _ := replay.WrapRecord(record)             // record: map[string]any from encoding/json
 //	tiers := rules.Tiers(ev)                       // sorted tiers whose rules fire
 //
+// Resolver.Resolve, which LoadRules applies to each event pattern, also
+// serves tests that need any other part of a template with its intrinsics
+// resolved (a key policy, deployed values).
+//
 // Replay streams files and directories (gzip or not, CloudTrail log files
 // or JSON lines) and returns a Summary per tier. Records are decoded once
 // with eventpattern.Parse; the EventBridge envelope is built around the

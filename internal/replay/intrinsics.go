@@ -8,12 +8,32 @@ import (
 	"strings"
 )
 
-// resolveCtx resolves CloudFormation intrinsics inside one rule's pattern.
+// Unresolved is one reference or function that Resolve could not evaluate.
+type Unresolved struct {
+	What string // "X" (Ref), "X.Attr" (Fn::GetAtt), "AWS::Region", or the function as JSON
+	How  string // how kmsguard-replay is given the value
+}
+
+func (u Unresolved) String() string { return u.What + " (" + u.How + ")" }
+
+// Resolve returns v, a value decoded by encoding/json from a CloudFormation
+// template, with every intrinsic function (Ref, Fn::GetAtt, Fn::Join,
+// Fn::Sub, Fn::Select) replaced by its string value: Values first, then the
+// pseudo parameters of Partition, Region and Account, then the master key
+// (MasterKey, KeyARN). Maps and slices are copied, never modified. Whatever
+// it cannot resolve becomes a stand-in string that no real value equals, so
+// a pattern leaf holding it matches nothing, and is listed in the order met
+// (map keys sorted).
+func (r Resolver) Resolve(v any) (any, []Unresolved) {
+	c := resolveCtx{res: r}
+	out := c.walk(v)
+	return out, c.unresolved
+}
+
+// resolveCtx is one Resolve call.
 type resolveCtx struct {
-	res       Resolver
-	masterKey string
-	rule      string
-	warnings  []string
+	res        Resolver
+	unresolved []Unresolved
 }
 
 // walk returns v with every intrinsic function replaced by its value.
@@ -32,7 +52,7 @@ func (c *resolveCtx) walk(v any) any {
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys) // deterministic warning order
+		sort.Strings(keys) // deterministic order of Unresolved
 		out := make(map[string]any, len(t))
 		for _, k := range keys {
 			out[k] = c.walk(t[k])
@@ -78,7 +98,7 @@ func (c *resolveCtx) intrinsic(m map[string]any) (string, bool) {
 	if sub, ok := m["Fn::Sub"]; ok {
 		return c.sub(sub)
 	}
-	return c.unresolved(m, "this intrinsic function is not supported")
+	return c.unresolve(m, "this intrinsic function is not supported")
 }
 
 func (c *resolveCtx) scalar(v any) (string, bool) {
@@ -101,7 +121,7 @@ func (c *resolveCtx) sub(arg any) (string, bool) {
 		tmpl = t
 	case []any:
 		if len(t) != 2 {
-			return c.unresolved(map[string]any{"Fn::Sub": arg}, "malformed Fn::Sub")
+			return c.unresolve(map[string]any{"Fn::Sub": arg}, "malformed Fn::Sub")
 		}
 		tmpl, _ = t[0].(string)
 		m, _ := t[1].(map[string]any)
@@ -160,30 +180,31 @@ func (c *resolveCtx) lookup(ref string) (string, bool) {
 	if v, ok := pseudo[ref]; ok && v != "" {
 		return v, true
 	}
-	if c.masterKey != "" && c.res.KeyARN != "" {
+	mk := c.res.MasterKey
+	if mk != "" && c.res.KeyARN != "" {
 		switch ref {
-		case c.masterKey, c.masterKey + ".KeyId":
+		case mk, mk + ".KeyId":
 			return c.res.KeyID(), true
-		case c.masterKey + ".Arn":
+		case mk + ".Arn":
 			return c.res.KeyARN, true
 		}
 	}
 	how := fmt.Sprintf("pass --resolve %s=VALUE or --outputs FILE", ref)
 	if strings.HasPrefix(ref, "AWS::") {
 		how = fmt.Sprintf("pass --key-arn, --region/--account, or --resolve %s=VALUE", ref)
-	} else if c.masterKey != "" && strings.HasPrefix(ref, c.masterKey) {
+	} else if mk != "" && strings.HasPrefix(ref, mk) {
 		how = "pass --key-arn"
 	}
-	return c.unresolved(ref, how)
+	return c.unresolve(ref, how)
 }
 
-func (c *resolveCtx) unresolved(what any, how string) (string, bool) {
+func (c *resolveCtx) unresolve(what any, how string) (string, bool) {
 	desc, ok := what.(string)
 	if !ok {
 		b, _ := json.Marshal(what)
 		desc = string(b)
 	}
-	c.warnings = append(c.warnings, fmt.Sprintf("rule %s: cannot resolve %s (%s); that pattern value will match nothing", c.rule, desc, how))
+	c.unresolved = append(c.unresolved, Unresolved{What: desc, How: how})
 	return unresolvedPrefix + desc, false
 }
 

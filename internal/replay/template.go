@@ -10,12 +10,15 @@ import (
 )
 
 // Resolver supplies the values of CloudFormation references in event
-// patterns, which exist only after deployment.
+// patterns, which exist only after deployment (see Resolve).
 type Resolver struct {
 	Partition, Region, Account string
-	// KeyARN is the master key's ARN: GetAtt Arn of the template's KMS key
-	// with Metadata "kmsguard:role": "master-key"; Ref gives its key id.
+	// KeyARN is the master key's ARN: GetAtt Arn of MasterKey; Ref gives
+	// its key id.
 	KeyARN string
+	// MasterKey is the logical id of the master key. LoadRules sets it to
+	// the template's KMS key with Metadata "kmsguard:role": "master-key".
+	MasterKey string
 	// Values are explicit values by "LogicalId" (for Ref) or
 	// "LogicalId.Attr" (for Fn::GetAtt); they win over everything else.
 	Values map[string]string
@@ -120,10 +123,10 @@ func LoadRules(templateJSON []byte, res Resolver) (Rules, []string, error) {
 	if err := json.Unmarshal(templateJSON, &tpl); err != nil {
 		return nil, nil, fmt.Errorf("template: %w", err)
 	}
-	masterKey := ""
+	res.MasterKey = ""
 	for id, r := range tpl.Resources {
 		if r.Type == "AWS::KMS::Key" && r.Metadata["kmsguard:role"] == "master-key" {
-			masterKey = id
+			res.MasterKey = id
 		}
 	}
 	ids := make([]string, 0, len(tpl.Resources))
@@ -147,9 +150,10 @@ func LoadRules(templateJSON []byte, res Resolver) (Rules, []string, error) {
 				return nil, nil, fmt.Errorf("rule %s: EventPattern string: %w", id, err)
 			}
 		}
-		rs := resolveCtx{res: res, masterKey: masterKey, rule: id}
-		resolved := rs.walk(raw)
-		warnings = append(warnings, rs.warnings...)
+		resolved, unresolved := res.Resolve(raw)
+		for _, u := range unresolved {
+			warnings = append(warnings, fmt.Sprintf("rule %s: cannot resolve %s (%s); that pattern value will match nothing", id, u.What, u.How))
+		}
 		pj, err := json.Marshal(resolved)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rule %s: %w", id, err)
