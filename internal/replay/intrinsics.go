@@ -14,7 +14,8 @@ type Unresolved struct {
 	How  string // how kmsguard-replay is given the value
 }
 
-func (u Unresolved) String() string { return u.What + " (" + u.How + ")" }
+// String is What: the reference alone, for callers that are not kmsguard-replay.
+func (u Unresolved) String() string { return u.What }
 
 // Resolve returns v, a value decoded by encoding/json from a CloudFormation
 // template, with every intrinsic function (Ref, Fn::GetAtt, Fn::Join,
