@@ -7,8 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/kmsguard/kmsguard/internal/replay"
 )
 
 // The key-policy semantics test: the master key's policy, exactly as synthesized (intrinsics resolved for
@@ -218,64 +219,6 @@ func simCasesFor(name string) []simCase {
 	return cases
 }
 
-// resolveIntrinsics replaces the CloudFormation intrinsics that appear in the key policy with the values
-// they have in one account: partition, account and region pseudo parameters, Fn::Join, and Fn::GetAtt of
-// an IAM user's Arn (from its UserName and Path). Anything else fails the test rather than being guessed.
-func resolveIntrinsics(t *testing.T, s *Synth, v any) any {
-	t.Helper()
-	switch x := v.(type) {
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = resolveIntrinsics(t, s, e)
-		}
-		return out
-	case map[string]any:
-		if len(x) == 1 {
-			if ref, ok := x["Ref"].(string); ok {
-				switch ref {
-				case "AWS::Partition":
-					return "aws"
-				case "AWS::AccountId":
-					return simAccount
-				case "AWS::Region":
-					return simRegion
-				}
-				t.Fatalf("%s: cannot resolve Ref %s in the key policy", s.Name, ref)
-			}
-			if j, ok := x["Fn::Join"].([]any); ok {
-				parts := resolveIntrinsics(t, s, j[1]).([]any)
-				strs := make([]string, len(parts))
-				for i, p := range parts {
-					strs[i] = p.(string)
-				}
-				return strings.Join(strs, j[0].(string))
-			}
-			if g, ok := x["Fn::GetAtt"].([]any); ok && g[1] == "Arn" {
-				res := s.JSON["Resources"].(map[string]any)[g[0].(string)].(map[string]any)
-				if res["Type"] != "AWS::IAM::User" {
-					t.Fatalf("%s: key policy refers to %v of a %v", s.Name, g, res["Type"])
-				}
-				props := res["Properties"].(map[string]any)
-				path, _ := props["Path"].(string)
-				if path == "" {
-					path = "/"
-				}
-				return "arn:aws:iam::" + simAccount + ":user" + path + props["UserName"].(string)
-			}
-		}
-		out := map[string]any{}
-		for k, e := range x {
-			if strings.HasPrefix(k, "Fn::") {
-				t.Fatalf("%s: cannot resolve %s in the key policy", s.Name, k)
-			}
-			out[k] = resolveIntrinsics(t, s, e)
-		}
-		return out
-	}
-	return v
-}
-
 type simResult struct {
 	Name   string          `json:"name"`
 	Result string          `json:"result"`
@@ -327,10 +270,34 @@ func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 	return res
 }
 
+// masterKeyPolicy is the master key's policy (a fresh copy) with the CloudFormation intrinsics replaced by
+// the values they have in one account: partition, account and region pseudo parameters, Fn::Join, and
+// Fn::GetAtt of an IAM user's Arn (from its UserName and Path). Anything else fails the test rather than
+// being guessed.
 func masterKeyPolicy(t *testing.T, s *Synth) any {
 	t.Helper()
 	_, key := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
-	return resolveIntrinsics(t, s, key["Properties"].(map[string]any)["KeyPolicy"])
+	res := replay.Resolver{Partition: "aws", Region: simRegion, Account: simAccount, Values: map[string]string{}}
+	for id, u := range s.resourcesOfType("AWS::IAM::User") {
+		props, _ := u["Properties"].(map[string]any)
+		name, _ := props["UserName"].(string)
+		if name == "" {
+			continue // its ARN is not known before deployment: a reference to it stays unresolved
+		}
+		path, _ := props["Path"].(string)
+		if path == "" {
+			path = "/"
+		}
+		res.Values[id+".Arn"] = "arn:aws:iam::" + simAccount + ":user" + path + name
+	}
+	policy, unresolved := res.Resolve(key["Properties"].(map[string]any)["KeyPolicy"])
+	if len(unresolved) > 0 {
+		t.Fatalf("%s: cannot resolve %v in the key policy", s.Name, unresolved)
+	}
+	if b, _ := json.Marshal(policy); bytes.Contains(b, []byte(`"Fn::`)) { // an intrinsic beside other keys
+		t.Fatalf("%s: intrinsic function left in the key policy: %s", s.Name, b)
+	}
+	return policy
 }
 
 // TestKeyPolicySimulation asks every question of every listed configuration.
