@@ -257,3 +257,37 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(normalize(v))
 	return string(b)
 }
+
+// TestUndeliveredAlertsAreKept: an alert EventBridge cannot publish (a broken topic or key policy) must land
+// in the dead-letter queue, which an alarm watches, instead of vanishing after the retries.
+func TestUndeliveredAlertsAreKept(t *testing.T) {
+	for _, name := range []string{"default", "hardened"} {
+		s := synth(t, name)
+		queues := s.resourcesOfType("AWS::SQS::Queue")
+		if len(queues) != 1 {
+			t.Fatalf("%s: want one dead-letter queue, got %d", name, len(queues))
+		}
+		var queueID string
+		for id, q := range queues {
+			queueID = id
+			if props(q)["SqsManagedSseEnabled"] != true || props(q)["MessageRetentionPeriod"] != 1209600.0 {
+				t.Errorf("%s: queue encryption/retention: %v", name, props(q))
+			}
+		}
+		want := mustJSON(map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{queueID, "Arn"}}})
+		for id, r := range s.resourcesOfType("AWS::Events::Rule") {
+			for _, target := range props(r)["Targets"].([]any) {
+				if got := mustJSON(target.(map[string]any)["DeadLetterConfig"]); got != want {
+					t.Errorf("%s: rule %s dead-letter config %s, want %s", name, id, got, want)
+				}
+			}
+		}
+		must(t, name+" undelivered-alerts alarm", func() {
+			s.Template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+				"AlarmName":  *s.Stack.StackName() + "-UndeliveredAlerts",
+				"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{queueID, "QueueName"}}}},
+				"Threshold":  1, "TreatMissingData": "notBreaching", "ActionsEnabled": true,
+			})
+		})
+	}
+}

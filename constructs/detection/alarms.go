@@ -21,9 +21,8 @@ type Alarm struct {
 	Alarm  awscloudwatch.Alarm // nil for dashboard-only metrics
 }
 
-func newAlarms(scope cdkconstructs.Construct, props Props) []*Alarm {
+func newAlarms(scope cdkconstructs.Construct, props Props, topic awssns.ITopic) []*Alarm {
 	t := props.Targets
-	topic := awssns.Topic_FromTopicArn(scope, jsii.String("AlertTopic"), jsii.String(t.TopicArn))
 	var out []*Alarm
 	for _, spec := range MetricFilters(t) {
 		transformation := &awslogs.CfnMetricFilter_MetricTransformationProperty{

@@ -14,10 +14,10 @@ type Dashboard struct {
 	awscloudwatch.Dashboard
 }
 
-func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm) *Dashboard {
+func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm, undelivered awscloudwatch.Alarm) *Dashboard {
 	t := props.Targets
 	metric := map[string]awscloudwatch.Metric{}
-	var withAlarm []interfacesawscloudwatch.IAlarmRef
+	withAlarm := []interfacesawscloudwatch.IAlarmRef{undelivered}
 	for _, a := range alarms {
 		metric[a.Spec.ID] = a.Metric
 		if a.Alarm != nil {

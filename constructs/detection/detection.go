@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -44,9 +45,10 @@ func (p Props) Validate() error {
 // Detection exposes the rules by tier, the alarms and the dashboard.
 type Detection struct {
 	cdkconstructs.Construct
-	Rules     map[string][]awsevents.CfnRule
-	Alarms    []*Alarm
-	Dashboard *Dashboard
+	Rules       map[string][]awsevents.CfnRule
+	Alarms      []*Alarm
+	DeadLetters *DeadLetters
+	Dashboard   *Dashboard
 }
 
 // New creates the rules, metric filters, alarms and dashboard; it panics on invalid props because the stack
@@ -58,6 +60,8 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
 	d := &Detection{Construct: c, Rules: map[string][]awsevents.CfnRule{}}
 	t := props.Targets
+	topic := awssns.Topic_FromTopicArn(c, jsii.String("AlertTopic"), jsii.String(t.TopicArn))
+	d.DeadLetters = newDeadLetters(c, t, topic)
 	tiers := []tierRules{
 		{KeyDanger, keySubject(t), KeyDangerPatterns(t)},
 		{Denied, keySubject(t) + " or its audit pipeline", DeniedPatterns(t)},
@@ -68,11 +72,11 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	for _, tr := range tiers {
 		for i, pattern := range tr.patterns {
-			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, i+1, tr.subject, pattern))
+			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, i+1, tr.subject, pattern, *d.DeadLetters.Queue.QueueArn()))
 		}
 	}
-	d.Alarms = newAlarms(c, props)
-	d.Dashboard = newDashboard(c, props, d.Alarms)
+	d.Alarms = newAlarms(c, props, topic)
+	d.Dashboard = newDashboard(c, props, d.Alarms, d.DeadLetters.Alarm)
 	return d
 }
 
@@ -85,7 +89,7 @@ type tierRules struct {
 
 func keySubject(t Targets) string { return t.KeyAlias + " (" + t.KeyArn + ")" }
 
-func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, n int, subject string, pattern map[string]any) awsevents.CfnRule {
+func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, n int, subject string, pattern map[string]any, deadLetterArn string) awsevents.CfnRule {
 	id := fmt.Sprintf("%s-%d", tier.Name, n)
 	rule := awsevents.NewCfnRule(scope, jsii.String(id), &awsevents.CfnRuleProps{
 		Name:         jsii.String(t.NamePrefix + "-" + id),
@@ -99,6 +103,7 @@ func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, n int, subject
 				InputPathsMap: inputPaths,
 				InputTemplate: jsii.String(InputTemplate(Message(tier, subject))),
 			},
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: jsii.String(deadLetterArn)},
 		}},
 	})
 	rule.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)

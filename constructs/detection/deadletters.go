@@ -1,0 +1,50 @@
+package detection
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// DeadLetters keeps the alerts EventBridge could not deliver to the topic (after its retries for up to a
+// day), so an alert that failed to publish is never silently gone: it waits 14 days in the queue, and the
+// alarm turns red on the dashboard.
+type DeadLetters struct {
+	Queue awssqs.Queue
+	Alarm awscloudwatch.Alarm
+}
+
+func newDeadLetters(scope cdkconstructs.Construct, t Targets, topic awssns.ITopic) *DeadLetters {
+	// SQS-managed encryption: a customer managed key would need its own grant to EventBridge, one more way
+	// for the undelivered alerts to be dropped as well.
+	q := awssqs.NewQueue(scope, jsii.String("UndeliveredAlerts"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	q.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowKmsguardRulesToDeadLetter"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{q.QueueArn()},
+		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": "arn:" + *awscdk.Aws_PARTITION() + ":events:" +
+			*awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":rule/" + t.NamePrefix + "-*"}},
+	}))
+	alarm := awscloudwatch.NewAlarm(scope, jsii.String("UndeliveredAlertsAlarm"), &awscloudwatch.AlarmProps{
+		AlarmName:          jsii.String(t.NamePrefix + "-UndeliveredAlerts"),
+		AlarmDescription:   jsii.String("kmsguard: an alert could not be delivered to the alert topic; read it from the dead-letter queue"),
+		Metric:             q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		ActionsEnabled:     jsii.Bool(true),
+	})
+	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	return &DeadLetters{Queue: q, Alarm: alarm}
+}
