@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsguard/kmsguard/internal/replay"
 	"github.com/kmsguard/kmsguard/scripts/demo/emulator"
 )
 
@@ -260,71 +260,35 @@ func inspectEmulator(t *testing.T, ctx context.Context, emu *emulator.Emulator, 
 }
 
 // deployedResolver resolves the template's intrinsics to the values moto gave them: pseudo parameters,
-// Ref (physical ids, as CloudFormation returns them), Fn::GetAtt Arn of a KMS key, and Fn::Join.
+// Ref (physical ids, as CloudFormation returns them), Fn::GetAtt Arn of a KMS key or an IAM user, Fn::Join
+// and Fn::Sub. Anything else fails the test.
 func deployedResolver(t *testing.T, resources map[string]any, physical map[string]string) func(any) any {
-	var resolve func(any) any
-	resolve = func(v any) any {
-		switch x := v.(type) {
-		case []any:
-			out := make([]any, len(x))
-			for i, e := range x {
-				out[i] = resolve(e)
-			}
-			return out
-		case map[string]any:
-			if len(x) == 1 {
-				if ref, ok := x["Ref"].(string); ok {
-					switch ref {
-					case "AWS::Partition":
-						return "aws"
-					case "AWS::AccountId":
-						return emulator.Account
-					case "AWS::Region":
-						return emulator.Region
-					case "AWS::URLSuffix":
-						return "amazonaws.com"
-					case "AWS::StackName":
-						return "" // not used in patterns or targets
-					}
-					p, ok := physical[ref]
-					if !ok {
-						t.Fatalf("Ref %s: not created by moto", ref)
-					}
-					return p
-				}
-				if g, ok := x["Fn::GetAtt"].([]any); ok {
-					id, attr := g[0].(string), g[1].(string)
-					typ := resources[id].(map[string]any)["Type"]
-					switch {
-					case typ == "AWS::KMS::Key" && attr == "Arn":
-						return "arn:aws:kms:" + emulator.Region + ":" + emulator.Account + ":key/" + physical[id]
-					case typ == "AWS::IAM::User" && attr == "Arn":
-						props := resources[id].(map[string]any)["Properties"].(map[string]any)
-						path, _ := props["Path"].(string)
-						if path == "" {
-							path = "/"
-						}
-						return "arn:aws:iam::" + emulator.Account + ":user" + path + physical[id]
-					}
-					t.Fatalf("cannot resolve Fn::GetAtt %v of a %v", g, typ)
-				}
-				if j, ok := x["Fn::Join"].([]any); ok {
-					var parts []string
-					for _, p := range resolve(j[1]).([]any) {
-						parts = append(parts, fmt.Sprint(p))
-					}
-					return strings.Join(parts, j[0].(string))
-				}
-			}
-			out := map[string]any{}
-			for k, e := range x {
-				out[k] = resolve(e)
-			}
-			return out
-		}
-		return v
+	res := replay.Resolver{Partition: "aws", Region: emulator.Region, Account: emulator.Account,
+		Values: map[string]string{"AWS::StackName": ""}} // not used in patterns or targets
+	for id, p := range physical {
+		res.Values[id] = p
 	}
-	return resolve
+	for id, r := range resources {
+		r, _ := r.(map[string]any)
+		switch r["Type"] {
+		case "AWS::KMS::Key":
+			res.Values[id+".Arn"] = "arn:aws:kms:" + emulator.Region + ":" + emulator.Account + ":key/" + physical[id]
+		case "AWS::IAM::User":
+			props, _ := r["Properties"].(map[string]any)
+			path, _ := props["Path"].(string)
+			if path == "" {
+				path = "/"
+			}
+			res.Values[id+".Arn"] = "arn:aws:iam::" + emulator.Account + ":user" + path + physical[id]
+		}
+	}
+	return func(v any) any {
+		out, unresolved := res.Resolve(v)
+		if len(unresolved) > 0 {
+			t.Fatalf("cannot resolve %v (not created by moto, or not an attribute this test knows)", unresolved)
+		}
+		return out
+	}
 }
 
 // normalizeJSON round-trips a value through JSON so numbers and nesting compare alike.
