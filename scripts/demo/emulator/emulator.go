@@ -30,8 +30,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/kmsguard/kmsguard/internal/motoserver"
 )
 
 // Account and Region of the emulated environment (moto's default account).
@@ -42,9 +43,7 @@ const (
 
 // Emulator is a running moto_server and the proxy in front of it.
 type Emulator struct {
-	motoCmd  *exec.Cmd
-	motoURL  string
-	logPath  string
+	moto     *motoserver.Server
 	proxy    *http.Server
 	Endpoint string // what clients use: http://localhost:PORT (path-style S3 needs "localhost")
 
@@ -54,36 +53,17 @@ type Emulator struct {
 
 // Start launches moto_server on 127.0.0.1 and a free port, and the proxy on another. Call Stop.
 func Start() (*Emulator, error) {
-	bin, err := exec.LookPath("moto_server")
+	moto, err := motoserver.Start(motoserver.Options{ReadyTimeout: 60 * time.Second, StopGrace: 5 * time.Second, LogPattern: "kmsguard-moto-*.log"})
+	var notReady *motoserver.NotReadyError
+	if errors.As(err, &notReady) {
+		return nil, fmt.Errorf("moto_server did not answer: %v\n%s", notReady.Err, notReady.Log)
+	}
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{TerminationProtection: map[string]string{}}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	logf, err := os.CreateTemp("", "kmsguard-moto-*.log")
-	if err != nil {
-		return nil, err
-	}
-	e.logPath = logf.Name()
-	e.motoCmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	e.motoCmd.Stdout, e.motoCmd.Stderr = logf, logf
-	e.motoCmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := e.motoCmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("starting moto_server: %w", err)
-	}
-	logf.Close()
-	e.motoURL = "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := waitReady(e.motoURL+"/moto-api/", 60*time.Second); err != nil {
-		log, _ := os.ReadFile(e.logPath)
-		e.Stop()
-		return nil, fmt.Errorf("moto_server did not answer: %v\n%s", err, log)
-	}
+	e := &Emulator{moto: moto, TerminationProtection: map[string]string{}}
 
-	target, _ := url.Parse(e.motoURL)
+	target, _ := url.Parse(moto.Endpoint())
 	rp := httputil.NewSingleHostReverseProxy(target)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -118,28 +98,11 @@ func (e *Emulator) Stop() {
 	if e.proxy != nil {
 		e.proxy.Close()
 	}
-	if e.motoCmd != nil && e.motoCmd.Process != nil {
-		syscall.Kill(-e.motoCmd.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { e.motoCmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-e.motoCmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		e.motoCmd = nil
-	}
-	if e.logPath != "" {
-		os.Remove(e.logPath)
-	}
+	e.moto.Stop()
 }
 
 // MotoLog returns moto_server's log so far (for failure messages).
-func (e *Emulator) MotoLog() string {
-	b, _ := os.ReadFile(e.logPath)
-	return string(b)
-}
+func (e *Emulator) MotoLog() string { return e.moto.Log() }
 
 // Env is the environment for every AWS client pointed at the emulator: fake credentials (not secrets),
 // the region, the endpoint, and no instance-metadata lookups.
@@ -307,30 +270,6 @@ func (e *Emulator) Inspect(ctx context.Context, repo, stack, keyLogicalID string
 		return nil, fmt.Errorf("emulator_state.py: %v\n%s", err, stderr.String())
 	}
 	return out, nil
-}
-
-func waitReady(u string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	var last error
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		last = err
-		time.Sleep(100 * time.Millisecond)
-	}
-	return errors.Join(errors.New("timed out"), last)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func xmlEscape(s string) string {
