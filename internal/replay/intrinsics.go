@@ -3,7 +3,8 @@ package replay
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -49,13 +50,8 @@ func (c *resolveCtx) walk(v any) any {
 				}
 			}
 		}
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys) // deterministic order of Unresolved
 		out := make(map[string]any, len(t))
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(t)) { // deterministic order of Unresolved
 			out[k] = c.walk(t[k])
 		}
 		return out
@@ -126,7 +122,7 @@ func (c *resolveCtx) sub(arg any) (string, bool) {
 		}
 		tmpl, _ = t[0].(string)
 		m, _ := t[1].(map[string]any)
-		for _, k := range sortedAnyKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			s, ok := c.scalar(m[k])
 			okAll = okAll && ok
 			vars[k] = s
@@ -207,14 +203,4 @@ func (c *resolveCtx) unresolve(what any, how string) (string, bool) {
 	}
 	c.unresolved = append(c.unresolved, Unresolved{What: desc, How: how})
 	return unresolvedPrefix + desc, false
-}
-
-// sortedAnyKeys gives deterministic iteration (and warning order).
-func sortedAnyKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

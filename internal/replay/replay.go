@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,7 +108,7 @@ func (e *engine) record(rec ep.Value, _ int) error {
 			continue
 		}
 		rs.Matched++
-		if !contains(e.tiers, r.Tier) {
+		if !slices.Contains(e.tiers, r.Tier) {
 			e.tiers = append(e.tiers, r.Tier)
 		}
 	}

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"slices"
 	"sort"
 
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
@@ -56,7 +57,7 @@ type Rules []Rule
 func (rs Rules) Tiers(ev Event) []string {
 	var out []string
 	for i := range rs {
-		if rs[i].Matches(ev) && !contains(out, rs[i].Tier) {
+		if rs[i].Matches(ev) && !slices.Contains(out, rs[i].Tier) {
 			out = append(out, rs[i].Tier)
 		}
 	}
@@ -68,19 +69,10 @@ func (rs Rules) Tiers(ev Event) []string {
 func (rs Rules) TierNames() []string {
 	var out []string
 	for i := range rs {
-		if !contains(out, rs[i].Tier) {
+		if !slices.Contains(out, rs[i].Tier) {
 			out = append(out, rs[i].Tier)
 		}
 	}
 	sort.Strings(out)
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
