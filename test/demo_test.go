@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func TestEmulatorDeploy(t *testing.T) {
 	t.Logf("adapted for moto: %d GetAtt KeyId -> Ref, %d GetAtt of skipped resources -> placeholders", keyIDs, skipped)
 	var log strings.Builder
 	if err := emu.Deploy(ctx, cdk, repo, app, stack, filepath.Join(dir, "outputs.json"), &log); err != nil {
-		t.Fatalf("%v\n%s\nmoto log (tail):\n%s", err, log.String(), tailOf(emu.MotoLog(), 4000))
+		t.Fatalf("%v\n%s\nmoto log (tail):\n%s", err, log.String(), emu.MotoLogTail(4000))
 	}
 	if got := emu.TerminationProtection[stack]; got != "true" {
 		t.Errorf("cdk deploy asked for termination protection %q, want \"true\"", got)
@@ -199,7 +200,7 @@ func TestEmulatorDeploy(t *testing.T) {
 		t.Errorf("log group %s not in moto (%+v)", logGroup, state.LogGroups)
 	}
 	for _, u := range []string{s.Stack.Config.AdminUserName, s.Stack.Config.ServerUserName} {
-		if !contains(state.Users, u) {
+		if !slices.Contains(state.Users, u) {
 			t.Errorf("IAM user %s not in moto (%v)", u, state.Users)
 		}
 	}
@@ -250,7 +251,7 @@ func inspectEmulator(t *testing.T, ctx context.Context, emu *emulator.Emulator, 
 	t.Helper()
 	raw, err := emu.Inspect(ctx, repo, stack, keyLogicalID)
 	if err != nil {
-		t.Fatalf("%v\nmoto log (tail):\n%s", err, tailOf(emu.MotoLog(), 4000))
+		t.Fatalf("%v\nmoto log (tail):\n%s", err, emu.MotoLogTail(4000))
 	}
 	var st emuState
 	if err := json.Unmarshal(raw, &st); err != nil {
@@ -303,20 +304,4 @@ func normalizeJSON(v any) any {
 	var out any
 	json.Unmarshal(b, &out)
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-func tailOf(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }

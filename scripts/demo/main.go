@@ -46,7 +46,7 @@ func run() error {
 	}
 	defer emu.Stop()
 	if err := demo(ctx, emu, repo, stack, cdk); err != nil {
-		return fmt.Errorf("%w\nmoto log (tail):\n%s", err, tail(emu.MotoLog(), 6000))
+		return fmt.Errorf("%w\nmoto log (tail):\n%s", err, emu.MotoLogTail(6000))
 	}
 	return nil
 }
@@ -125,11 +125,4 @@ func demo(ctx context.Context, emu *emulator.Emulator, repo, stack, cdk string) 
 func indent(m map[string]string) string {
 	b, _ := json.MarshalIndent(m, "", "  ")
 	return string(b)
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }

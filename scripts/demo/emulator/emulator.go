@@ -101,8 +101,14 @@ func (e *Emulator) Stop() {
 	e.moto.Stop()
 }
 
-// MotoLog returns moto_server's log so far (for failure messages).
-func (e *Emulator) MotoLog() string { return e.moto.Log() }
+// MotoLogTail returns the last n bytes of moto_server's log so far (for failure messages).
+func (e *Emulator) MotoLogTail(n int) string {
+	log := e.moto.Log()
+	if len(log) > n {
+		return log[len(log)-n:]
+	}
+	return log
+}
 
 // Env is the environment for every AWS client pointed at the emulator: fake credentials (not secrets),
 // the region, the endpoint, and no instance-metadata lookups.
