@@ -67,8 +67,10 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		NotifyKeyUse: cfg.NotifyKeyUse,
 		Namespace:    "kmsguard/" + cfg.StackName,
 	})
-	// Metric filters can only be created on an existing log group.
-	g.Detection.Node().AddDependency(g.AuditTrail.LogGroup)
+	// Metric filters can only be created on an existing log group (they name it, not reference it).
+	for _, a := range g.Detection.Alarms {
+		a.Filter.AddDependency(g.AuditTrail.LogGroup)
+	}
 
 	g.warnAboutWeakSettings()
 	g.addOutputs()
@@ -80,8 +82,7 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 // the tamper rules can recognise them.
 func (g *GuardStack) detectionTargets(keyUsers []string) detection.Targets {
 	cfg := g.Config
-	var users []string
-	users = append(users, *g.KeyAdmin.User.UserArn())
+	users := []string{*g.KeyAdmin.User.UserArn()}
 	for _, arn := range keyUsers {
 		if !strings.Contains(arn, ":role/") {
 			users = append(users, arn)
