@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -165,5 +166,19 @@ func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
 	_, err := ParseConfig(map[string]any{"serverUserName": "MDBEncAdmin"})
 	if err == nil || !strings.Contains(err.Error(), "serverUserName") {
 		t.Fatalf("want a serverUserName error, got %v", err)
+	}
+}
+
+func TestTooManyKeyUsersForTheIAMFilter(t *testing.T) {
+	var arns []string
+	for i := 0; i < 30; i++ {
+		arns = append(arns, fmt.Sprintf("arn:aws:iam::111122223333:user/mariadb-server-number-%02d", i))
+	}
+	_, err := ParseConfig(map[string]any{"keyUserArns": strings.Join(arns, ",")})
+	if err == nil || !strings.Contains(err.Error(), "keyUserArns: 30 key users make the KeyPrincipalChanges metric filter longer") {
+		t.Fatalf("want a keyUserArns length error, got %v", err)
+	}
+	if _, err := ParseConfig(map[string]any{"keyUserArns": strings.Join(arns[:5], ",")}); err != nil {
+		t.Fatalf("five key users must fit: %v", err)
 	}
 }

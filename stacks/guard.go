@@ -100,6 +100,7 @@ func (g *GuardStack) detectionTargets(keyUsers []string) detection.Targets {
 		TopicArn:     *g.Alerting.Topic.TopicArn(),
 		NamePrefix:   cfg.StackName,
 		UserArns:     users,
+		UserNames:    cfg.watchedUserNames(),
 	}
 }
 

@@ -33,6 +33,9 @@ func (p Props) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: required", field))
 		}
 	}
+	if len(t.UserNames) == 0 {
+		errs = append(errs, errors.New("Targets.UserNames: required: at least the key administrator"))
+	}
 	if len(t.BucketNames) == 0 {
 		errs = append(errs, errors.New("Targets.BucketNames: required: the trail's buckets"))
 	}

@@ -11,7 +11,8 @@ func targets() Targets {
 	return Targets{KeyArn: "arn:aws:kms:us-east-1:111122223333:key/k", KeyID: "k", KeyAlias: "alias/m",
 		AliasArn: "arn:aws:kms:us-east-1:111122223333:alias/m", AuditKeyArn: "arn:aws:kms:us-east-1:111122223333:key/a",
 		TrailName: "t", BucketNames: []string{"b1", "b2"}, LogGroupName: "/lg", TopicArn: "arn:aws:sns:us-east-1:111122223333:topic",
-		NamePrefix: "KmsGuard", UserArns: []string{"arn:aws:iam::111122223333:user/MDBEncAdmin"}}
+		NamePrefix: "KmsGuard", UserArns: []string{"arn:aws:iam::111122223333:user/MDBEncAdmin"},
+		UserNames: []string{"MDBEncAdmin", "MDBEnc"}}
 }
 
 func TestInputTemplateKeepsPlaceholdersAndQuotesLines(t *testing.T) {
@@ -81,8 +82,9 @@ func TestMetricFilterPatternsFitCloudWatchLimit(t *testing.T) {
 	tg.KeyAlias = "alias/" + strings.Repeat("x", 120)
 	tg.AliasArn = "arn:aws-us-gov:kms:ap-southeast-2:111122223333:" + tg.KeyAlias
 	tg.NamePrefix = strings.Repeat("S", 40)
+	tg.UserNames = []string{strings.Repeat("u", 64), strings.Repeat("v", 64), strings.Repeat("w", 64)}
 	for _, f := range MetricFilters(tg) {
-		if len(f.Pattern) > 1024 {
+		if len(f.Pattern) > MaxFilterPattern {
 			t.Errorf("%s: pattern is %d characters", f.ID, len(f.Pattern))
 		}
 	}

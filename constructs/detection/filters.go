@@ -2,6 +2,9 @@ package detection
 
 import "strings"
 
+// MaxFilterPattern is CloudWatch Logs' limit on a metric filter pattern.
+const MaxFilterPattern = 1024
+
 // MetricFilter is one CloudWatch Logs metric filter on the trail's log group, and the alarm it feeds.
 // Threshold 0 means "no alarm" (the metric only feeds the dashboard).
 type MetricFilter struct {
@@ -22,6 +25,14 @@ func eventNames(names ...string) string {
 	terms := make([]string, len(names))
 	for i, n := range names {
 		terms[i] = eq("eventName", n)
+	}
+	return or(terms...)
+}
+
+func userNames(names []string) string {
+	terms := make([]string, len(names))
+	for i, n := range names {
+		terms[i] = eq("requestParameters.userName", n)
 	}
 	return or(terms...)
 }
@@ -78,6 +89,17 @@ func MetricFilters(t Targets) []MetricFilter {
 				eventNames("DeleteRule", "DisableRule", "PutRule", "PutTargets", "RemoveTargets"),
 				or(eq("requestParameters.name", t.NamePrefix+"-*"), eq("requestParameters.rule", t.NamePrefix+"-*"))) + "}",
 			Description: "A kmsguard EventBridge rule or its target was changed or removed (expected during cdk deploy)",
+		},
+		{
+			ID: "KeyPrincipalChanges", MetricName: "KeyPrincipalChanges", Threshold: 1,
+			// IAM is global: its events reach EventBridge only in us-east-1, but the multi-region trail
+			// brings them to this log group whatever the stack's region, so this path is a metric filter.
+			Pattern: "{" + and(eq("eventSource", "iam.amazonaws.com"),
+				eventNames("AddUserToGroup", "AttachUserPolicy", "CreateAccessKey", "CreateLoginProfile", "DeactivateMFADevice",
+					"DeleteUserPolicy", "DetachUserPolicy", "EnableMFADevice", "PutUserPolicy", "PutUserPermissionsBoundary",
+					"UpdateAccessKey", "UpdateLoginProfile"),
+				userNames(t.UserNames)) + "}",
+			Description: "Credentials, MFA devices or permissions of the key administrator or a key user changed",
 		},
 		{
 			ID: "KeyCalls", MetricName: "KeyCalls",

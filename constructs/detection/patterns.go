@@ -56,6 +56,7 @@ type Targets struct {
 	TopicArn                          string
 	NamePrefix                        string // rules and alarms of this stack are named NamePrefix-...
 	UserArns                          []string
+	UserNames                         []string // the same users by name, for the IAM metric filter
 }
 
 func strs(ss ...string) []any {
