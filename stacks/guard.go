@@ -61,7 +61,7 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		AdminRequireMfa:     cfg.AdminRequireMfa,
 	})
 	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
-	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Key: g.AuditTrail.AuditKey})
+	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails})
 	g.Detection = detection.New(stack, "Detection", detection.Props{
 		Targets:      g.detectionTargets(keyUsers),
 		NotifyKeyUse: cfg.NotifyKeyUse,
@@ -93,7 +93,7 @@ func (g *GuardStack) detectionTargets(keyUsers []string) detection.Targets {
 		KeyID:        *g.MasterKey.Key.AttrKeyId(),
 		KeyAlias:     cfg.KeyAlias,
 		AliasArn:     "arn:" + *awscdk.Aws_PARTITION() + ":kms:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + cfg.KeyAlias,
-		AuditKeyArn:  *g.AuditTrail.AuditKey.KeyArn(),
+		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn()},
 		TrailName:    cfg.TrailName,
 		BucketNames:  []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()},
 		LogGroupName: g.AuditTrail.LogGroupName,

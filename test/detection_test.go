@@ -45,6 +45,7 @@ const (
 	fakeAccount         = "111122223333"
 	fakeMasterKeyArn    = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	fakeAuditKeyArn     = "arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
+	fakeAlertsKeyArn    = "arn:aws:kms:us-east-1:111122223333:key/5555eeee-66ff-7788-99aa-bbccddeeff00"
 	fakeTrailBucket     = "kmsguard-trailbucket-abc123"
 	fakeAccessLogBucket = "kmsguard-accesslogbucket-def456"
 	fakeTopicArn        = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
@@ -180,10 +181,11 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 		t.Fatal(err)
 	}
 	masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
-	auditKeyID := logicalIDOfType(t, s, "AWS::KMS::Key", func(r map[string]any) bool {
-		md, _ := r["Metadata"].(map[string]any)
-		return md["kmsguard:role"] != "master-key"
-	})
+	auditKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "audit-key")
+	alertsKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "alerts-key")
+	if n := len(s.resourcesOfType("AWS::KMS::Key")); n != 3 {
+		t.Fatalf("%s: want three keys (master, audit, alert topic), got %d", s.Name, n)
+	}
 	trailID := logicalIDOfType(t, s, "AWS::CloudTrail::Trail", nil)
 	trailProps := s.resourcesOfType("AWS::CloudTrail::Trail")[trailID]["Properties"].(map[string]any)
 	trailBucketID, _ := refOf(trailProps["S3BucketName"])
@@ -205,6 +207,7 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 	accessLogID := others[0]
 	topicID := logicalIDOfType(t, s, "AWS::SNS::Topic", nil)
 	res.Values[auditKeyID+".Arn"] = fakeAuditKeyArn
+	res.Values[alertsKeyID+".Arn"] = fakeAlertsKeyArn
 	res.Values[trailBucketID] = fakeTrailBucket
 	res.Values[accessLogID] = fakeAccessLogBucket
 	res.Values[topicID] = fakeTopicArn

@@ -93,12 +93,7 @@ func TestTrailLogsEverythingEncryptedWithTheAuditKey(t *testing.T) {
 	for name, trailName := range map[string]string{"default": "mariadb-encryption-key", "hardened": "prod-mariadb-key"} {
 		s := synth(t, name)
 		masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
-		var auditKeyID string
-		for id := range s.resourcesOfType("AWS::KMS::Key") {
-			if id != masterID {
-				auditKeyID = id
-			}
-		}
+		auditKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "audit-key")
 		trails := s.resourcesOfType("AWS::CloudTrail::Trail")
 		if len(trails) != 1 {
 			t.Fatalf("%s: want one trail, got %d", name, len(trails))
@@ -190,11 +185,16 @@ func TestAlertTopic(t *testing.T) {
 	if len(topics) != 1 {
 		t.Fatalf("want one topic, got %d", len(topics))
 	}
+	alertsKeyID, alertsKey := s.resourceWithMetadata(t, "kmsguard:role", "alerts-key")
 	for _, topic := range topics {
-		key, _ := props(topic)["KmsMasterKeyId"].(map[string]any)
-		if key == nil || strings.Contains(mustJSON(key), "MasterKey") {
-			t.Errorf("the topic needs a customer managed key that is not the master key: %v", props(topic)["KmsMasterKeyId"])
+		// Its own key: disabling the audit key must not also silence the alert about it.
+		if got := mustJSON(props(topic)["KmsMasterKeyId"]); got != mustJSON(map[string]any{"Fn::GetAtt": []any{alertsKeyID, "Arn"}}) {
+			t.Errorf("the topic must use its own customer managed key %s, got %s", alertsKeyID, got)
 		}
+	}
+	policy := mustJSON(props(alertsKey)["KeyPolicy"])
+	if !strings.Contains(policy, `"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Effect":"Allow","Principal":{"Service":["events.amazonaws.com","cloudwatch.amazonaws.com"]}`) {
+		t.Errorf("the topic key must let EventBridge and CloudWatch publish: %s", policy)
 	}
 	var emails []string
 	for _, sub := range s.resourcesOfType("AWS::SNS::Subscription") {

@@ -18,11 +18,9 @@ import (
 	"github.com/kmsguard/kmsguard/internal/check"
 )
 
-// Props configures the alert topic. The key must allow events.amazonaws.com and cloudwatch.amazonaws.com
-// to use it (the audit key does), or SNS drops their alerts without a trace.
+// Props configures the alert topic.
 type Props struct {
 	Emails []string
-	Key    awskms.IKey
 }
 
 // Validate reports every problem at once, by field name.
@@ -33,16 +31,15 @@ func (p Props) Validate() error {
 			errs = append(errs, fmt.Errorf("Emails: %w", err))
 		}
 	}
-	if p.Key == nil {
-		errs = append(errs, errors.New("Key: required: a customer managed key that lets EventBridge and CloudWatch publish"))
-	}
 	return errors.Join(errs...)
 }
 
-// Alerting exposes the topic so that rules and alarms can target it.
+// Alerting exposes the topic so that rules and alarms can target it, and the topic's key so that the
+// tamper rules can watch it.
 type Alerting struct {
 	cdkconstructs.Construct
 	Topic awssns.Topic
+	Key   awskms.Key
 }
 
 // New creates the topic; it panics on invalid props because the stack validates configuration first.
@@ -51,9 +48,10 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		panic(fmt.Sprintf("alerting: %v", err))
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
+	key := newTopicKey(c)
 	topic := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
 		DisplayName: jsii.String("kmsguard alerts"),
-		MasterKey:   props.Key,
+		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
 	for _, pub := range []struct{ sid, service, source string }{
@@ -77,7 +75,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 			Endpoint: jsii.String(email),
 		})
 	}
-	return &Alerting{Construct: c, Topic: topic}
+	return &Alerting{Construct: c, Topic: topic, Key: key}
 }
 
 // subscriptionID derives the construct id from the address, not its position, so removing one address does
@@ -85,4 +83,29 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 func subscriptionID(email string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(email)))
 	return "Email" + hex.EncodeToString(sum[:4])
+}
+
+// newTopicKey is the alert topic's own customer managed key. EventBridge and CloudWatch alarms publish as
+// themselves; without this grant SNS drops their alerts silently (an AWS managed SNS key cannot grant them
+// at all). AWS documents the statement without conditions: the services' KMS calls carry no caller account
+// or source to test, and a condition that never matched would drop every alert. It is not the audit key, so
+// that disabling one key cannot both stop the audit record and silence the alert about it.
+func newTopicKey(scope cdkconstructs.Construct) awskms.Key {
+	key := awskms.NewKey(scope, jsii.String("TopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("kmsguard: alert topic (never the MariaDB master key or the audit key)"),
+		EnableKeyRotation: jsii.Bool(true),
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("AllowAlertPublishersToUseTheTopicKey"),
+		Principals: &[]awsiam.IPrincipal{
+			awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+			awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil),
+		},
+		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources: jsii.Strings("*"),
+	}), jsii.Bool(false))
+	key.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("kmsguard:role"), "alerts-key")
+	return key
 }

@@ -8,12 +8,13 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// newAuditKey makes the key for the trail's log files, the log group and the alert topic. Each service may
-// use it only for its own resource (encryption-context and source conditions); the account keeps the usual
-// IAM-delegated administration so that auditors can read the logs.
+// newAuditKey makes the key for the trail's log files and the log group. Each service may use it only for
+// its own resource (encryption-context and source conditions); the account keeps the usual IAM-delegated
+// administration so that auditors can read the logs. The alert topic has a key of its own: one DisableKey
+// must not both stop the audit record and silence the alert about it.
 func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) awskms.Key {
 	key := awskms.NewKey(scope, jsii.String("AuditKey"), &awskms.KeyProps{
-		Description:       jsii.String("kmsguard: audit trail, audit logs and alert topic (never the MariaDB master key)"),
+		Description:       jsii.String("kmsguard: audit trail and audit logs (never the MariaDB master key)"),
 		EnableKeyRotation: jsii.Bool(true),
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
@@ -44,18 +45,6 @@ func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) a
 			"ArnEquals": map[string]any{"kms:EncryptionContext:aws:logs:arn": arn("logs", *awscdk.Aws_REGION(), "log-group:"+logGroupName)},
 		},
 	}), jsii.Bool(false))
-	// EventBridge and CloudWatch alarms publish to the encrypted alert topic as themselves; without these
-	// grants SNS drops their alerts silently (an AWS managed SNS key cannot grant them at all). AWS documents
-	// this statement without conditions: the services' KMS calls carry no caller account or source to
-	// test, and a condition that never matches would drop every alert.
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("AllowAlertPublishersToUseTheTopicKey"),
-		Principals: &[]awsiam.IPrincipal{
-			servicePrincipal("events.amazonaws.com"),
-			servicePrincipal("cloudwatch.amazonaws.com"),
-		},
-		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
-		Resources: jsii.Strings("*"),
-	}), jsii.Bool(false))
+	key.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("kmsguard:role"), "audit-key")
 	return key
 }

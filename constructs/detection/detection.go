@@ -27,11 +27,14 @@ func (p Props) Validate() error {
 	var errs []error
 	t := p.Targets
 	for field, v := range map[string]string{"Targets.KeyArn": t.KeyArn, "Targets.KeyID": t.KeyID, "Targets.KeyAlias": t.KeyAlias,
-		"Targets.AliasArn": t.AliasArn, "Targets.AuditKeyArn": t.AuditKeyArn, "Targets.TrailName": t.TrailName,
+		"Targets.AliasArn": t.AliasArn, "Targets.TrailName": t.TrailName,
 		"Targets.LogGroupName": t.LogGroupName, "Targets.TopicArn": t.TopicArn, "Targets.NamePrefix": t.NamePrefix, "Namespace": p.Namespace} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s: required", field))
 		}
+	}
+	if len(t.AuditKeyArns) == 0 {
+		errs = append(errs, errors.New("Targets.AuditKeyArns: required: the keys of the audit pipeline"))
 	}
 	if len(t.UserNames) == 0 {
 		errs = append(errs, errors.New("Targets.UserNames: required: at least the key administrator"))

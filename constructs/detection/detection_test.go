@@ -9,7 +9,7 @@ import (
 
 func targets() Targets {
 	return Targets{KeyArn: "arn:aws:kms:us-east-1:111122223333:key/k", KeyID: "k", KeyAlias: "alias/m",
-		AliasArn: "arn:aws:kms:us-east-1:111122223333:alias/m", AuditKeyArn: "arn:aws:kms:us-east-1:111122223333:key/a",
+		AliasArn: "arn:aws:kms:us-east-1:111122223333:alias/m", AuditKeyArns: []string{"arn:aws:kms:us-east-1:111122223333:key/a"},
 		TrailName: "t", BucketNames: []string{"b1", "b2"}, LogGroupName: "/lg", TopicArn: "arn:aws:sns:us-east-1:111122223333:topic",
 		NamePrefix: "KmsGuard", UserArns: []string{"arn:aws:iam::111122223333:user/MDBEncAdmin"},
 		UserNames: []string{"MDBEncAdmin", "MDBEnc"}}

@@ -29,10 +29,12 @@ func eventNames(names ...string) string {
 	return or(terms...)
 }
 
+// userNames matches a call about one of the users: named in the request, or made by the user about itself
+// (CreateAccessKey and friends without a UserName act on the caller).
 func userNames(names []string) string {
-	terms := make([]string, len(names))
-	for i, n := range names {
-		terms[i] = eq("requestParameters.userName", n)
+	var terms []string
+	for _, n := range names {
+		terms = append(terms, eq("requestParameters.userName", n), eq("userIdentity.userName", n))
 	}
 	return or(terms...)
 }
@@ -94,11 +96,9 @@ func MetricFilters(t Targets) []MetricFilter {
 			ID: "KeyPrincipalChanges", MetricName: "KeyPrincipalChanges", Threshold: 1,
 			// IAM is global: its events reach EventBridge only in us-east-1, but the multi-region trail
 			// brings them to this log group whatever the stack's region, so this path is a metric filter.
-			Pattern: "{" + and(eq("eventSource", "iam.amazonaws.com"),
-				eventNames("AddUserToGroup", "AttachUserPolicy", "CreateAccessKey", "CreateLoginProfile", "DeactivateMFADevice",
-					"DeleteUserPolicy", "DetachUserPolicy", "EnableMFADevice", "PutUserPolicy", "PutUserPermissionsBoundary",
-					"UpdateAccessKey", "UpdateLoginProfile"),
-				userNames(t.UserNames)) + "}",
+			// Every IAM write about these users (keys, passwords, MFA devices, policies, groups, tags),
+			// whether it names them or they act on themselves; reads are left out.
+			Pattern: "{" + and(eq("eventSource", "iam.amazonaws.com"), "($.readOnly IS FALSE)", userNames(t.UserNames)) + "}",
 			Description: "Credentials, MFA devices or permissions of the key administrator or a key user changed",
 		},
 		{

@@ -49,7 +49,7 @@ var (
 // Targets names what the patterns watch. Values may be CloudFormation tokens.
 type Targets struct {
 	KeyArn, KeyID, KeyAlias, AliasArn string
-	AuditKeyArn                       string
+	AuditKeyArns                      []string // the audit key and the alert topic's key
 	TrailName                         string
 	BucketNames                       []string
 	LogGroupName                      string
@@ -128,6 +128,8 @@ func pipelineScopes(t Targets) []any {
 	}
 	ourNames := map[string]any{"prefix": t.NamePrefix + "-"}
 	ourTrail := []any{t.TrailName, map[string]any{"suffix": ":trail/" + t.TrailName}}
+	ourLogGroup := []any{t.LogGroupName, map[string]any{"suffix": ":log-group:" + t.LogGroupName},
+		map[string]any{"suffix": ":log-group:" + t.LogGroupName + ":*"}}
 	return []any{
 		// StopLogging, DeleteTrail and UpdateTrail name the trail in "name"; the selector calls in "trailName".
 		map[string]any{"eventSource": source("cloudtrail"),
@@ -143,11 +145,18 @@ func pipelineScopes(t Targets) []any {
 			"requestParameters": req("bucketName", strs(t.BucketNames...)...)},
 		map[string]any{"eventSource": source("logs"),
 			"eventName": strs("DeleteLogGroup", "DeleteMetricFilter", "DeleteRetentionPolicy", "DisassociateKmsKey",
-				"PutLogGroupDeletionProtection", "PutMetricFilter", "PutRetentionPolicy"),
+				"PutMetricFilter", "PutRetentionPolicy"),
 			"requestParameters": req("logGroupName", t.LogGroupName)},
+		// Newer log group APIs take an identifier that is the name or the ARN.
+		map[string]any{"eventSource": source("logs"),
+			"eventName":         strs("PutLogGroupDeletionProtection"),
+			"requestParameters": req("logGroupIdentifier", ourLogGroup...)},
+		map[string]any{"eventSource": source("logs"),
+			"eventName":         strs("DisassociateKmsKey"),
+			"requestParameters": req("resourceIdentifier", ourLogGroup...)},
 		map[string]any{"eventSource": source("kms"),
 			"eventName": strs("DisableKey", "DisableKeyRotation", "PutKeyPolicy", "ScheduleKeyDeletion"),
-			"resources": map[string]any{"ARN": strs(t.AuditKeyArn)}},
+			"resources": map[string]any{"ARN": strs(t.AuditKeyArns...)}},
 		map[string]any{"eventSource": source("events"),
 			"eventName":         strs("DeleteRule", "DisableRule", "PutRule"),
 			"requestParameters": req("name", ourNames)},
@@ -161,10 +170,11 @@ func pipelineScopes(t Targets) []any {
 			"eventName":         strs("PutMetricAlarm"),
 			"requestParameters": req("alarmName", ourNames)},
 		map[string]any{"eventSource": source("sns"),
-			"eventName":         strs("AddPermission", "DeleteTopic", "RemovePermission", "SetTopicAttributes", "Subscribe"),
+			"eventName":         strs("AddPermission", "DeleteTopic", "PutDataProtectionPolicy", "RemovePermission", "SetTopicAttributes", "Subscribe"),
 			"requestParameters": req("topicArn", t.TopicArn)},
 		map[string]any{"eventSource": source("sns"),
-			"eventName":         strs("Unsubscribe"),
+			// A filter policy that matches nothing silences a subscription as surely as removing it.
+			"eventName":         strs("SetSubscriptionAttributes", "Unsubscribe"),
 			"requestParameters": req("subscriptionArn", map[string]any{"prefix": t.TopicArn + ":"})},
 	}
 }
