@@ -98,7 +98,7 @@ func MetricFilters(t Targets) []MetricFilter {
 			// brings them to this log group whatever the stack's region, so this path is a metric filter.
 			// Every IAM write about these users (keys, passwords, MFA devices, policies, groups, tags),
 			// whether it names them or they act on themselves; reads are left out.
-			Pattern: "{" + and(eq("eventSource", "iam.amazonaws.com"), "($.readOnly IS FALSE)", userNames(t.UserNames)) + "}",
+			Pattern:     "{" + and(eq("eventSource", "iam.amazonaws.com"), "($.readOnly IS FALSE)", userNames(t.UserNames)) + "}",
 			Description: "Credentials, MFA devices or permissions of the key administrator or a key user changed",
 		},
 		{
