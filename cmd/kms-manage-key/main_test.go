@@ -162,7 +162,11 @@ func TestLegacyFormAndOutputsFile(t *testing.T) {
 func TestErrorsAndNoTerminal(t *testing.T) {
 	f := setup(t)
 	rc, out, errOut := f.run(t, nil, "--key-id", "11111111-2222-3333-4444-555555555555", "--mfa-serial", mfaSerial, "--mfa-code", mfaCode, "enable")
-	if rc != 1 || out != "" || !strings.Contains(errOut, "key not found") || strings.Count(errOut, "\n") != 1 {
+	note, errLine, _ := strings.Cut(errOut, "\n")
+	if !strings.HasPrefix(note, "note: an MFA code on the command line is visible in ps") {
+		t.Errorf("no warning about the code on the command line: %q", errOut)
+	}
+	if rc != 1 || out != "" || !strings.Contains(errLine, "key not found") || strings.Count(errLine, "\n") != 1 {
 		t.Errorf("not found: rc %d out %q err %q", rc, out, errOut)
 	}
 	id, _ := f.newKey(t, "")

@@ -113,6 +113,8 @@ func (o *Options) validate() error {
 		return usageErr("no key: pass --key-id or --outputs (or set KMSGUARD_KEY_ID)")
 	}
 	if o.MFACode != "" {
+		o.Notes = append(o.Notes, "an MFA code on the command line is visible in ps and shell history until it expires; "+
+			"leave it out to be asked on the terminal")
 		if _, err := mfafifo.ParseCode([]byte(o.MFACode)); err != nil {
 			return usageErr(err.Error())
 		}
