@@ -150,11 +150,21 @@ func TestTrailBucketsAreLockedDown(t *testing.T) {
 			t.Errorf("%s: lifecycle and encryption required", id)
 		}
 		if lc, ok := p["LoggingConfiguration"].(map[string]any); ok {
+			// The trail bucket: its log files are under Object Lock for the configured retention.
+			wantLock := map[string]any{"ObjectLockEnabled": "Enabled", "Rule": map[string]any{"DefaultRetention": map[string]any{"Mode": "GOVERNANCE", "Days": 365}}}
+			if p["ObjectLockEnabled"] != true || !jsonEqual(p["ObjectLockConfiguration"], wantLock) {
+				t.Errorf("%s: trail bucket object lock %v / %v", id, p["ObjectLockEnabled"], p["ObjectLockConfiguration"])
+			}
 			logged++
 			target := lc["DestinationBucketName"].(map[string]any)["Ref"]
 			if _, ok := buckets[target.(string)]; !ok || target == id {
 				t.Errorf("%s: server access logs must go to the other bucket, got %v", id, target)
 			}
+		}
+	}
+	for id, b := range buckets {
+		if _, logs := props(b)["LoggingConfiguration"]; !logs && props(b)["ObjectLockConfiguration"] != nil {
+			t.Errorf("%s: S3 server access logging cannot deliver to a bucket with default retention", id)
 		}
 	}
 	if logged != 1 {

@@ -63,7 +63,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 
 	a.AuditKey = newAuditKey(c, a.TrailArn, a.LogGroupName)
 	a.AccessLogBucket = newAccessLogBucket(c)
-	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn)
+	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn, props.LogRetentionDays)
 
 	a.LogGroup = awslogs.NewCfnLogGroup(c, jsii.String("LogGroup"), &awslogs.CfnLogGroupProps{
 		LogGroupName:              jsii.String(a.LogGroupName),

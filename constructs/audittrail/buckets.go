@@ -41,13 +41,20 @@ func newAccessLogBucket(scope cdkconstructs.Construct) awss3.Bucket {
 
 // newTrailBucket receives the trail's log files. Only this trail may write (aws:SourceArn), which stops
 // another account's trail from using the bucket as a confused deputy.
-func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs awss3.IBucket, trailArn string) awss3.Bucket {
+//
+// Object Lock in governance mode keeps every log file version for retentionDays: the trail records no S3 data
+// events (deleting a log file would leave no trace but a validation gap), so deletion must need the
+// explicit s3:BypassGovernanceRetention permission instead. Governance, not compliance, mode: an operator
+// with that permission can still clean up; compliance mode could not be undone even by the account root.
+func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs awss3.IBucket, trailArn string, retentionDays int) awss3.Bucket {
 	b := awss3.NewBucket(scope, jsii.String("TrailBucket"), lockedDown(&awss3.BucketProps{
-		Encryption:             awss3.BucketEncryption_KMS,
-		EncryptionKey:          key,
-		BucketKeyEnabled:       jsii.Bool(true),
-		ServerAccessLogsBucket: accessLogs,
-		ServerAccessLogsPrefix: jsii.String("trail-bucket/"),
+		Encryption:                 awss3.BucketEncryption_KMS,
+		EncryptionKey:              key,
+		BucketKeyEnabled:           jsii.Bool(true),
+		ServerAccessLogsBucket:     accessLogs,
+		ServerAccessLogsPrefix:     jsii.String("trail-bucket/"),
+		ObjectLockEnabled:          jsii.Bool(true),
+		ObjectLockDefaultRetention: awss3.ObjectLockRetention_Governance(awscdk.Duration_Days(jsii.Number(retentionDays))),
 	}))
 	cloudtrail := []awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")}
 	b.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
