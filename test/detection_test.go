@@ -42,13 +42,15 @@ import (
 
 // Fixed fake deploy-time values, used consistently by the corpus and the resolver.
 const (
-	fakeAccount         = "111122223333"
-	fakeMasterKeyArn    = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	fakeAuditKeyArn     = "arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
-	fakeAlertsKeyArn    = "arn:aws:kms:us-east-1:111122223333:key/5555eeee-66ff-7788-99aa-bbccddeeff00"
-	fakeTrailBucket     = "kmsguard-trailbucket-abc123"
-	fakeAccessLogBucket = "kmsguard-accesslogbucket-def456"
-	fakeTopicArn        = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
+	fakeAccount      = "111122223333"
+	fakeMasterKeyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	fakeAuditKeyArn  = "arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
+	fakeAlertsKeyArn = "arn:aws:kms:us-east-1:111122223333:key/5555eeee-66ff-7788-99aa-bbccddeeff00"
+	// fakeDeadLetterQueueURL is what Ref of an SQS queue gives: its URL.
+	fakeDeadLetterQueueURL = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionUndeliveredAlerts-ABC"
+	fakeTrailBucket        = "kmsguard-trailbucket-abc123"
+	fakeAccessLogBucket    = "kmsguard-accesslogbucket-def456"
+	fakeTopicArn           = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
 )
 
 // The tiers of the issue, with the severity each one's emails must carry.
@@ -208,6 +210,7 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 	topicID := logicalIDOfType(t, s, "AWS::SNS::Topic", nil)
 	res.Values[auditKeyID+".Arn"] = fakeAuditKeyArn
 	res.Values[alertsKeyID+".Arn"] = fakeAlertsKeyArn
+	res.Values[logicalIDOfType(t, s, "AWS::SQS::Queue", nil)] = fakeDeadLetterQueueURL
 	res.Values[trailBucketID] = fakeTrailBucket
 	res.Values[accessLogID] = fakeAccessLogBucket
 	res.Values[topicID] = fakeTopicArn

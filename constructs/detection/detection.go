@@ -68,6 +68,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	t := props.Targets
 	topic := awssns.Topic_FromTopicArn(c, jsii.String("AlertTopic"), jsii.String(t.TopicArn))
 	d.DeadLetters = newDeadLetters(c, t, topic)
+	t.DeadLetterQueueURL = *d.DeadLetters.Queue.QueueUrl()
 	tiers := []tierRules{
 		{KeyDanger, keySubject(t), KeyDangerPatterns(t)},
 		{Denied, keySubject(t) + " or its audit pipeline", DeniedPatterns(t)},

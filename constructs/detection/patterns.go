@@ -57,6 +57,9 @@ type Targets struct {
 	NamePrefix                        string // rules and alarms of this stack are named NamePrefix-...
 	UserArns                          []string
 	UserNames                         []string // the same users by name, for the IAM metric filter
+	// DeadLetterQueueURL is filled in by New, which creates the queue; patterns built without it do not
+	// watch a queue.
+	DeadLetterQueueURL string
 }
 
 func strs(ss ...string) []any {
@@ -130,7 +133,7 @@ func pipelineScopes(t Targets) []any {
 	ourTrail := []any{t.TrailName, map[string]any{"suffix": ":trail/" + t.TrailName}}
 	ourLogGroup := []any{t.LogGroupName, map[string]any{"suffix": ":log-group:" + t.LogGroupName},
 		map[string]any{"suffix": ":log-group:" + t.LogGroupName + ":*"}}
-	return []any{
+	scopes := []any{
 		// StopLogging, DeleteTrail and UpdateTrail name the trail in "name"; the selector calls in "trailName".
 		map[string]any{"eventSource": source("cloudtrail"),
 			"eventName":         strs("DeleteTrail", "StopLogging", "UpdateTrail"),
@@ -178,4 +181,10 @@ func pipelineScopes(t Targets) []any {
 			"eventName":         strs("SetSubscriptionAttributes", "Unsubscribe"),
 			"requestParameters": req("subscriptionArn", map[string]any{"prefix": t.TopicArn + ":"})},
 	}
+	if t.DeadLetterQueueURL != "" {
+		scopes = append(scopes, map[string]any{"eventSource": source("sqs"),
+			"eventName":         strs("DeleteQueue", "PurgeQueue", "RemovePermission", "SetQueueAttributes"),
+			"requestParameters": req("queueUrl", t.DeadLetterQueueURL)})
+	}
+	return scopes
 }
