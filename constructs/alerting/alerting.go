@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/check"
+	"github.com/kmsguard/kmsguard/internal/cmk"
 )
 
 // Props configures the alert topic.
@@ -91,12 +92,7 @@ func subscriptionID(email string) string {
 // or source to test, and a condition that never matched would drop every alert. It is not the audit key, so
 // that disabling one key cannot both stop the audit record and silence the alert about it.
 func newTopicKey(scope cdkconstructs.Construct) awskms.Key {
-	key := awskms.NewKey(scope, jsii.String("TopicKey"), &awskms.KeyProps{
-		Description:       jsii.String("kmsguard: alert topic (never the MariaDB master key or the audit key)"),
-		EnableKeyRotation: jsii.Bool(true),
-		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-	})
+	key := cmk.New(scope, "TopicKey", "kmsguard: alert topic (never the MariaDB master key or the audit key)", "alerts-key")
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("AllowAlertPublishersToUseTheTopicKey"),
 		Principals: &[]awsiam.IPrincipal{
@@ -106,6 +102,5 @@ func newTopicKey(scope cdkconstructs.Construct) awskms.Key {
 		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources: jsii.Strings("*"),
 	}), jsii.Bool(false))
-	key.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("kmsguard:role"), "alerts-key")
 	return key
 }

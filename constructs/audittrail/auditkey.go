@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/internal/cmk"
 )
 
 // newAuditKey makes the key for the trail's log files and the log group. Each service may use it only for
@@ -13,12 +15,7 @@ import (
 // administration so that auditors can read the logs. The alert topic has a key of its own: one DisableKey
 // must not both stop the audit record and silence the alert about it.
 func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) awskms.Key {
-	key := awskms.NewKey(scope, jsii.String("AuditKey"), &awskms.KeyProps{
-		Description:       jsii.String("kmsguard: audit trail and audit logs (never the MariaDB master key)"),
-		EnableKeyRotation: jsii.Bool(true),
-		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-	})
+	key := cmk.New(scope, "AuditKey", "kmsguard: audit trail and audit logs (never the MariaDB master key)", "audit-key")
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("AllowCloudTrailToEncryptLogs"),
 		Principals: &[]awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")},
@@ -45,6 +42,5 @@ func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) a
 			"ArnEquals": map[string]any{"kms:EncryptionContext:aws:logs:arn": arn("logs", *awscdk.Aws_REGION(), "log-group:"+logGroupName)},
 		},
 	}), jsii.Bool(false))
-	key.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("kmsguard:role"), "audit-key")
 	return key
 }
