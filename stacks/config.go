@@ -300,7 +300,7 @@ func (c Config) principalProblems() Problems {
 		switch {
 		case err != nil:
 			p.Add("keyUserArns", "%v", err)
-		case kind == check.IAMUser && arn[strings.LastIndex(arn, "/")+1:] == c.AdminUserName:
+		case kind == check.IAMUser && principalName(arn) == c.AdminUserName:
 			p.Add("keyUserArns", "%q is the admin user %s, who may only enable and disable the key: separation of duties forbids it using the key", arn, c.AdminUserName)
 		case kind == check.IAMRole && c.RequireMfa:
 			p.Add("requireMfa", "key user %q is a role, and a role can never get MFA credentials through iam-kms-wrapper (sts:GetSessionToken is for IAM users): use an IAM user, or set requireMfa=false", arn)
@@ -347,8 +347,11 @@ func (c Config) watchedUserNames() []string {
 	}
 	for _, arn := range c.KeyUserArns {
 		if strings.Contains(arn, ":user/") {
-			names = append(names, arn[strings.LastIndex(arn, "/")+1:])
+			names = append(names, principalName(arn))
 		}
 	}
 	return names
 }
+
+// principalName is the user or role name at the end of an IAM ARN (after any path).
+func principalName(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
