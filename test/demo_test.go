@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kmsguard/kmsguard/internal/replay"
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 	"github.com/kmsguard/kmsguard/scripts/demo/emulator"
 )
 
@@ -264,7 +264,7 @@ func inspectEmulator(t *testing.T, ctx context.Context, emu *emulator.Emulator, 
 // Ref (physical ids, as CloudFormation returns them), Fn::GetAtt Arn of a KMS key or an IAM user, Fn::Join
 // and Fn::Sub. Anything else fails the test.
 func deployedResolver(t *testing.T, resources map[string]any, physical map[string]string) func(any) any {
-	res := replay.Resolver{Partition: "aws", Region: emulator.Region, Account: emulator.Account,
+	res := cfntemplate.Resolver{Pseudo: cfntemplate.Pseudo{Partition: "aws", Region: emulator.Region, AccountID: emulator.Account},
 		Values: map[string]string{"AWS::StackName": ""}} // not used in patterns or targets
 	for id, p := range physical {
 		res.Values[id] = p

@@ -37,6 +37,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 	"github.com/kmsguard/kmsguard/internal/replay"
 )
 
@@ -190,8 +191,9 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 	}
 	trailID := logicalIDOfType(t, s, "AWS::CloudTrail::Trail", nil)
 	trailProps := s.resourcesOfType("AWS::CloudTrail::Trail")[trailID]["Properties"].(map[string]any)
-	trailBucketID, _ := refOf(trailProps["S3BucketName"])
-	if trailBucketID == "" {
+	trailBucket, _ := cfntemplate.RefOf(trailProps["S3BucketName"])
+	trailBucketID := trailBucket.ID
+	if trailBucketID == "" || trailBucket.Attr != "" {
 		t.Fatalf("%s: trail S3BucketName is not a Ref: %v", s.Name, trailProps["S3BucketName"])
 	}
 	if kms, _ := trailProps["KMSKeyId"].(map[string]any); !reflect.DeepEqual(kms, map[string]any{"Fn::GetAtt": []any{auditKeyID, "Arn"}}) {
@@ -225,15 +227,6 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 		t.Fatalf("%s: the master key must be resolved through the key ARN", s.Name)
 	}
 	return res
-}
-
-func refOf(v any) (string, bool) {
-	m, ok := v.(map[string]any)
-	if !ok || len(m) != 1 {
-		return "", false
-	}
-	s, ok := m["Ref"].(string)
-	return s, ok
 }
 
 func loadDetectionRules(t *testing.T, s *Synth) replay.Rules {
@@ -455,29 +448,13 @@ func ruleTier(r map[string]any) string {
 
 // flatten renders a CloudFormation string value as text: Fn::Join is joined and references become
 // ${LogicalId} or ${LogicalId.Attr}.
+// flattener shows each reference as ${Logical.Attr}, so text that embeds one can be searched.
+var flattener = &cfntemplate.Resolver{Fallback: func(r cfntemplate.Ref) (string, bool) { return "${" + r.String() + "}", true }}
+
+// flatten resolves a template value to one string, every reference shown as ${Logical.Attr}.
 func flatten(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case map[string]any:
-		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
-			sep, _ := j[0].(string)
-			parts, _ := j[1].([]any)
-			out := make([]string, len(parts))
-			for i, p := range parts {
-				out[i] = flatten(p)
-			}
-			return strings.Join(out, sep)
-		}
-		if r, ok := x["Ref"].(string); ok {
-			return "${" + r + "}"
-		}
-		if g, ok := x["Fn::GetAtt"].([]any); ok && len(g) == 2 {
-			return fmt.Sprintf("${%v.%v}", g[0], g[1])
-		}
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	s, _ := flattener.String(v)
+	return s
 }
 
 var inputPlaceholderRE = regexp.MustCompile(`<([^<>\s]+)>`)
@@ -565,34 +542,15 @@ func TestRulesTiersStatesAndTargets(t *testing.T) {
 	}
 }
 
-// patternRefPaths walks an event pattern and returns, for every reference to the given logical id, the
-// field path it sits under ("$or" branches and arrays are transparent).
-func patternRefPaths(v any, path string, logicalID string, out map[string]bool) {
-	switch x := v.(type) {
-	case map[string]any:
-		if r, ok := x["Ref"].(string); ok && r == logicalID {
-			out[path] = true
-			return
+// patternRefPaths returns the event fields (dotted paths) at which an event pattern names logicalID.
+func patternRefPaths(pattern any, logicalID string) map[string]bool {
+	out := map[string]bool{}
+	cfntemplate.Refs(pattern, func(path []string, r cfntemplate.Ref) {
+		if r.ID == logicalID {
+			out[strings.Join(path, ".")] = true
 		}
-		if g, ok := x["Fn::GetAtt"].([]any); ok && len(g) == 2 && g[0] == logicalID {
-			out[path] = true
-			return
-		}
-		for k, child := range x {
-			p := path
-			if k != "$or" && !strings.HasPrefix(k, "Fn::") && k != "prefix" && k != "suffix" && k != "anything-but" && k != "wildcard" {
-				if p != "" {
-					p += "."
-				}
-				p += k
-			}
-			patternRefPaths(child, p, logicalID, out)
-		}
-	case []any:
-		for _, child := range x {
-			patternRefPaths(child, path, logicalID, out)
-		}
-	}
+	})
+	return out
 }
 
 // TestRulesMatchKeyByResources: KMS rules identify the master key by detail.resources ARN; a rule that
@@ -604,8 +562,7 @@ func TestRulesMatchKeyByResources(t *testing.T) {
 			masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
 			byResources := map[string]int{}
 			for id, r := range detectionRules(t, s) {
-				paths := map[string]bool{}
-				patternRefPaths(r["Properties"].(map[string]any)["EventPattern"], "", masterID, paths)
+				paths := patternRefPaths(r["Properties"].(map[string]any)["EventPattern"], masterID)
 				if len(paths) == 0 {
 					continue
 				}

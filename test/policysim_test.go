@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kmsguard/kmsguard/internal/replay"
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 )
 
 // The key-policy semantics test: the master key's policy, exactly as synthesized (intrinsics resolved for
@@ -277,7 +277,7 @@ func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 func masterKeyPolicy(t *testing.T, s *Synth) any {
 	t.Helper()
 	_, key := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
-	res := replay.Resolver{Partition: "aws", Region: simRegion, Account: simAccount, Values: map[string]string{}}
+	res := cfntemplate.Resolver{Pseudo: cfntemplate.Pseudo{Partition: "aws", Region: simRegion, AccountID: simAccount}, Values: map[string]string{}}
 	for id, u := range s.resourcesOfType("AWS::IAM::User") {
 		props, _ := u["Properties"].(map[string]any)
 		name, _ := props["UserName"].(string)

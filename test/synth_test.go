@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 	"github.com/kmsguard/kmsguard/stacks"
 )
 
@@ -65,7 +66,8 @@ type Synth struct {
 	Name     string
 	Stack    *stacks.GuardStack
 	Bytes    []byte // the template file exactly as cdk synth writes it
-	JSON     map[string]any
+	JSON     map[string]any        // the same, decoded as plain maps
+	Tpl      *cfntemplate.Template // the same, through the one template reader
 	Template assertions.Template
 }
 
@@ -125,8 +127,12 @@ func synthesize(name string, ctx map[string]any, outdir string) (*Synth, error) 
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
+	tpl, err := cfntemplate.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
 	return &Synth{
-		Name: name, Stack: stack, Bytes: raw, JSON: doc,
+		Name: name, Stack: stack, Bytes: raw, JSON: doc, Tpl: tpl,
 		Template: assertions.Template_FromString(jsii.String(string(raw)), nil),
 	}, nil
 }

@@ -11,9 +11,8 @@
 //	ev, _ := replay.WrapRecord(record)             // record: map[string]any from encoding/json
 //	tiers := rules.Tiers(ev)                       // sorted tiers whose rules fire
 //
-// Resolver.Resolve, which LoadRules applies to each event pattern, also
-// serves tests that need any other part of a template with its intrinsics
-// resolved (a key policy, deployed values).
+// LoadRules resolves each event pattern's intrinsics with
+// internal/cfntemplate, the one template reader every kmsguard tool uses.
 //
 // Replay streams files and directories (gzip or not, CloudTrail log files
 // or JSON lines) and returns a Summary per tier. Records are decoded once

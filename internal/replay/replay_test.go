@@ -121,34 +121,3 @@ func TestTiersRespectState(t *testing.T) {
 		}
 	}
 }
-
-func TestResolveListsUnresolvedAndCopies(t *testing.T) {
-	res := Resolver{Partition: "aws", Region: "us-east-1", Account: "111122223333", Values: map[string]string{"User.Arn": "arn:aws:iam::111122223333:user/u"}}
-	in := map[string]any{
-		"Principal": map[string]any{"AWS": []any{
-			map[string]any{"Fn::GetAtt": []any{"User", "Arn"}},
-			map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::", map[string]any{"Ref": "AWS::AccountId"}, ":root"}}},
-		}},
-		"Resource": map[string]any{"Fn::GetAtt": []any{"Other", "Arn"}},
-		"Sid":      map[string]any{"Fn::Sub": "${AWS::Region}-${Missing}"},
-	}
-	out, unresolved := res.Resolve(in)
-	want := map[string]any{
-		"Principal": map[string]any{"AWS": []any{"arn:aws:iam::111122223333:user/u", "arn:aws:iam::111122223333:root"}},
-		"Resource":  unresolvedPrefix + "Other.Arn",
-		"Sid":       "us-east-1-" + unresolvedPrefix + "Missing",
-	}
-	if !reflect.DeepEqual(out, want) {
-		t.Errorf("Resolve = %v, want %v", out, want)
-	}
-	var what []string
-	for _, u := range unresolved {
-		what = append(what, u.What)
-	}
-	if !reflect.DeepEqual(what, []string{"Other.Arn", "Missing"}) {
-		t.Errorf("unresolved = %v", unresolved)
-	}
-	if _, still := in["Principal"].(map[string]any)["AWS"].([]any)[0].(map[string]any); !still {
-		t.Errorf("Resolve modified its argument: %v", in)
-	}
-}

@@ -3,14 +3,16 @@ package replay
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
 )
 
 // Resolver supplies the values of CloudFormation references in event
-// patterns, which exist only after deployment (see Resolve).
+// patterns, which exist only after deployment. LoadRules resolves with
+// cfntemplate; a reference nobody supplied becomes a stand-in that
+// matches nothing, and a warning says how to supply it.
 type Resolver struct {
 	Partition, Region, Account string
 	// KeyARN is the master key's ARN: GetAtt Arn of MasterKey; Ref gives
@@ -53,10 +55,8 @@ func (r *Resolver) AddOutputs(templateJSON, outputsJSON []byte) error {
 	if err := json.Unmarshal(outputsJSON, &outs); err != nil {
 		return fmt.Errorf("outputs file: %w", err)
 	}
-	var tpl struct {
-		Outputs map[string]struct{ Value any }
-	}
-	if err := json.Unmarshal(templateJSON, &tpl); err != nil {
+	tpl, err := cfntemplate.Parse(templateJSON)
+	if err != nil {
 		return fmt.Errorf("template: %w", err)
 	}
 	if r.Values == nil {
@@ -69,47 +69,49 @@ func (r *Resolver) AddOutputs(templateJSON, outputsJSON []byte) error {
 			if !ok || !isStr {
 				continue
 			}
-			if ref, ok := refName(o.Value); ok {
-				r.Values[ref] = s
+			if ref, ok := cfntemplate.RefOf(o.Value); ok {
+				r.Values[ref.String()] = s
 			}
 		}
 	}
 	return nil
 }
 
-// refName returns "X" for {"Ref": "X"} and "X.A" for {"Fn::GetAtt": [X, A]}.
-func refName(v any) (string, bool) {
-	m, ok := v.(map[string]any)
-	if !ok || len(m) != 1 {
-		return "", false
-	}
-	if s, ok := m["Ref"].(string); ok {
-		return s, true
-	}
-	switch g := m["Fn::GetAtt"].(type) {
-	case []any:
-		if len(g) == 2 {
-			a, ok1 := g[0].(string)
-			b, ok2 := g[1].(string)
-			if ok1 && ok2 {
-				return a + "." + b, true
+// cfnResolver is r as a cfntemplate.Resolver: explicit values, the pseudo
+// parameters, then the master key (Ref is its key id, GetAtt Arn its ARN).
+func (r Resolver) cfnResolver(t *cfntemplate.Template) *cfntemplate.Resolver {
+	return &cfntemplate.Resolver{
+		Template: t,
+		Values:   r.Values,
+		Pseudo:   cfntemplate.Pseudo{Partition: r.Partition, Region: r.Region, AccountID: r.Account},
+		Fallback: func(ref cfntemplate.Ref) (string, bool) {
+			if r.MasterKey == "" || r.KeyARN == "" || ref.ID != r.MasterKey {
+				return "", false
 			}
-		}
-	case string:
-		return g, strings.Contains(g, ".")
+			switch ref.Attr {
+			case "", "KeyId":
+				return r.KeyID(), true
+			case "Arn":
+				return r.KeyARN, true
+			}
+			return "", false
+		},
 	}
-	return "", false
 }
 
-type cfnResource struct {
-	Type       string
-	Metadata   map[string]any
-	Properties map[string]any
+// how says how kmsguard-replay is given the value of an unresolved
+// reference.
+func (r Resolver) how(what string) string {
+	switch {
+	case strings.HasPrefix(what, "{"):
+		return "this intrinsic function is not supported"
+	case strings.HasPrefix(what, "AWS::"):
+		return fmt.Sprintf("pass --key-arn, --region/--account, or --resolve %s=VALUE", what)
+	case r.MasterKey != "" && strings.HasPrefix(what, r.MasterKey):
+		return "pass --key-arn"
+	}
+	return fmt.Sprintf("pass --resolve %s=VALUE or --outputs FILE", what)
 }
-
-// unresolvedPrefix starts the stand-in for a reference nobody supplied;
-// no real event value starts with it, so such a leaf matches nothing.
-const unresolvedPrefix = "kmsguard-unresolved:"
 
 // LoadRules reads the AWS::Events::Rule resources of a CloudFormation
 // template (sorted by logical id), resolves the intrinsics in their event
@@ -117,28 +119,20 @@ const unresolvedPrefix = "kmsguard-unresolved:"
 // be resolved and how to supply it; an error means the template or a
 // pattern is unusable.
 func LoadRules(templateJSON []byte, res Resolver) (Rules, []string, error) {
-	var tpl struct {
-		Resources map[string]cfnResource
-	}
-	if err := json.Unmarshal(templateJSON, &tpl); err != nil {
+	tpl, err := cfntemplate.Parse(templateJSON)
+	if err != nil {
 		return nil, nil, fmt.Errorf("template: %w", err)
 	}
 	res.MasterKey = ""
-	for id, r := range tpl.Resources {
-		if r.Type == "AWS::KMS::Key" && r.Metadata["kmsguard:role"] == "master-key" {
+	for _, id := range tpl.WithMetadata("kmsguard:role", "master-key") {
+		if tpl.Resources[id].Type == "AWS::KMS::Key" {
 			res.MasterKey = id
 		}
 	}
-	ids := make([]string, 0, len(tpl.Resources))
-	for id, r := range tpl.Resources {
-		if r.Type == "AWS::Events::Rule" {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
+	resolver := res.cfnResolver(tpl)
 	var rules Rules
 	var warnings []string
-	for _, id := range ids {
+	for _, id := range tpl.OfType("AWS::Events::Rule") {
 		r := tpl.Resources[id]
 		raw, ok := r.Properties["EventPattern"]
 		if !ok {
@@ -150,9 +144,9 @@ func LoadRules(templateJSON []byte, res Resolver) (Rules, []string, error) {
 				return nil, nil, fmt.Errorf("rule %s: EventPattern string: %w", id, err)
 			}
 		}
-		resolved, unresolved := res.Resolve(raw)
+		resolved, unresolved := resolver.Resolve(raw)
 		for _, u := range unresolved {
-			warnings = append(warnings, fmt.Sprintf("rule %s: cannot resolve %s (%s); that pattern value will match nothing", id, u.What, u.How))
+			warnings = append(warnings, fmt.Sprintf("rule %s: cannot resolve %s (%s); that pattern value will match nothing", id, u.What, res.how(u.What)))
 		}
 		pj, err := json.Marshal(resolved)
 		if err != nil {

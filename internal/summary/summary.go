@@ -3,31 +3,24 @@
 package summary
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 )
 
-type template struct {
-	Description string                     `json:"Description"`
-	Resources   map[string]resource        `json:"Resources"`
-	Outputs     map[string]json.RawMessage `json:"Outputs"`
-}
-
-type resource struct {
-	Type           string         `json:"Type"`
-	Properties     map[string]any `json:"Properties"`
-	Metadata       map[string]any `json:"Metadata"`
-	DeletionPolicy string         `json:"DeletionPolicy"`
-}
+type (
+	template = *cfntemplate.Template
+	resource = cfntemplate.Resource
+)
 
 // Write prints the summary of the template in raw to w.
 func Write(w io.Writer, raw []byte) error {
-	var t template
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return fmt.Errorf("not a CloudFormation template: %w", err)
+	t, err := cfntemplate.Parse(raw)
+	if err != nil {
+		return err
 	}
 	p := &printer{w: w}
 	p.line("%s", t.Description)
@@ -132,8 +125,19 @@ func (p *printer) alerts(t template) {
 	}
 }
 
+// display resolves every reference to a compact placeholder: <Logical.Attr>, <Logical>, <Region>.
+var display = &cfntemplate.Resolver{Fallback: func(r cfntemplate.Ref) (string, bool) {
+	return "<" + strings.TrimPrefix(r.String(), "AWS::") + ">", true
+}}
+
 // Render shows a template value as text, with intrinsics in a compact form (<Logical.Attr>, <Logical>).
 func Render(v any) string {
+	resolved, _ := display.Resolve(v)
+	return text(resolved)
+}
+
+// text shows a resolved value: lists joined with commas, maps as {key value; ...} in key order.
+func text(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -142,28 +146,14 @@ func Render(v any) string {
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = Render(e)
+			parts[i] = text(e)
 		}
 		return strings.Join(parts, ", ")
 	case map[string]any:
-		if ref, ok := x["Ref"].(string); ok {
-			return "<" + strings.TrimPrefix(ref, "AWS::") + ">"
-		}
-		if ga, ok := x["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
-			return "<" + Render(ga[0]) + "." + Render(ga[1]) + ">"
-		}
-		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
-			parts, _ := j[1].([]any)
-			out := make([]string, len(parts))
-			for i, e := range parts {
-				out[i] = Render(e)
-			}
-			return strings.Join(out, Render(j[0]))
-		}
 		keys := sortedIDs(x)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
-			parts[i] = k + " " + Render(x[k])
+			parts[i] = k + " " + text(x[k])
 		}
 		return "{" + strings.Join(parts, "; ") + "}"
 	default:

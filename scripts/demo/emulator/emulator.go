@@ -32,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 	"github.com/kmsguard/kmsguard/internal/motoserver"
 )
 
@@ -207,38 +208,27 @@ func ForMoto(src, dst, stack string) (keyIDs, skipped int, err error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return 0, 0, err
 	}
-	resources, _ := doc["Resources"].(map[string]any)
-	isKey := func(id string) bool {
-		r, _ := resources[id].(map[string]any)
-		return r != nil && r["Type"] == "AWS::KMS::Key"
+	tpl, err := cfntemplate.Parse(raw)
+	if err != nil {
+		return 0, 0, err
 	}
-	var walk func(v any) any
-	walk = func(v any) any {
-		switch x := v.(type) {
-		case []any:
-			for i := range x {
-				x[i] = walk(x[i])
-			}
-		case map[string]any:
-			if g, ok := x["Fn::GetAtt"].([]any); ok && len(x) == 1 && len(g) == 2 {
-				id, _ := g[0].(string)
-				if g[1] == "KeyId" && isKey(id) {
-					keyIDs++
-					return map[string]any{"Ref": id}
-				}
-				if r, _ := resources[id].(map[string]any); r != nil && MotoSkips[fmt.Sprint(r["Type"])] {
-					skipped++
-					return "moto-skipped:" + id
-				}
-			}
-			for k := range x {
-				x[k] = walk(x[k])
-			}
+	rewritten := cfntemplate.Rewrite(doc, func(node map[string]any) (any, bool) {
+		ref, ok := cfntemplate.RefOf(node)
+		if !ok || ref.Attr == "" {
+			return nil, false
 		}
-		return v
-	}
-	walk(doc)
-	out, err := json.MarshalIndent(doc, "", " ")
+		typ := tpl.Resources[ref.ID].Type
+		if ref.Attr == "KeyId" && typ == "AWS::KMS::Key" {
+			keyIDs++
+			return map[string]any{"Ref": ref.ID}, true
+		}
+		if MotoSkips[typ] {
+			skipped++
+			return "moto-skipped:" + ref.ID, true
+		}
+		return nil, false
+	})
+	out, err := json.MarshalIndent(rewritten, "", " ")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -247,20 +237,11 @@ func ForMoto(src, dst, stack string) (keyIDs, skipped int, err error) {
 
 // MasterKeyLogicalID finds the master key (Metadata kmsguard:role=master-key) in a template.
 func MasterKeyLogicalID(template []byte) (string, error) {
-	var doc struct {
-		Resources map[string]struct {
-			Metadata map[string]any
-		}
-	}
-	if err := json.Unmarshal(template, &doc); err != nil {
+	tpl, err := cfntemplate.Parse(template)
+	if err != nil {
 		return "", err
 	}
-	for id, r := range doc.Resources {
-		if r.Metadata["kmsguard:role"] == "master-key" {
-			return id, nil
-		}
-	}
-	return "", errors.New("no resource with Metadata kmsguard:role=master-key")
+	return tpl.OneWithMetadata("kmsguard:role", "master-key")
 }
 
 // Inspect asks the emulator, with boto3 (scripts/demo/emulator_state.py), what exists for the stack: the key,
