@@ -65,7 +65,7 @@ var configs = map[string]map[string]any{
 type Synth struct {
 	Name     string
 	Stack    *stacks.GuardStack
-	Bytes    []byte // the template file exactly as cdk synth writes it
+	Bytes    []byte                // the template file exactly as cdk synth writes it
 	JSON     map[string]any        // the same, decoded as plain maps
 	Tpl      *cfntemplate.Template // the same, through the one template reader
 	Template assertions.Template

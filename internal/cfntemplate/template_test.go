@@ -143,14 +143,14 @@ func TestRewriteReplacesChosenIntrinsicsOnly(t *testing.T) {
 // and account, and a generated name at the service's limit.
 func TestLongestValues(t *testing.T) {
 	tpl := &Template{Resources: map[string]Resource{
-		"Bucket":   {Type: "AWS::S3::Bucket"},
-		"Named":    {Type: "AWS::S3::Bucket", Properties: map[string]any{"BucketName": "fixed-name"}},
-		"Queue":    {Type: "AWS::SQS::Queue"},
-		"Topic":    {Type: "AWS::SNS::Topic"},
-		"Key":      {Type: "AWS::KMS::Key"},
-		"User":     {Type: "AWS::IAM::User", Properties: map[string]any{"UserName": "MDBEnc", "Path": "/db/"}},
-		"Group":    {Type: "AWS::IAM::Group"},
-		"Function": {Type: "AWS::Lambda::Function"},
+		"Bucket":                {Type: "AWS::S3::Bucket"},
+		"Named":                 {Type: "AWS::S3::Bucket", Properties: map[string]any{"BucketName": "fixed-name"}},
+		"Queue":                 {Type: "AWS::SQS::Queue"},
+		"Topic":                 {Type: "AWS::SNS::Topic"},
+		"Key":                   {Type: "AWS::KMS::Key"},
+		"User":                  {Type: "AWS::IAM::User", Properties: map[string]any{"UserName": "MDBEnc", "Path": "/db/"}},
+		"Group":                 {Type: "AWS::IAM::Group"},
+		"Function":              {Type: "AWS::Lambda::Function"},
 		strings.Repeat("L", 80): {Type: "AWS::S3::Bucket"},
 	}}
 	r := Longest(tpl, 40, nil)
