@@ -1,5 +1,6 @@
 // Command bin is the CDK app: it reads the context, validates it, builds the guard stack and synthesizes.
-// All problems are reported before anything is written.
+// All configuration problems are reported before anything is synthesized, and every quota the template
+// would break before anything can be deployed.
 package main
 
 import (
@@ -24,6 +25,13 @@ func main() {
 	}
 	stacks.NewGuardStack(app, cfg)
 	app.Synth(nil)
+	// Every synth checks the template against AWS's quotas at the longest names (docs/quotas.md): pattern
+	// and policy sizes grow with the operator's own values, which no test configuration foresees.
+	if _, err := stacks.CheckQuotas(cfg, *app.Outdir()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		jsii.Close()
+		os.Exit(1)
+	}
 	// KMSGUARD_NAG=1 (make synth): also write the cdk-nag reports to cdk.out/nag and print a summary. It
 	// reports; test/nag_test.go is the gate that fails the build.
 	if os.Getenv("KMSGUARD_NAG") == "1" {

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kmsguard/kmsguard/constructs/detection"
 	"github.com/kmsguard/kmsguard/internal/check"
 )
 
@@ -272,7 +271,6 @@ func (c Config) problems() Problems {
 	if err := check.LogRetention(c.LogRetentionDays); err != nil {
 		p.Add("logRetentionDays", "%v", err)
 	}
-	p = append(p, c.filterLengthProblems()...)
 	p = append(p, duplicates("alertEmails", c.AlertEmails)...)
 	p = append(p, duplicates("allowedCidrs", c.AllowedCidrs)...)
 	p = append(p, duplicates("allowedVpcEndpoints", c.AllowedVpcEndpoints)...)
@@ -317,23 +315,6 @@ func duplicates(key string, items []string) Problems {
 			p.Add(key, "%q is listed twice", it)
 		}
 		seen[it] = true
-	}
-	return p
-}
-
-// filterLengthProblems renders the metric filters with the longest values the deploy-time tokens can take
-// and reports a pattern over CloudWatch's 1024-character limit by the key that made it long (only the
-// number of key users is unbounded).
-func (c Config) filterLengthProblems() Problems {
-	long := strings.Repeat("x", 100) // longer than any KMS key ARN, id or alias ARN
-	t := detection.Targets{KeyArn: long, KeyID: long, KeyAlias: c.KeyAlias, AliasArn: long, NamePrefix: c.StackName,
-		UserNames: c.watchedUserNames()}
-	var p Problems
-	for _, f := range detection.MetricFilters(t) {
-		if len(f.Pattern) > detection.MaxFilterPattern {
-			p.Add("keyUserArns", "%d key users make the %s metric filter longer than CloudWatch's %d characters: "+
-				"name fewer users (a role or group of servers can share one user)", len(c.KeyUserArns), f.ID, detection.MaxFilterPattern)
-		}
 	}
 	return p
 }

@@ -2,7 +2,6 @@ package stacks
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -169,16 +168,3 @@ func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
 	}
 }
 
-func TestTooManyKeyUsersForTheIAMFilter(t *testing.T) {
-	var arns []string
-	for i := 0; i < 30; i++ {
-		arns = append(arns, fmt.Sprintf("arn:aws:iam::111122223333:user/mariadb-server-number-%02d", i))
-	}
-	_, err := ParseConfig(map[string]any{"keyUserArns": strings.Join(arns, ",")})
-	if err == nil || !strings.Contains(err.Error(), "keyUserArns: 30 key users make the KeyPrincipalChanges metric filter longer") {
-		t.Fatalf("want a keyUserArns length error, got %v", err)
-	}
-	if _, err := ParseConfig(map[string]any{"keyUserArns": strings.Join(arns[:5], ",")}); err != nil {
-		t.Fatalf("five key users must fit: %v", err)
-	}
-}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -59,6 +60,28 @@ var configs = map[string]map[string]any{
 		"logRetentionDays":    731.0,
 		"notifyKeyUse":        "false",
 	},
+	// longest-names is the worst case for AWS's size quotas (docs/quotas.md): every name at the longest the
+	// configuration accepts, several networks, and three key users with 64-character names and paths (the most that fit with the
+	// longest administrator name: the metric filter on their IAM changes names each one).
+	"longest-names": {
+		"stackName":           "K" + strings.Repeat("s", 39),
+		"alertEmails":         "dba@example.com",
+		"allowedCidrs":        []any{"203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24", "2001:db8:1234::/48"},
+		"allowedVpcEndpoints": []any{"vpce-0123456789abcdef0", "vpce-0fedcba9876543210", "vpce-00112233445566778"},
+		"keyUserArns":         longKeyUsers(3),
+		"adminUserName":       "A" + strings.Repeat("d", 63),
+		"keyAlias":            "alias/" + strings.Repeat("k", 120),
+		"trailName":           "t" + strings.Repeat("r", 127),
+	},
+}
+
+// longKeyUsers returns n IAM user ARNs with a path and a 64-character name.
+func longKeyUsers(n int) []any {
+	var out []any
+	for i := 0; i < n; i++ {
+		out = append(out, fmt.Sprintf("arn:aws:iam::111122223333:user/mariadb/servers/%s%02d", strings.Repeat("u", 62), i))
+	}
+	return out
 }
 
 // Synth is one synthesized configuration.
@@ -110,7 +133,8 @@ func synth(t testing.TB, name string) *Synth {
 	return s
 }
 
-// synthesize runs the same steps as bin/main.go into outdir.
+// synthesize runs the same steps as bin/main.go into outdir, the quota check included: every configuration
+// the tests synthesize must fit AWS's quotas at the longest names.
 func synthesize(name string, ctx map[string]any, outdir string) (*Synth, error) {
 	cfg, err := stacks.ParseConfig(ctx)
 	if err != nil {
@@ -119,6 +143,9 @@ func synthesize(name string, ctx map[string]any, outdir string) (*Synth, error) 
 	app := stacks.NewApp(outdir, false)
 	stack := stacks.NewGuardStack(app, cfg)
 	app.Synth(nil)
+	if _, err := stacks.CheckQuotas(cfg, outdir); err != nil {
+		return nil, err
+	}
 	raw, err := os.ReadFile(filepath.Join(outdir, cfg.StackName+".template.json"))
 	if err != nil {
 		return nil, err

@@ -76,19 +76,3 @@ func TestMetricFilterPatternsAreBalanced(t *testing.T) {
 	}
 }
 
-// TestMetricFilterPatternsFitCloudWatchLimit uses the longest values configuration allows: CloudWatch
-// refuses a filter pattern over 1024 characters at deploy time.
-func TestMetricFilterPatternsFitCloudWatchLimit(t *testing.T) {
-	tg := targets()
-	tg.KeyArn = "arn:aws-us-gov:kms:ap-southeast-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	tg.KeyID = "1234abcd-12ab-34cd-56ef-1234567890ab"
-	tg.KeyAlias = "alias/" + strings.Repeat("x", 120)
-	tg.AliasArn = "arn:aws-us-gov:kms:ap-southeast-2:111122223333:" + tg.KeyAlias
-	tg.NamePrefix = strings.Repeat("S", 40)
-	tg.UserNames = []string{strings.Repeat("u", 64), strings.Repeat("v", 64), strings.Repeat("w", 64)}
-	for _, f := range MetricFilters(tg) {
-		if len(f.Pattern) > MaxFilterPattern {
-			t.Errorf("%s: pattern is %d characters", f.ID, len(f.Pattern))
-		}
-	}
-}

@@ -2,9 +2,6 @@ package detection
 
 import "strings"
 
-// MaxFilterPattern is CloudWatch Logs' limit on a metric filter pattern.
-const MaxFilterPattern = 1024
-
 // MetricFilter is one CloudWatch Logs metric filter on the trail's log group, and the alarm it feeds.
 // Threshold 0 means "no alarm" (the metric only feeds the dashboard).
 type MetricFilter struct {

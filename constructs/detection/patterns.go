@@ -90,27 +90,33 @@ func KeyDangerPatterns(t Targets) []map[string]any {
 }
 
 // DeniedPatterns: denials and unusable-key errors on the key (found by the resolved key, the alias, or the
-// key id the caller sent), denials on the audit pipeline, and refused MFA sessions of our users (a wrong
-// or guessed MFA code).
+// key id the caller sent), denials on the audit pipeline (one rule per group of pipelineScopeGroups), and
+// refused MFA sessions of our users (a wrong or guessed MFA code).
 func DeniedPatterns(t Targets) []map[string]any {
 	kmsCodes := append(append([]any{}, DeniedCodes...), UnusableKeyCodes...)
-	return []map[string]any{
+	patterns := []map[string]any{
 		kms(map[string]any{"errorCode": kmsCodes, "$or": []any{
 			map[string]any{"resources": onKey(t)},
 			map[string]any{"requestParameters": map[string]any{"aliasName": strs(t.KeyAlias)}},
 			map[string]any{"requestParameters": map[string]any{"keyId": strs(t.KeyArn, t.KeyID, t.KeyAlias, t.AliasArn)}},
 		}}),
-		{"detail-type": strs(apiCall), "detail": map[string]any{"errorCode": DeniedCodes, "$or": pipelineScopes(t)}},
-		{"detail-type": strs(apiCall), "detail": map[string]any{
-			"eventSource": strs("sts.amazonaws.com"), "eventName": strs("GetSessionToken"),
-			"userIdentity": map[string]any{"arn": strs(t.UserArns...)}, "errorCode": DeniedCodes}},
 	}
+	for _, group := range pipelineScopeGroups(t) {
+		patterns = append(patterns, map[string]any{"detail-type": strs(apiCall), "detail": map[string]any{"errorCode": DeniedCodes, "$or": group}})
+	}
+	return append(patterns, map[string]any{"detail-type": strs(apiCall), "detail": map[string]any{
+		"eventSource": strs("sts.amazonaws.com"), "eventName": strs("GetSessionToken"),
+		"userIdentity": map[string]any{"arn": strs(t.UserArns...)}, "errorCode": DeniedCodes}})
 }
 
 // AuditTamperPatterns: successful changes to the trail, its buckets, the audit log group, the audit key,
-// the alert rules, the alarms and the alert topic.
+// the alert rules, the alarms and the alert topic, one rule per group of pipelineScopeGroups.
 func AuditTamperPatterns(t Targets) []map[string]any {
-	return []map[string]any{{"detail-type": strs(apiCall), "detail": map[string]any{"errorCode": succeeded, "$or": pipelineScopes(t)}}}
+	var patterns []map[string]any
+	for _, group := range pipelineScopeGroups(t) {
+		patterns = append(patterns, map[string]any{"detail-type": strs(apiCall), "detail": map[string]any{"errorCode": succeeded, "$or": group}})
+	}
+	return patterns
 }
 
 // KeyUsePatterns: every other successful call on the key, including the plugin's read-only Decrypt and
@@ -122,9 +128,12 @@ func KeyUsePatterns(t Targets) []map[string]any {
 	})}
 }
 
-// pipelineScopes are the audit pipeline's calls that can blind or silence kmsguard, one alternative per
-// service, each naming only this stack's resources.
-func pipelineScopes(t Targets) []any {
+// pipelineScopeGroups are the audit pipeline's calls that can blind or silence kmsguard, one alternative
+// per service and request field, each naming only this stack's resources, in the groups that share one
+// rule. EventBridge takes an event pattern of at most 2,048 characters; each group keeps its rule within
+// kmsguard's budget of 1,536 at the longest names the configuration accepts (docs/quotas.md). The groups
+// split by service or by event name, so that one call matches at most one group: one email per event.
+func pipelineScopeGroups(t Targets) [][]any {
 	source := func(s string) []any { return strs(s + ".amazonaws.com") }
 	req := func(field string, values ...any) map[string]any {
 		return map[string]any{field: values}
@@ -133,7 +142,7 @@ func pipelineScopes(t Targets) []any {
 	ourTrail := []any{t.TrailName, map[string]any{"suffix": ":trail/" + t.TrailName}}
 	ourLogGroup := []any{t.LogGroupName, map[string]any{"suffix": ":log-group:" + t.LogGroupName},
 		map[string]any{"suffix": ":log-group:" + t.LogGroupName + ":*"}}
-	scopes := []any{
+	trail := []any{
 		// StopLogging, DeleteTrail and UpdateTrail name the trail in "name"; the selector calls in "trailName".
 		map[string]any{"eventSource": source("cloudtrail"),
 			"eventName":         strs("DeleteTrail", "StopLogging", "UpdateTrail"),
@@ -141,12 +150,8 @@ func pipelineScopes(t Targets) []any {
 		map[string]any{"eventSource": source("cloudtrail"),
 			"eventName":         strs("PutEventSelectors", "PutInsightSelectors"),
 			"requestParameters": req("trailName", ourTrail...)},
-		map[string]any{"eventSource": source("s3"),
-			"eventName": strs("DeleteBucket", "DeleteBucketEncryption", "DeleteBucketLifecycle", "DeleteBucketOwnershipControls",
-				"DeleteBucketPolicy", "DeleteBucketPublicAccessBlock", "PutBucketAcl", "PutBucketEncryption", "PutBucketLifecycle",
-				"PutBucketLogging", "PutBucketOwnershipControls", "PutBucketPolicy", "PutBucketPublicAccessBlock", "PutBucketVersioning",
-				"PutObjectLockConfiguration"),
-			"requestParameters": req("bucketName", strs(t.BucketNames...)...)},
+	}
+	logs := []any{
 		map[string]any{"eventSource": source("logs"),
 			"eventName": strs("DeleteLogGroup", "DeleteMetricFilter", "DeleteRetentionPolicy", "DisassociateKmsKey",
 				"PutMetricFilter", "PutRetentionPolicy"),
@@ -155,9 +160,19 @@ func pipelineScopes(t Targets) []any {
 		map[string]any{"eventSource": source("logs"),
 			"eventName":         strs("PutLogGroupDeletionProtection"),
 			"requestParameters": req("logGroupIdentifier", ourLogGroup...)},
+	}
+	buckets := []any{
 		map[string]any{"eventSource": source("logs"),
 			"eventName":         strs("DisassociateKmsKey"),
 			"requestParameters": req("resourceIdentifier", ourLogGroup...)},
+		map[string]any{"eventSource": source("s3"),
+			"eventName": strs("DeleteBucket", "DeleteBucketEncryption", "DeleteBucketLifecycle", "DeleteBucketOwnershipControls",
+				"DeleteBucketPolicy", "DeleteBucketPublicAccessBlock", "PutBucketAcl", "PutBucketEncryption", "PutBucketLifecycle",
+				"PutBucketLogging", "PutBucketOwnershipControls", "PutBucketPolicy", "PutBucketPublicAccessBlock", "PutBucketVersioning",
+				"PutObjectLockConfiguration"),
+			"requestParameters": req("bucketName", strs(t.BucketNames...)...)},
+	}
+	keysRulesAlarms := []any{
 		map[string]any{"eventSource": source("kms"),
 			"eventName": strs("DisableKey", "DisableKeyRotation", "PutKeyPolicy", "ScheduleKeyDeletion"),
 			"resources": map[string]any{"ARN": strs(t.AuditKeyArns...)}},
@@ -173,6 +188,8 @@ func pipelineScopes(t Targets) []any {
 		map[string]any{"eventSource": source("monitoring"),
 			"eventName":         strs("PutMetricAlarm"),
 			"requestParameters": req("alarmName", ourNames)},
+	}
+	delivery := []any{
 		map[string]any{"eventSource": source("sns"),
 			"eventName":         strs("AddPermission", "DeleteTopic", "PutDataProtectionPolicy", "RemovePermission", "SetTopicAttributes", "Subscribe"),
 			"requestParameters": req("topicArn", t.TopicArn)},
@@ -182,9 +199,9 @@ func pipelineScopes(t Targets) []any {
 			"requestParameters": req("subscriptionArn", map[string]any{"prefix": t.TopicArn + ":"})},
 	}
 	if t.DeadLetterQueueURL != "" {
-		scopes = append(scopes, map[string]any{"eventSource": source("sqs"),
+		delivery = append(delivery, map[string]any{"eventSource": source("sqs"),
 			"eventName":         strs("DeleteQueue", "PurgeQueue", "RemovePermission", "SetQueueAttributes"),
 			"requestParameters": req("queueUrl", t.DeadLetterQueueURL)})
 	}
-	return scopes
+	return [][]any{trail, logs, buckets, keysRulesAlarms, delivery}
 }

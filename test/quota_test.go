@@ -1,0 +1,166 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
+	"github.com/kmsguard/kmsguard/internal/check"
+	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
+	"github.com/kmsguard/kmsguard/internal/quota"
+	"github.com/kmsguard/kmsguard/internal/replay"
+)
+
+// TestEveryConfigurationFitsTheQuotasAtTheLongestNames: each test configuration, the worst case
+// (longest-names) included, synthesizes with no quota finding (synthesize runs the same check as every
+// `cdk synth`), and its largest event pattern stays within kmsguard's 1,536-character budget.
+func TestEveryConfigurationFitsTheQuotasAtTheLongestNames(t *testing.T) {
+	for _, name := range slices.Sorted(maps.Keys(configs)) {
+		s := synth(t, name)
+		r := quota.Check(s.Tpl, check.MaxStackName)
+		if len(r.Findings) > 0 {
+			t.Errorf("%s: %v", name, r.Findings)
+		}
+		if r.Usage.LargestEventPattern > quota.EventPatternBudget || r.Usage.LargestEventPattern == 0 {
+			t.Errorf("%s: largest event pattern %d characters (%s)", name, r.Usage.LargestEventPattern, r.Usage.LargestPatternRule)
+		}
+		t.Logf("%s: %+v", name, r.Usage)
+	}
+}
+
+// TestOverflowingConfigIsRefusedAtSynthNamingTheSetting: a configuration whose key users would make a
+// rule or filter too long for AWS fails `cdk synth` with the setting named, before anything can deploy.
+func TestOverflowingConfigIsRefusedAtSynthNamingTheSetting(t *testing.T) {
+	_, out, err := runApp(t, map[string]any{"keyUserArns": longKeyUsers(30), "alertEmails": "dba@example.com", "allowedCidrs": "203.0.113.0/24"})
+	if err == nil {
+		t.Fatalf("30 long key users synthesized without a quota error:\n%s", out)
+	}
+	for _, want := range []string{"AWS quota(s) at deploy time", "- keyUserArns", "Name fewer key users"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Control: three of the same users fit (the longest-names configuration).
+	if _, out, err := runApp(t, map[string]any{"keyUserArns": longKeyUsers(3), "alertEmails": "dba@example.com", "allowedCidrs": "203.0.113.0/24"}); err != nil {
+		t.Errorf("three long key users refused: %v\n%s", err, out)
+	}
+}
+
+// longestRules compiles a template's rules with every reference at its longest value.
+func longestRules(t *testing.T, tpl *cfntemplate.Template) replay.Rules {
+	t.Helper()
+	r := cfntemplate.Longest(tpl, check.MaxStackName, nil)
+	var rules replay.Rules
+	for _, id := range tpl.OfType("AWS::Events::Rule") {
+		res := tpl.Resources[id]
+		resolved, unresolved := r.Resolve(res.Properties["EventPattern"])
+		if len(unresolved) > 0 {
+			t.Fatalf("rule %s: unresolved %v", id, unresolved)
+		}
+		pj, _ := json.Marshal(resolved)
+		p, err := ep.Compile(pj)
+		if err != nil {
+			t.Fatalf("rule %s: %v", id, err)
+		}
+		tier, _ := res.Metadata["kmsguard:tier"].(string)
+		state, _ := res.Properties["State"].(string)
+		rules = append(rules, replay.Rule{LogicalID: id, Tier: tier, State: replay.State(state), Pattern: p, PatternJSON: pj})
+	}
+	return rules
+}
+
+// branchEvents returns, for every rule, one generated event per alternative of its pattern.
+func branchEvents(t *testing.T, rules replay.Rules) map[string][]map[string]any {
+	t.Helper()
+	out := map[string][]map[string]any{}
+	for _, r := range rules {
+		var pattern map[string]any
+		_ = json.Unmarshal(r.PatternJSON, &pattern)
+		ex, err := ep.Examples(pattern)
+		if err != nil {
+			t.Fatalf("rule %s: %v", r.LogicalID, err)
+		}
+		out[r.LogicalID+" ("+r.Tier+")"] = ex
+	}
+	return out
+}
+
+// lostAlternatives returns every generated event that raises different tiers under the new rules than
+// under the old ones.
+func lostAlternatives(t *testing.T, old, new replay.Rules, events map[string][]map[string]any) []string {
+	t.Helper()
+	var lost []string
+	for _, rule := range slices.Sorted(maps.Keys(events)) {
+		for _, e := range events[rule] {
+			v, err := ep.ValueOf(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := replay.Event{Value: v, Delivered: true}
+			if before, after := old.Tiers(ev), new.Tiers(ev); !slices.Equal(before, after) {
+				b, _ := json.Marshal(e["detail"])
+				lost = append(lost, fmt.Sprintf("%s: %s: tiers %v before, %v now", rule, b, before, after))
+			}
+		}
+	}
+	return lost
+}
+
+// TestNoAlertLostInTheSplit: the rules were reshaped to fit EventBridge's pattern quota. For every
+// alternative of the rules before the split (test/testdata/before-split, each $or branch, list value and
+// operator), a generated event raises exactly the same tiers under today's rules, and the other way round
+// (no new overlap between tiers). A control drops one branch from today's rules and must be caught.
+func TestNoAlertLostInTheSplit(t *testing.T) {
+	for _, name := range []string{"default", "hardened"} {
+		t.Run(name, func(t *testing.T) {
+			before, err := cfntemplate.Load("testdata/before-split/" + name + ".template.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := longestRules(t, before)
+			now := longestRules(t, synth(t, name).Tpl)
+			events := branchEvents(t, old)
+			n := 0
+			for _, ev := range events {
+				n += len(ev)
+			}
+			if n < len(old) {
+				t.Fatalf("only %d events for %d rules", n, len(old))
+			}
+			for _, l := range lostAlternatives(t, old, now, events) {
+				t.Errorf("lost: %s", l)
+			}
+			for _, l := range lostAlternatives(t, old, now, branchEvents(t, now)) {
+				t.Errorf("changed: %s", l)
+			}
+			t.Logf("%s: %d alternatives of %d old rules replayed through %d rules", name, n, len(old), len(now))
+
+			// Control: today's rules without one event name of one tamper rule lose an alternative.
+			control := slices.Clone(now)
+			for i, r := range control {
+				if r.Tier != "audit-tamper" {
+					continue
+				}
+				var pattern map[string]any
+				_ = json.Unmarshal(r.PatternJSON, &pattern)
+				branch := pattern["detail"].(map[string]any)["$or"].([]any)[0].(map[string]any)
+				names := branch["eventName"].([]any)
+				branch["eventName"] = names[:len(names)-1]
+				pj, _ := json.Marshal(pattern)
+				p, err := ep.Compile(pj)
+				if err != nil {
+					t.Fatal(err)
+				}
+				control[i].Pattern, control[i].PatternJSON = p, pj
+				break
+			}
+			if len(lostAlternatives(t, old, control, events)) == 0 {
+				t.Errorf("control: dropping an event name of a tamper rule lost nothing: the check cannot see a lost alert")
+			}
+		})
+	}
+}
