@@ -167,4 +167,3 @@ func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
 		t.Fatalf("want a serverUserName error, got %v", err)
 	}
 }
-

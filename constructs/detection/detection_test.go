@@ -75,4 +75,3 @@ func TestMetricFilterPatternsAreBalanced(t *testing.T) {
 		}
 	}
 }
-
