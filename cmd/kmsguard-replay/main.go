@@ -46,7 +46,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: kmsguard-replay --template FILE --key-arn ARN [flags] PATH... (files, directories, or - for stdin)")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	paths, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
 		return 2
 	}
 	fail := func(format string, a ...any) int {
@@ -59,7 +63,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *top < 0 {
 		return fail("--top must not be negative")
 	}
-	if fs.NArg() == 0 {
+	if len(paths) == 0 {
 		return fail("no CloudTrail input given: pass files, directories, or - for stdin")
 	}
 	tpl, err := os.ReadFile(*template)
@@ -109,7 +113,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *show {
 		opt.Show = stdout
 	}
-	sum, err := replay.Replay(fs.Args(), opt, stderr)
+	sum, err := replay.Replay(paths, opt, stderr)
 	if err != nil {
 		if errors.Is(err, replay.ErrNoInput) {
 			fmt.Fprintf(stderr, "kmsguard-replay: %v\n", err)
@@ -130,4 +134,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kmsguard-replay: %d problems in the input were skipped (listed above)\n", sum.Problems)
 	}
 	return 0
+}
+
+// parseInterspersed parses flags wherever they appear among the paths, so
+// `kmsguard-replay logs/ --show` works like `kmsguard-replay --show logs/`.
+// After "--" everything is a path (for a file whose name starts with "-").
+// A lone "-" is a path: stdin.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var paths []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return paths, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(paths, rest...), nil
+		}
+		paths = append(paths, rest[0])
+		args = rest[1:]
+	}
 }
