@@ -2,14 +2,17 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -274,4 +277,32 @@ func (ss Sources) Inputs(ctx context.Context, yield func(Input) error) error {
 		}
 	}
 	return nil
+}
+
+// NewS3Client builds the S3 client of s3:// inputs from the SDK's default
+// configuration (credential chain, AWS_ENDPOINT_URL), an optional profile,
+// and the bucket's region: region, else the configuration's, else fallback
+// (the stack's region, where the trail bucket usually is). With a custom
+// endpoint (an emulator, a gateway) it uses path-style addressing, which
+// such endpoints need because BUCKET.host does not resolve.
+func NewS3Client(ctx context.Context, profile, region, fallback string) (*s3.Client, error) {
+	var opts []func(*config.LoadOptions) error
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration (--profile, AWS_PROFILE): %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = fallback
+	}
+	if cfg.Region == "" {
+		return nil, errors.New("no region for the trail bucket: pass --bucket-region or set AWS_REGION")
+	}
+	pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != "" || cfg.BaseEndpoint != nil
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }), nil
 }

@@ -203,3 +203,30 @@ func topN(m map[string]int, n int) []Count {
 	}
 	return out
 }
+
+// WritePlaces prints the per account and region lines of the summary, and
+// the digest files skipped.
+func (s *Summary) WritePlaces(w io.Writer) {
+	if s.DigestFiles > 0 {
+		fmt.Fprintf(w, "\n%d CloudTrail digest files skipped.\n", s.DigestFiles)
+	}
+	if len(s.Places) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\naccounts and regions:")
+	for _, p := range s.Places {
+		var tiers []string
+		for t, n := range p.Tiers {
+			tiers = append(tiers, fmt.Sprintf("%s %d", t, n))
+		}
+		sort.Strings(tiers)
+		fmt.Fprintf(w, "  %-12s %-16s %8d records %8d alerting  %s\n", orDash(p.Account), orDash(p.Region), p.Records, p.Alerting, strings.Join(tiers, ", "))
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
