@@ -40,8 +40,8 @@ func TestReplayReadsATrailBucketWithFilters(t *testing.T) {
 		return `{"Records":[{"eventSource":"kms.amazonaws.com","eventName":"DisableKey","eventTime":"2024-05-` + day + `T10:00:00Z","recipientAccountId":"111122223333","awsRegion":"eu-west-1","resources":[{"ARN":"` + keyARN + `"}]}]}`
 	}
 	for key, body := range map[string]string{
-		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/01/a.json.gz":                                 rec("01"),
-		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/02/b.json.gz":                                 rec("02"),
+		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/01/a.json.gz":                                       rec("01"),
+		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/02/b.json.gz":                                       rec("02"),
 		"AWSLogs/o-org1/111122223333/CloudTrail-Digest/eu-west-1/2024/05/02/111122223333_CloudTrail-Digest_x.json.gz": `{}`,
 	} {
 		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cmd-trail"), Key: aws.String(key), Body: bytes.NewReader(gzipped(body))}); err != nil {

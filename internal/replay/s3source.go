@@ -81,12 +81,12 @@ const (
 // walkState is where the walk is: the key prefix, the date so far and
 // whether this is the digest tree.
 type walkState struct {
-	prefix     string
-	lvl        level
-	fixed      []string // path segments the user's prefix already chose
-	digest     bool
-	year, mon  int
-	yield      func(Input) error
+	prefix    string
+	lvl       level
+	fixed     []string // path segments the user's prefix already chose
+	digest    bool
+	year, mon int
+	yield     func(Input) error
 }
 
 // Inputs implements Source.
