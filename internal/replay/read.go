@@ -23,7 +23,12 @@ type Problem struct {
 	Reason string
 }
 
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Reason) }
+func (p Problem) String() string {
+	if p.File == "" { // not about one input: a bucket listing that failed midway
+		return p.Reason
+	}
+	return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Reason)
+}
 
 // maxRecord bounds one captured JSON value; CloudTrail caps events far below.
 const maxRecord = 64 << 20
