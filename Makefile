@@ -48,9 +48,11 @@ nag: setup
 demo: setup
 	go run ./scripts/demo
 
-## bench: warm cdk synth of the stack vs an empty CDK Go app (the floor) and the wall time of make test.
+## bench: warm cdk synth of the stack vs an empty CDK Go app (the floor) and the wall time of make test;
+## then kmsguard-replay against the encoding/json reference on two corpora, one core and every core (ratios).
 bench: setup
 	scripts/bench.sh
+	scripts/bench-replay.sh
 
 ## golden: rewrite test/testdata/*.template.json after an intended template change; review the diff.
 golden: setup

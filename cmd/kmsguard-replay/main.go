@@ -3,24 +3,35 @@
 //
 //	kmsguard-replay --template cdk.out/KmsGuard.template.json --key-arn ARN [--show] [--json] PATH...
 //
-// PATHs are CloudTrail log files or directories of them (gzip or not), or
-// JSON-lines files; "-" reads stdin. See docs/replay.md.
+// PATHs are CloudTrail log files or directories of them (gzip or not),
+// JSON-lines files, "-" for stdin, or s3://BUCKET/PREFIX for a trail
+// bucket. See docs/replay.md.
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/kmsguard/kmsguard/internal/replay"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// Ctrl-C stops reading; the summary of what was read is still printed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(runContext(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdin, stdout, stderr)
 }
 
 // multiFlag collects a repeatable flag.
@@ -29,7 +40,7 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kmsguard-replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	template := fs.String("template", "", "synthesized CloudFormation template (required), e.g. cdk.out/KmsGuard.template.json")
@@ -42,11 +53,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	top := fs.Int("top", 10, "length of the top event name / principal lists")
 	show := fs.Bool("show", false, "print each alerting event: time, tiers, eventName, principal, source IP, errorCode")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	var bucket bucketFlags
+	bucket.register(fs)
+	workers := fs.Int("workers", 0, "cores decoding and matching records (default: all)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kmsguard-replay --template FILE --key-arn ARN [flags] PATH... (files, directories, or - for stdin)")
+		fmt.Fprintln(stderr, "usage: kmsguard-replay --template FILE --key-arn ARN [flags] PATH... (files, directories, - for stdin, or s3://BUCKET/PREFIX)")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	paths, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
 		return 2
 	}
 	fail := func(format string, a ...any) int {
@@ -59,8 +77,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *top < 0 {
 		return fail("--top must not be negative")
 	}
-	if fs.NArg() == 0 {
-		return fail("no CloudTrail input given: pass files, directories, or - for stdin")
+	if len(paths) == 0 {
+		return fail("no CloudTrail input given: pass files, directories, - for stdin, or s3://BUCKET/PREFIX")
+	}
+	if *workers < 0 {
+		return fail("--workers must not be negative (0 uses every core)")
+	}
+	if err := bucket.check(paths); err != nil {
+		return fail("%v", err)
 	}
 	tpl, err := os.ReadFile(*template)
 	if err != nil {
@@ -105,11 +129,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rules) == 0 {
 		return fail("--template %s: no AWS::Events::Rule with an EventPattern", *template)
 	}
-	opt := replay.Options{Rules: rules, Top: *top, Stdin: stdin}
+	opt := replay.Options{Rules: rules, Top: *top, Stdin: stdin, Workers: *workers, Readers: bucket.downloads, Counters: &replay.Counters{}}
 	if *show {
 		opt.Show = stdout
 	}
-	sum, err := replay.Replay(fs.Args(), opt, stderr)
+	src, err := bucket.sources(ctx, paths, stdin, res.Region)
+	if err != nil {
+		return fail("%v", err)
+	}
+	stopProgress := startProgress(stderr, opt.Counters)
+	sum, err := replay.ReplaySource(ctx, src, opt, stderr)
+	stopProgress()
 	if err != nil {
 		if errors.Is(err, replay.ErrNoInput) {
 			fmt.Fprintf(stderr, "kmsguard-replay: %v\n", err)
@@ -125,9 +155,36 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	} else {
 		sum.WriteText(stdout)
+		sum.WritePlaces(stdout)
 	}
 	if sum.Problems > 0 {
 		fmt.Fprintf(stderr, "kmsguard-replay: %d problems in the input were skipped (listed above)\n", sum.Problems)
 	}
+	if sum.Interrupted {
+		fmt.Fprintln(stderr, "kmsguard-replay: interrupted; the summary covers what was read before")
+		return 130
+	}
 	return 0
+}
+
+// parseInterspersed parses flags wherever they appear among the paths, so
+// `kmsguard-replay logs/ --show` works like `kmsguard-replay --show logs/`.
+// After "--" everything is a path (for a file whose name starts with "-").
+// A lone "-" is a path: stdin.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var paths []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return paths, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(paths, rest...), nil
+		}
+		paths = append(paths, rest[0])
+		args = rest[1:]
+	}
 }

@@ -61,3 +61,38 @@ func TestRunStdin(t *testing.T) {
 		t.Errorf("exit %d\nout %s\nerr %s", code, out.String(), errb.String())
 	}
 }
+
+func TestFlagsAreAcceptedAfterPaths(t *testing.T) {
+	tpl := filepath.Join("..", "..", "internal", "replay", "testdata", "template.json")
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs.json")
+	os.WriteFile(logs, []byte(`{"Records":[{"eventSource":"kms.amazonaws.com","eventName":"DisableKey","eventTime":"T","userIdentity":{"arn":"arn:admin"},"resources":[{"ARN":"`+keyARN+`"}]}]}`), 0o644)
+	dash := filepath.Join(dir, "-odd.json")
+	os.WriteFile(dash, []byte(`{"eventSource":"kms.amazonaws.com","eventName":"DisableKey","eventTime":"U","resources":[{"ARN":"`+keyARN+`"}]}`), 0o644)
+
+	var out, errb bytes.Buffer
+	code := run([]string{logs, "--template", tpl, "--key-arn", keyARN, "--resolve", "AlertTopic=x", "--show", "--", dash}, nil, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	// Both files are read (the one after "--" too) and --show, given after the first path, took effect.
+	if !strings.Contains(out.String(), "T\tkey-danger\tDisableKey") || !strings.Contains(out.String(), "U\tkey-danger\tDisableKey") {
+		t.Errorf("stdout %q", out.String())
+	}
+	if !strings.Contains(out.String(), "Read 2 records from 2 inputs") {
+		t.Errorf("summary %q", out.String())
+	}
+}
+
+func TestHelpExitsZeroAndBadFlagsExitTwoWithUsage(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"logs/", "--help"}} {
+		var o, e bytes.Buffer
+		if code := run(args, nil, &o, &e); code != 0 || !strings.Contains(e.String(), "usage: kmsguard-replay") {
+			t.Errorf("run(%q) = %d, stderr %q; want 0 with usage", args, code, e.String())
+		}
+	}
+	var o, e bytes.Buffer
+	if code := run([]string{"logs/", "--no-such-flag"}, nil, &o, &e); code != 2 || !strings.Contains(e.String(), "no-such-flag") || !strings.Contains(e.String(), "usage: kmsguard-replay") {
+		t.Errorf("bad flag: exit %d, stderr %q", code, e.String())
+	}
+}

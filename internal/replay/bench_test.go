@@ -85,3 +85,37 @@ func BenchmarkRecord(b *testing.B) {
 		_ = rules.Tiers(Wrap(v))
 	}
 }
+
+// BenchmarkVersusReference replays each corpus (the synthetic KMS records
+// through the test template, and records cycled from the labelled corpus
+// through the golden template's rules) and, in the same iteration, reads the
+// same file with the standard-library reference (referenceDecode). It reports
+// both per-record times and their ratio ("x-reference"): on a shared machine
+// only the side-by-side ratio is meaningful. Run with -cpu 1,2 to see the
+// scaling: the reference stays on one core, replay uses GOMAXPROCS workers.
+func BenchmarkVersusReference(b *testing.B) {
+	n := 100_000
+	for _, c := range benchCorpora(b, n) {
+		b.Run(c.name, func(b *testing.B) {
+			var refNs, repNs float64
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				got, err := referenceDecode(c.path)
+				if err != nil || got != c.n {
+					b.Fatalf("reference: %d records, %v", got, err)
+				}
+				refNs += float64(time.Since(start).Nanoseconds())
+				start = time.Now()
+				sum, err := Replay([]string{c.path}, Options{Rules: c.rules, Top: 10}, io.Discard)
+				if err != nil || sum.Records != c.n || sum.Problems != 0 {
+					b.Fatalf("%v %+v", err, sum)
+				}
+				repNs += float64(time.Since(start).Nanoseconds())
+			}
+			b.ReportMetric(refNs/float64(b.N*c.n), "ref-ns/record")
+			b.ReportMetric(repNs/float64(b.N*c.n), "replay-ns/record")
+			b.ReportMetric(refNs/repNs, "x-reference")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}

@@ -3,9 +3,9 @@ package replay
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"io/fs"
 	"os"
@@ -23,7 +23,12 @@ type Problem struct {
 	Reason string
 }
 
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Reason) }
+func (p Problem) String() string {
+	if p.File == "" { // not about one input: a bucket listing that failed midway
+		return p.Reason
+	}
+	return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Reason)
+}
 
 // maxRecord bounds one captured JSON value; CloudTrail caps events far below.
 const maxRecord = 64 << 20
@@ -73,6 +78,18 @@ func ExpandPaths(args []string) ([]string, error) {
 // read and is returned. Malformed input goes to problem and is skipped.
 // The returned error is an I/O failure of the input itself.
 func ReadRecords(name string, r io.Reader, fn func(rec ep.Value, line int) error, problem func(Problem)) error {
+	var dec ep.Decoder
+	return splitRecords(name, r, func(raw []byte, line int, expand bool) error {
+		return decodeRecords(&dec, name, raw, line, expand, fn, problem)
+	}, problem)
+}
+
+// splitRecords is the first half of ReadRecords: it finds the records of
+// one input and hands each one's raw JSON to emit, undecoded (raw is reused
+// after emit returns). expand marks a top-level object read whole, whose
+// "Records" array holds the records. Splitting is sequential; decoding can
+// then run on other cores.
+func splitRecords(name string, r io.Reader, emit func(raw []byte, line int, expand bool) error, problem func(Problem)) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -82,7 +99,7 @@ func ReadRecords(name string, r io.Reader, fn func(rec ep.Value, line int) error
 		defer zr.Close()
 		br = bufio.NewReaderSize(zr, 1<<20)
 	}
-	s := &stream{r: br, line: 1, name: name, fn: fn, problem: problem}
+	s := &stream{r: br, line: 1, name: name, emit: emit, problem: problem}
 	err := s.run()
 	var stop stopError
 	if errors.As(err, &stop) {
@@ -101,10 +118,9 @@ type stream struct {
 	r       *bufio.Reader
 	line    int
 	name    string
-	fn      func(ep.Value, int) error
+	emit    func(raw []byte, line int, expand bool) error
 	problem func(Problem)
 	buf     []byte // the value being captured
-	dec     ep.Decoder
 	ioErr   error
 }
 
@@ -252,40 +268,50 @@ func (s *stream) elements(fileLine int, closer byte) error {
 	}
 }
 
-// emitCaptured parses s.buf and hands the record(s) to fn.
+// emitCaptured hands s.buf to emit.
 func (s *stream) emitCaptured(line int, expand bool) error {
-	v, err := s.dec.Parse(s.buf)
+	if err := s.emit(s.buf, line, expand); err != nil {
+		return stopError{err}
+	}
+	return nil
+}
+
+// decodeRecords parses one captured value and hands the record(s) to fn:
+// the value itself, or with expand the elements of its "Records" array.
+// An error of fn stops the input and is returned as is.
+func decodeRecords(dec *ep.Decoder, name string, raw []byte, line int, expand bool, fn func(ep.Value, int) error, problem func(Problem)) error {
+	report := func(line int, format string, args ...any) {
+		problem(Problem{File: name, Line: line, Reason: fmt.Sprintf(format, args...)})
+	}
+	v, err := dec.Parse(raw)
 	if err != nil {
 		var se *ep.SyntaxError
 		errLine := line
-		if errors.As(err, &se) && se.Offset <= len(s.buf) {
-			errLine += bytes.Count(s.buf[:se.Offset], []byte{'\n'})
+		if errors.As(err, &se) && se.Offset <= len(raw) {
+			errLine += bytes.Count(raw[:se.Offset], []byte{'\n'})
 			err = errors.New(se.Msg)
 		}
-		s.report(errLine, "invalid JSON: %v", err)
+		report(errLine, "invalid JSON: %v", err)
 		return nil
 	}
 	if v.Kind() != ep.Object {
-		s.report(line, "record is not a JSON object")
+		report(line, "record is not a JSON object")
 		return nil
 	}
 	if recs, ok := v.Get("Records"); expand && ok && recs.Kind() == ep.Array {
 		for i := 0; i < recs.Len(); i++ {
 			r := recs.Index(i)
 			if r.Kind() != ep.Object {
-				s.report(line, "Records[%d] is not a JSON object", i)
+				report(line, "Records[%d] is not a JSON object", i)
 				continue
 			}
-			if err := s.fn(r, line); err != nil {
-				return stopError{err}
+			if err := fn(r, line); err != nil {
+				return err
 			}
 		}
 		return nil
 	}
-	if err := s.fn(v, line); err != nil {
-		return stopError{err}
-	}
-	return nil
+	return fn(v, line)
 }
 
 // capture appends one JSON value to s.buf, starting at the given depth
@@ -296,6 +322,24 @@ func (s *stream) emitCaptured(line int, expand bool) error {
 // ended early (EOF, size limit, raw newline in a string, or a new line).
 func (s *stream) capture(depth int, topLevel bool) bool {
 	for {
+		// Fast path: copy the run of buffered bytes before the next byte
+		// that matters here in one go.
+		if chunk, _ := s.r.Peek(s.r.Buffered()); len(chunk) > 0 {
+			i := 0
+			for i < len(chunk) && !structural[chunk[i]] {
+				i++
+			}
+			if i > 0 {
+				s.buf = append(s.buf, chunk[:i]...)
+				s.r.Discard(i)
+				if len(s.buf) > maxRecord {
+					return false
+				}
+				if i == len(chunk) {
+					continue
+				}
+			}
+		}
 		c, ok := s.next()
 		if !ok {
 			return false
@@ -338,7 +382,7 @@ func (s *stream) captureString() bool {
 			}
 			continue
 		}
-		if i := bytes.IndexAny(chunk, "\"\\\n"); i >= 0 {
+		if i := indexStringStop(chunk); i >= 0 {
 			s.buf = append(s.buf, chunk[:i]...)
 			s.r.Discard(i)
 		} else {
@@ -368,6 +412,29 @@ func (s *stream) captureString() bool {
 			s.buf = append(s.buf, e)
 		}
 	}
+}
+
+// structural marks the bytes capture must look at: string quotes,
+// brackets and newlines. stringStop marks those that end a run of string
+// contents: the closing quote, an escape, a raw newline.
+var structural, stringStop [256]bool
+
+func init() {
+	for _, c := range []byte("\"{}[]\n") {
+		structural[c] = true
+	}
+	for _, c := range []byte("\"\\\n") {
+		stringStop[c] = true
+	}
+}
+
+func indexStringStop(b []byte) int {
+	for i, c := range b {
+		if stringStop[c] {
+			return i
+		}
+	}
+	return -1
 }
 
 // captureScalar appends a bare token (for the error message) up to space

@@ -1,12 +1,12 @@
 package replay
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"slices"
-	"sort"
+	"path"
+	"path/filepath"
 	"strings"
 
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
@@ -14,10 +14,13 @@ import (
 
 // Options controls a replay.
 type Options struct {
-	Rules Rules
-	Top   int       // length of the top-N lists
-	Show  io.Writer // if set, one line per alerting event
-	Stdin io.Reader // read for the path "-"
+	Rules    Rules
+	Top      int       // length of the top-N lists
+	Show     io.Writer // if set, one line per alerting event, in input order
+	Stdin    io.Reader // read for the path "-"
+	Workers  int       // cores decoding and matching; 0: GOMAXPROCS
+	Readers  int       // inputs read at once (downloads); 0: Workers
+	Counters *Counters // if set, running totals for a progress display
 }
 
 // ErrNoInput means not one input could be read.
@@ -28,101 +31,53 @@ var ErrNoInput = errors.New("no input could be read")
 // are written to problems as "file:line: reason" and skipped. The error
 // is ErrNoInput (wrapped) when nothing could be read.
 func Replay(paths []string, opt Options, problems io.Writer) (*Summary, error) {
-	files, err := ExpandPaths(paths)
+	return ReplaySource(context.Background(), LocalSource{Paths: paths, Stdin: opt.Stdin}, opt, problems)
+}
+
+// LocalSource is files, directories (walked recursively, in lexical order)
+// and "-" for stdin. Files in a CloudTrail-Digest directory, or named as
+// digest files, are yielded as digests: counted, not read.
+type LocalSource struct {
+	Paths []string
+	Stdin io.Reader // for "-"; os.Stdin when nil
+}
+
+// Inputs implements Source.
+func (l LocalSource) Inputs(_ context.Context, yield func(Input) error) error {
+	files, err := ExpandPaths(l.Paths)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoInput, err)
+		return err
 	}
-	sum := newStats(opt.Rules)
-	report := func(p Problem) {
-		sum.Problems++
-		fmt.Fprintln(problems, p.String())
-	}
-	eng := engine{rules: opt.Rules, sum: sum, show: opt.Show}
-	read := 0
 	for _, f := range files {
-		var r io.Reader
-		name := f
-		if f == "-" {
-			name, r = "<stdin>", opt.Stdin
-			if r == nil {
-				r = os.Stdin
+		in := Input{Name: f}
+		switch {
+		case f == "-":
+			stdin := l.Stdin
+			if stdin == nil {
+				stdin = os.Stdin
 			}
-		} else {
-			fh, err := os.Open(f)
-			if err != nil {
-				report(Problem{File: f, Reason: err.Error()})
-				continue
+			in.Name = "<stdin>"
+			in.Open = func(context.Context) (io.ReadCloser, error) { return io.NopCloser(stdin), nil }
+		case IsDigest(filepath.ToSlash(f)):
+			in.Digest = true
+		default:
+			if fi, err := os.Stat(f); err == nil {
+				in.Size = fi.Size()
 			}
-			r = fh
+			in.Open = func(context.Context) (io.ReadCloser, error) { return os.Open(f) }
 		}
-		before := sum.Records
-		err := ReadRecords(name, r, eng.record, report)
-		if c, ok := r.(io.Closer); ok && f != "-" {
-			c.Close()
+		if err := yield(in); err != nil {
+			return err
 		}
-		if err != nil {
-			report(Problem{File: name, Reason: err.Error()})
-			if sum.Records == before {
-				continue
-			}
-		}
-		read++
-	}
-	sum.Files = read
-	if read == 0 {
-		return sum, fmt.Errorf("%w (%d problems)", ErrNoInput, sum.Problems)
-	}
-	sum.finish(opt.Top)
-	return sum, nil
-}
-
-// engine applies the rules to records one at a time.
-type engine struct {
-	rules Rules
-	sum   *Summary
-	show  io.Writer
-	tiers []string // reused per record
-}
-
-func (e *engine) record(rec ep.Value, _ int) error {
-	e.sum.Records++
-	ev := Wrap(rec)
-	if !ev.Delivered {
-		e.sum.NotDelivered++
-		return nil
-	}
-	if ev.ReadOnly {
-		e.sum.ReadOnly++
-	}
-	e.tiers = e.tiers[:0]
-	hidden := false
-	for i := range e.rules {
-		r := &e.rules[i]
-		if r.State == Disabled || !r.Pattern.Match(ev.Value) {
-			continue
-		}
-		rs := &e.sum.Rules[i]
-		if !r.Receives(ev) {
-			rs.HiddenReadOnly++
-			hidden = true
-			continue
-		}
-		rs.Matched++
-		if !slices.Contains(e.tiers, r.Tier) {
-			e.tiers = append(e.tiers, r.Tier)
-		}
-	}
-	sort.Strings(e.tiers)
-	if hidden && len(e.tiers) == 0 {
-		e.sum.HiddenReadOnly++
-	}
-	for _, t := range e.tiers {
-		e.sum.tier(t).add(rec)
-	}
-	if e.show != nil && len(e.tiers) > 0 {
-		fmt.Fprintln(e.show, ShowLine(rec, e.tiers))
 	}
 	return nil
+}
+
+// IsDigest reports whether a slash-separated path or S3 key is a CloudTrail
+// digest file: under a CloudTrail-Digest directory, or named
+// ACCOUNT_CloudTrail-Digest_REGION_... as CloudTrail names them.
+func IsDigest(key string) bool {
+	return strings.Contains("/"+key, "/CloudTrail-Digest/") || strings.Contains(path.Base(key), "_CloudTrail-Digest_")
 }
 
 // ShowLine formats one alerting event: time, tiers, eventName, principal,

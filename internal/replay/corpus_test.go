@@ -1,0 +1,208 @@
+package replay
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The labelled corpus and golden template of the detection tests (README.md,
+// "Detection"; test/testdata/cloudtrail/README.md): the second benchmark
+// corpus and the source of the equivalence tests, so that many record shapes
+// go through the synthesized rules, not only the synthetic KMS record.
+const (
+	labelledCorpusPath = "../../test/testdata/cloudtrail/corpus.jsonl"
+	goldenTemplatePath = "../../test/testdata/default.template.json"
+	corpusMasterKeyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+)
+
+// labelledRecords returns the corpus records with the default configuration's
+// placeholders filled, as test/testdata/cloudtrail/README.md describes.
+func labelledRecords(tb testing.TB) [][]byte {
+	tb.Helper()
+	vars := map[string]string{
+		"STACK": "KmsGuard", "ALIAS": "alias/mariadb-encryption", "TRAIL": "mariadb-encryption-key",
+		"LOG_GROUP": "/kmsguard/cloudtrail/mariadb-encryption-key", "ADMIN": "MDBEncAdmin", "SERVER_USER": "MDBEnc",
+		"ADMIN_ARN":       "arn:aws:iam::111122223333:user/MDBEncAdmin",
+		"SERVER_USER_ARN": "arn:aws:iam::111122223333:user/MDBEnc",
+	}
+	data, err := os.ReadFile(labelledCorpusPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	re := regexp.MustCompile(`\$\{([A-Z_]+)\}`)
+	var out [][]byte
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var e struct {
+			Record json.RawMessage `json:"record"`
+		}
+		if err := json.Unmarshal(line, &e); err != nil {
+			tb.Fatal(err)
+		}
+		rec := re.ReplaceAllFunc(e.Record, func(m []byte) []byte {
+			v, ok := vars[string(m[2:len(m)-1])]
+			if !ok {
+				tb.Fatalf("unknown placeholder %s", m)
+			}
+			return []byte(v)
+		})
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, rec); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, compact.Bytes())
+	}
+	return out
+}
+
+// goldenRules loads the rules of the committed default template, every
+// reference resolved with the corpus's fixed fake deploy-time values.
+func goldenRules(tb testing.TB) Rules {
+	tb.Helper()
+	tpl, err := os.ReadFile(goldenTemplatePath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var t struct {
+		Resources map[string]struct {
+			Type       string
+			Metadata   map[string]any
+			Properties map[string]any
+		}
+	}
+	if err := json.Unmarshal(tpl, &t); err != nil {
+		tb.Fatal(err)
+	}
+	res, err := NewResolver(corpusMasterKeyArn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keyArns := map[string]string{
+		"audit-key":  "arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+		"alerts-key": "arn:aws:kms:us-east-1:111122223333:key/5555eeee-66ff-7788-99aa-bbccddeeff00",
+	}
+	trailBucket := ""
+	for _, r := range t.Resources {
+		if r.Type == "AWS::CloudTrail::Trail" {
+			ref, _ := r.Properties["S3BucketName"].(map[string]any)
+			trailBucket, _ = ref["Ref"].(string)
+		}
+	}
+	for id, r := range t.Resources {
+		switch r.Type {
+		case "AWS::KMS::Key":
+			role, _ := r.Metadata["kmsguard:role"].(string)
+			if arn, ok := keyArns[role]; ok {
+				res.Values[id+".Arn"] = arn
+			}
+		case "AWS::SQS::Queue":
+			res.Values[id] = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionUndeliveredAlerts-ABC"
+		case "AWS::S3::Bucket":
+			if id == trailBucket {
+				res.Values[id] = "kmsguard-trailbucket-abc123"
+			} else {
+				res.Values[id] = "kmsguard-accesslogbucket-def456"
+			}
+		case "AWS::SNS::Topic":
+			res.Values[id] = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
+		case "AWS::IAM::User":
+			name, _ := r.Properties["UserName"].(string)
+			res.Values[id+".Arn"] = "arn:aws:iam::111122223333:user/" + name
+		}
+	}
+	rules, warnings, err := LoadRules(tpl, res)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(warnings) > 0 {
+		tb.Fatalf("golden template has unresolved references: %s", strings.Join(warnings, "; "))
+	}
+	return rules
+}
+
+// writeCorpusFile writes n records cycled from recs as gzipped CloudTrail log
+// files of perFile records each, concatenated in one file.
+func writeCorpusFile(tb testing.TB, path string, n int, rec func(i int) []byte) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	for start := 0; start < n; start += 1000 {
+		zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
+		io.WriteString(zw, `{"Records":[`)
+		for i := start; i < start+1000 && i < n; i++ {
+			if i > start {
+				io.WriteString(zw, ",")
+			}
+			zw.Write(rec(i))
+		}
+		io.WriteString(zw, "]}")
+		zw.Close()
+	}
+	if err := bw.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	f.Close()
+}
+
+// benchCorpus is one benchmark corpus: a file and the rules it is replayed through.
+type benchCorpus struct {
+	name  string
+	path  string
+	n     int
+	rules Rules
+}
+
+func benchCorpora(tb testing.TB, n int) []benchCorpus {
+	dir := tb.TempDir()
+	synthetic := filepath.Join(dir, "synthetic.json.gz")
+	writeCorpusFile(tb, synthetic, n, func(i int) []byte { return []byte(benchRecord(i)) })
+	res, _ := NewResolver(keyARN)
+	testRules, _ := loadTestRules(tb, res)
+	labelled := filepath.Join(dir, "labelled.json.gz")
+	recs := labelledRecords(tb)
+	writeCorpusFile(tb, labelled, n, func(i int) []byte { return recs[i%len(recs)] })
+	return []benchCorpus{
+		{"synthetic", synthetic, n, testRules},
+		{"labelled", labelled, n, goldenRules(tb)},
+	}
+}
+
+// referenceDecode is the yardstick of docs/replay.md: the plain standard
+// library reading of the same files, gunzip and encoding/json decode of each
+// log file into maps. It returns the number of records.
+func referenceDecode(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return 0, err
+	}
+	dec := json.NewDecoder(zr)
+	n := 0
+	for {
+		var file map[string]any
+		if err := dec.Decode(&file); err == io.EOF {
+			return n, nil
+		} else if err != nil {
+			return n, err
+		}
+		recs, _ := file["Records"].([]any)
+		n += len(recs)
+	}
+}
