@@ -60,9 +60,12 @@ golden: setup
 
 FUZZ_TARGETS := ./internal/wrapper:FuzzParseConfig ./internal/mfafifo:FuzzReadCode ./internal/eventpattern:FuzzParse ./internal/eventpattern:FuzzCompile ./internal/replay:FuzzReadRecords
 
+# Slow targets (about 0.5 s an execution) are fuzzed only by make fuzz; go test replays their seeds.
+FUZZ_SLOW_TARGETS := ./internal/replay:FuzzConcurrentReplayMatchesSequential
+
 ## fuzz: fuzz each target for FUZZTIME (default 1m; FUZZTIME=10m make fuzz for longer). Outside CI.
 fuzz:
-	scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
+	scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS) $(FUZZ_SLOW_TARGETS)
 
 ## fuzz-check: the fuzz step of make test, 3 rounds under a busy loop on every core, plus planted failures.
 fuzz-check:
