@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kmsguard/kmsguard/internal/check"
 	"github.com/kmsguard/kmsguard/internal/mfafifo"
 )
 
@@ -120,6 +121,16 @@ func (o *Options) validate() error {
 		}
 		o.MFACode = strings.TrimSpace(o.MFACode)
 	}
+	if o.Command != "status" {
+		if err := changeableKey(o.KeyID); err != nil {
+			return usageErr(err.Error())
+		}
+		if o.MFASerial != "" {
+			if err := check.MFADeviceARN(o.MFASerial); err != nil {
+				return usageErr("--mfa-serial: " + err.Error())
+			}
+		}
+	}
 	if o.Command == "window" && (o.For <= 0 || o.For > MaxWindow) {
 		return usageErr(fmt.Sprintf("--for %s is outside 1s–%s", o.For, MaxWindow))
 	}
@@ -128,6 +139,20 @@ func (o *Options) validate() error {
 			return usageErr(fmt.Sprintf("--region %s differs from the key ARN's region %s", o.Region, r))
 		}
 		o.Region = r
+	}
+	return nil
+}
+
+// changeableKey rejects, before any MFA code is asked for or spent on STS, a --key-id that EnableKey and
+// DisableKey would refuse: an alias (KMS accepts only a key id or key ARN there) or an ARN of something
+// other than a KMS key.
+func changeableKey(id string) error {
+	switch {
+	case strings.HasPrefix(id, "alias/") || strings.Contains(id, ":alias/"):
+		return fmt.Errorf("--key-id %s: EnableKey and DisableKey do not accept an alias; pass the key id or key ARN "+
+			"(the KeyId or KeyArn output, or --outputs FILE; kms-manage-key --key-id %s status shows it)", id, id)
+	case strings.HasPrefix(id, "arn:") && !strings.Contains(id, ":kms:") || strings.HasPrefix(id, "arn:") && !strings.Contains(id, ":key/"):
+		return fmt.Errorf("--key-id %s: not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); pass the key id or key ARN", id)
 	}
 	return nil
 }

@@ -27,6 +27,9 @@ func Main(ctx context.Context, args []string, stdout io.Writer, stderr *os.File)
 		return ExitUsage
 	}
 	cfg, err := awsclient.LoadConfig(ctx, o.Profile, o.Region)
+	if errors.Is(err, awsclient.ErrNoRegion) {
+		err = fmt.Errorf("%w: pass --region, a key ARN or --outputs FILE (its KeyArn names the region), or set AWS_REGION", err)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kms-manage-key: %v\n", err)
 		return ExitFailure
