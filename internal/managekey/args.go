@@ -69,7 +69,7 @@ func ParseArgs(args []string, getenv func(string) string) (Options, error) {
 	fs.StringVar(&o.Region, "region", "", "")
 	fs.DurationVar(&o.For, "for", DefaultWindow, "")
 	if err := fs.Parse(args); err != nil {
-		return o, usageErr(err.Error())
+		return o, parseErr(err)
 	}
 	if fs.NArg() == 0 {
 		return o, usageErr("no command given")
@@ -79,7 +79,7 @@ func ParseArgs(args []string, getenv func(string) string) (Options, error) {
 		o.Command = fs.Arg(0)
 	}
 	if err := fs.Parse(fs.Args()[1:]); err != nil {
-		return o, usageErr(err.Error())
+		return o, parseErr(err)
 	}
 	if err := o.positional(fs.Args()); err != nil {
 		return o, err
@@ -88,6 +88,15 @@ func ParseArgs(args []string, getenv func(string) string) (Options, error) {
 		return o, err
 	}
 	return o, o.validate()
+}
+
+// parseErr keeps -h/--help recognisable (flag.ErrHelp: usage on stdout, exit 0) and makes any other flag
+// problem a usage error.
+func parseErr(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageErr(err.Error())
 }
 
 func usageErr(msg string) error { return fmt.Errorf("%w: %s", ErrUsage, msg) }
