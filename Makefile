@@ -4,11 +4,17 @@ SHELL := /bin/bash
 # Node 22 and the CDK CLI come from node_modules (package.json pins both); jsii refuses the machine's Node 20.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
-STACK ?= KmsGuard
 # make test fuzzes each target for an execution count, which has no deadline to race on a busy machine;
 # make fuzz fuzzes for a duration (docs/checks.md, "Fuzzing").
 FUZZ_BUDGET ?= 10000x
 FUZZTIME ?= 1m
+# The stack name is never hard-coded: kmsguard-make reads it from cdk.json (context stackName), validated as
+# `cdk synth` validates it, so synth, diff and demo follow the configuration.
+KMSGUARD_MAKE := out/kmsguard-make
+# The CDK CLI counts the feature flags kmsguard leaves at their defaults on every synth; the ones the stack
+# needs are set in code (stacks/flags.go), so the count is noise.
+CDK_NOISE := feature flags are not configured
+GOLDEN ?= test/testdata/default.template.json
 
 .PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench
 
@@ -19,12 +25,16 @@ node_modules/.kmsguard-installed: package.json package-lock.json
 	touch $@
 
 setup: node_modules/.kmsguard-installed
-	go mod download
+	@go mod download
+	@go build -o out/kmsguard-make ./cmd/kmsguard-make
 
-## synth: synthesize into cdk.out/ (no AWS credentials needed) and print what would be deployed.
+## synth: synthesize into cdk.out/ (no AWS credentials needed) and print what would be deployed. The stack's
+## old template is removed first, so a failed synth can never be followed by a stale summary.
 synth: setup
-	KMSGUARD_NAG=1 cdk synth --quiet --no-notices  # also writes the cdk-nag reports to cdk.out/nag (summary on stderr)
-	go run ./cmd/kmsguard-summary cdk.out/$(STACK).template.json
+	@stack=$$($(KMSGUARD_MAKE) stack-name); rm -f "cdk.out/$$stack.template.json"; \
+	echo "== cdk synth of stack $$stack (cdk.json context; cdk-nag reports in cdk.out/nag/)"; \
+	KMSGUARD_NAG=1 cdk synth --quiet --no-notices 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; }; \
+	go run ./cmd/kmsguard-summary --brief "cdk.out/$$stack.template.json"
 
 ## test: the whole test suite, as CI runs it.
 test: setup
@@ -33,11 +43,24 @@ test: setup
 	scripts/fuzz.sh $(FUZZ_BUDGET) $(FUZZ_TARGETS)
 	FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz-check.sh 0   # a planted finding still fails the fuzz step
 
-## diff: review a template change offline (no credentials, no network): `cdk diff` of the stack (cdk.json
-## context) against the committed golden; exits 1 on any difference. With credentials, `cdk diff $(STACK)`
-## compares with the deployed stack instead (docs/checks.md, "cdk diff review").
+## diff: `cdk diff` of the stack (cdk.json context): with AWS credentials against the deployed stack, without
+## them offline against the committed golden $(GOLDEN); the first line says which. A difference is
+## reported in its last line, not as a make error (docs/checks.md, "cdk diff review").
 diff: setup
-	AWS_EC2_METADATA_DISABLED=true cdk diff $(STACK) --template test/testdata/default.template.json --fail --no-notices --no-path-metadata
+	@stack=$$($(KMSGUARD_MAKE) stack-name); log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	if src=$$($(KMSGUARD_MAKE) has-credentials); then \
+	  against="the deployed stack $$stack"; args=(); \
+	  echo "== make diff: stack $$stack (cdk.json) against the DEPLOYED stack: $$src"; \
+	else \
+	  against="the committed golden $(GOLDEN)"; args=(--template "$(GOLDEN)"); export AWS_EC2_METADATA_DISABLED=true; \
+	  echo "== make diff: stack $$stack (cdk.json) against $$against: no AWS credentials, offline"; \
+	fi; \
+	cdk diff "$$stack" "$${args[@]}" --no-notices --no-path-metadata 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; } | tee "$$log"; \
+	if grep -q 'Number of stacks with differences: 0' "$$log"; then \
+	  echo "== make diff: no differences from $$against"; \
+	else \
+	  echo "== make diff: DIFFERENT from $$against (shown above). Intended? Against the golden: run make golden and commit the reviewed test/testdata/ diff."; \
+	fi
 
 ## nag: the cdk-nag gate alone (AwsSolutions and NIST 800-53 R5 on every test configuration).
 nag: setup
@@ -46,7 +69,7 @@ nag: setup
 ## demo: deploy the stack (cdk.json context) into moto_server on 127.0.0.1 with cdk bootstrap + cdk deploy,
 ## drive the key with kms-manage-key, print what was created. A demonstration, not proof (docs/checks.md).
 demo: setup
-	go run ./scripts/demo
+	@stack=$$($(KMSGUARD_MAKE) stack-name); STACK="$$stack" go run ./scripts/demo
 
 ## bench: warm cdk synth of the stack vs an empty CDK Go app (the floor) and the wall time of make test;
 ## then kmsguard-replay against the encoding/json reference on two corpora, one core and every core (ratios).

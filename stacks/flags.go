@@ -26,7 +26,9 @@ func FeatureFlags() map[string]any {
 // runs as a gate in the test suite (validate=true), next to cfn-lint.
 func NewApp(outdir string, validate bool) awscdk.App {
 	flags := FeatureFlags()
-	props := &awscdk.AppProps{PostCliContext: &flags, BuiltinCloudFormationValidation: jsii.Bool(validate)}
+	// StackTraces off: the construct creation traces only go to the assembly's metadata, and the CDK CLI
+	// prints the first frame of each (a jsii-runtime program.js line) above every configuration warning.
+	props := &awscdk.AppProps{PostCliContext: &flags, BuiltinCloudFormationValidation: jsii.Bool(validate), StackTraces: jsii.Bool(false)}
 	if outdir != "" {
 		props.Outdir = jsii.String(outdir)
 	}

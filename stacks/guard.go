@@ -69,7 +69,7 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	})
 	// Metric filters can only be created on an existing log group (they name it, not reference it).
 	for _, a := range g.Detection.Alarms {
-		a.Filter.AddDependency(g.AuditTrail.LogGroup)
+		a.Filter.AddResourceDependency(g.AuditTrail.LogGroup, jsii.String("a metric filter names its log group, which must exist first"))
 	}
 
 	g.warnAboutWeakSettings()

@@ -314,7 +314,7 @@ func TestWrapperBadConfigAndDropin(t *testing.T) {
 		t.Fatalf("%v: %s", err, stderr.String())
 	}
 	self, _ := os.Executable()
-	for _, want := range []string{"ExecStart=" + self + " --config=" + cfg + " /usr/sbin/mysqld $MYSQLD_OPTS", "RuntimeDirectory=kms-mfa", "SupplementaryGroups=kmsmfa", "install -m 0600 -o root -g root /dev/null"} {
+	for _, want := range []string{"ExecStart=" + self + " --config=" + cfg + " /usr/sbin/mariadbd $MYSQLD_OPTS $_WSREP_NEW_CLUSTER $_WSREP_START_POSITION", "RuntimeDirectory=kms-mfa", "SupplementaryGroups=kmsmfa", "install -m 0600 -o root -g root /dev/null"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("drop-in lacks %q:\n%s", want, stdout.String())
 		}

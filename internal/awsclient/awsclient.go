@@ -67,6 +67,10 @@ func GetSession(ctx context.Context, c SessionTokenGetter, serial, code string, 
 	return s, nil
 }
 
+// ErrNoRegion is returned when neither the caller nor the AWS configuration names a region; each tool
+// wraps it with the setting that supplies one (a flag for kms-manage-key, a config key for the wrapper).
+var ErrNoRegion = errors.New("no AWS region")
+
 // LoadConfig loads the default SDK configuration with an optional profile and
 // region, and fails early when no region is known rather than at the first call.
 func LoadConfig(ctx context.Context, profile, region string) (aws.Config, error) {
@@ -82,7 +86,7 @@ func LoadConfig(ctx context.Context, profile, region string) (aws.Config, error)
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return aws.Config{}, errors.New("no AWS region: pass --region (or the config's region) or set AWS_REGION")
+		return aws.Config{}, ErrNoRegion
 	}
 	return cfg, nil
 }
@@ -95,6 +99,9 @@ func LoadLongTermConfig(ctx context.Context, region, accessKeyID, secret string)
 		return aws.Config{}, errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of the key user must be set (systemd EnvironmentFile)")
 	}
 	cfg, err := LoadConfig(ctx, "", region)
+	if errors.Is(err, ErrNoRegion) {
+		return aws.Config{}, fmt.Errorf("%w: set region = REGION in the [kms] section of the wrapper config, or AWS_REGION in the EnvironmentFile", err)
+	}
 	if err != nil {
 		return aws.Config{}, err
 	}

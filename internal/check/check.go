@@ -189,3 +189,24 @@ func LogRetention(days int) error {
 	}
 	return fmt.Errorf("%d is not a retention CloudWatch Logs accepts; nearest valid values: %s", days, hint)
 }
+
+var (
+	mfaDeviceARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:mfa/[\w+=,.@/-]{1,512}$`)
+	accountIDRE    = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// MFADeviceARN accepts the ARN of an IAM MFA device, arn:PARTITION:iam::ACCOUNT:mfa/NAME, which is what
+// sts:GetSessionToken needs as SerialNumber for a virtual or passkey device. It names the usual mix-ups
+// (the user's ARN, a bare account id) so the operator can fix them before any MFA code is spent.
+func MFADeviceARN(s string) error {
+	const fix = "use the MFA device's ARN, arn:aws:iam::ACCOUNT:mfa/NAME (aws iam list-mfa-devices --user-name USER shows it)"
+	switch {
+	case mfaDeviceARNRE.MatchString(s):
+		return nil
+	case accountIDRE.MatchString(s):
+		return fmt.Errorf("%q is an account id, not an MFA device: %s", s, fix)
+	case strings.Contains(s, ":user/"):
+		return fmt.Errorf("%q is a user's ARN, not its MFA device: %s", s, fix)
+	}
+	return fmt.Errorf("%q is not an MFA device ARN: %s", s, fix)
+}

@@ -92,7 +92,12 @@ func parseKeyValue(line string, n int) (string, string, error) {
 	}
 	val := strings.TrimSpace(line[i+1:])
 	if len(val) >= 2 && (val[0] == '"' || val[0] == '\'') && val[len(val)-1] == val[0] {
-		val = val[1 : len(val)-1]
+		return key, val[1 : len(val)-1], nil
+	}
+	// An inline comment would silently become part of the value (and then fail validation with a message
+	// about the value): name the real mistake instead.
+	if j := inlineComment(val); j >= 0 {
+		return "", "", fmt.Errorf("line %d: %s: %q after the value is not a comment here: comments must be on their own line (starting with # or ;)", n, key, val[j:])
 	}
 	return key, val, nil
 }
@@ -107,4 +112,14 @@ func validKey(k string) bool {
 		}
 	}
 	return true
+}
+
+// inlineComment is the index of a '#' or ';' that starts a word of an unquoted value, or -1.
+func inlineComment(val string) int {
+	for j := 1; j < len(val); j++ {
+		if (val[j] == '#' || val[j] == ';') && (val[j-1] == ' ' || val[j-1] == '\t') {
+			return j
+		}
+	}
+	return -1
 }

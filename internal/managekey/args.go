@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kmsguard/kmsguard/internal/check"
 	"github.com/kmsguard/kmsguard/internal/mfafifo"
 )
 
@@ -68,7 +69,7 @@ func ParseArgs(args []string, getenv func(string) string) (Options, error) {
 	fs.StringVar(&o.Region, "region", "", "")
 	fs.DurationVar(&o.For, "for", DefaultWindow, "")
 	if err := fs.Parse(args); err != nil {
-		return o, usageErr(err.Error())
+		return o, parseErr(err)
 	}
 	if fs.NArg() == 0 {
 		return o, usageErr("no command given")
@@ -78,7 +79,7 @@ func ParseArgs(args []string, getenv func(string) string) (Options, error) {
 		o.Command = fs.Arg(0)
 	}
 	if err := fs.Parse(fs.Args()[1:]); err != nil {
-		return o, usageErr(err.Error())
+		return o, parseErr(err)
 	}
 	if err := o.positional(fs.Args()); err != nil {
 		return o, err
@@ -87,6 +88,15 @@ func ParseArgs(args []string, getenv func(string) string) (Options, error) {
 		return o, err
 	}
 	return o, o.validate()
+}
+
+// parseErr keeps -h/--help recognisable (flag.ErrHelp: usage on stdout, exit 0) and makes any other flag
+// problem a usage error.
+func parseErr(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageErr(err.Error())
 }
 
 func usageErr(msg string) error { return fmt.Errorf("%w: %s", ErrUsage, msg) }
@@ -120,6 +130,16 @@ func (o *Options) validate() error {
 		}
 		o.MFACode = strings.TrimSpace(o.MFACode)
 	}
+	if o.Command != "status" {
+		if err := changeableKey(o.KeyID); err != nil {
+			return usageErr(err.Error())
+		}
+		if o.MFASerial != "" {
+			if err := check.MFADeviceARN(o.MFASerial); err != nil {
+				return usageErr("--mfa-serial: " + err.Error())
+			}
+		}
+	}
 	if o.Command == "window" && (o.For <= 0 || o.For > MaxWindow) {
 		return usageErr(fmt.Sprintf("--for %s is outside 1s–%s", o.For, MaxWindow))
 	}
@@ -128,6 +148,20 @@ func (o *Options) validate() error {
 			return usageErr(fmt.Sprintf("--region %s differs from the key ARN's region %s", o.Region, r))
 		}
 		o.Region = r
+	}
+	return nil
+}
+
+// changeableKey rejects, before any MFA code is asked for or spent on STS, a --key-id that EnableKey and
+// DisableKey would refuse: an alias (KMS accepts only a key id or key ARN there) or an ARN of something
+// other than a KMS key.
+func changeableKey(id string) error {
+	switch {
+	case strings.HasPrefix(id, "alias/") || strings.Contains(id, ":alias/"):
+		return fmt.Errorf("--key-id %s: EnableKey and DisableKey do not accept an alias; pass the key id or key ARN "+
+			"(the KeyId or KeyArn output, or --outputs FILE; kms-manage-key --key-id %s status shows it)", id, id)
+	case strings.HasPrefix(id, "arn:") && !strings.Contains(id, ":kms:") || strings.HasPrefix(id, "arn:") && !strings.Contains(id, ":key/"):
+		return fmt.Errorf("--key-id %s: not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); pass the key id or key ARN", id)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package managekey
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,10 @@ import (
 // Main is the tool with real dependencies; it returns the exit status.
 func Main(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) int {
 	o, err := ParseArgs(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, Usage)
+		return 0
+	}
 	if errors.Is(err, ErrUsage) {
 		fmt.Fprintf(stderr, "kms-manage-key: %v\n\n%s", err, Usage)
 		return ExitUsage
@@ -27,6 +32,9 @@ func Main(ctx context.Context, args []string, stdout io.Writer, stderr *os.File)
 		return ExitUsage
 	}
 	cfg, err := awsclient.LoadConfig(ctx, o.Profile, o.Region)
+	if errors.Is(err, awsclient.ErrNoRegion) {
+		err = fmt.Errorf("%w: pass --region, a key ARN or --outputs FILE (its KeyArn names the region), or set AWS_REGION", err)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kms-manage-key: %v\n", err)
 		return ExitFailure

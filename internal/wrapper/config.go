@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kmsguard/kmsguard/internal/awsclient"
+	"github.com/kmsguard/kmsguard/internal/check"
 	"github.com/kmsguard/kmsguard/internal/inifile"
 )
 
@@ -30,7 +31,7 @@ const (
 
 // Config is the [kms] section of the wrapper's config file.
 type Config struct {
-	MFASerial       string        // kms_mfa_id: the MFA device's serial or ARN
+	MFASerial       string        // kms_mfa_id: the MFA device's ARN
 	Socket          string        // kms_mfa_socket: absolute FIFO path
 	SessionDuration time.Duration // session_duration: 900–129600 s
 	WaitTimeout     time.Duration // wait_timeout: total wait for a valid code
@@ -40,9 +41,8 @@ type Config struct {
 }
 
 var (
-	mfaSerialRE = regexp.MustCompile(`^[\w+=/:,.@-]{9,256}$`)
-	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	groupRE     = regexp.MustCompile(`^([a-z_][a-z0-9_.-]{0,31}|[0-9]{1,10})$`)
+	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	groupRE  = regexp.MustCompile(`^([a-z_][a-z0-9_.-]{0,31}|[0-9]{1,10})$`)
 )
 
 // LoadConfig reads and validates the config file at path.
@@ -94,8 +94,8 @@ func (c *Config) set(key, val string) error {
 	var err error
 	switch key {
 	case "kms_mfa_id":
-		if !mfaSerialRE.MatchString(val) {
-			return errors.New("not an MFA device serial or ARN (arn:aws:iam::ACCOUNT:mfa/NAME)")
+		if err := check.MFADeviceARN(val); err != nil {
+			return err
 		}
 		c.MFASerial = val
 	case "kms_mfa_socket":

@@ -1,11 +1,15 @@
 package wrapper
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kmsguard/kmsguard/internal/awsclient"
+	"github.com/kmsguard/kmsguard/internal/check"
 )
 
 func TestParseConfigGuideFile(t *testing.T) {
@@ -58,7 +62,7 @@ func TestParseConfigErrors(t *testing.T) {
 		"bad region":         {"[kms]\n" + id + "region = Mars\n", "not an AWS region"},
 		"bad tries":          {"[kms]\n" + id + "max_tries = 0\n", "from 1 to 10"},
 		"bad group":          {"[kms]\n" + id + "socket_group = a b\n", "not a group"},
-		"bad id":             {"[kms]\nkms_mfa_id = x y\n", "not an MFA device serial"},
+		"bad id":             {"[kms]\nkms_mfa_id = x y\n", "not an MFA device ARN"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.in))
@@ -104,7 +108,7 @@ func FuzzParseConfig(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !mfaSerialRE.MatchString(cfg.MFASerial) {
+		if check.MFADeviceARN(cfg.MFASerial) != nil {
 			t.Fatalf("bad serial %q accepted", cfg.MFASerial)
 		}
 		if !filepath.IsAbs(cfg.Socket) || filepath.Clean(cfg.Socket) != cfg.Socket {
@@ -123,4 +127,37 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("region %q accepted", cfg.Region)
 		}
 	})
+}
+
+// TestMFAIdMustBeADeviceARN: a user ARN or a bare account id in kms_mfa_id is refused when the config is
+// read, with the key, the reason and the fix, instead of costing an MFA code at STS.
+func TestMFAIdMustBeADeviceARN(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:iam::123456789012:user/MDBEnc": "is a user's ARN, not its MFA device",
+		"123456789012":                          "is an account id, not an MFA device",
+		"MDBEnc":                                "is not an MFA device ARN",
+	} {
+		_, err := ParseConfig([]byte("[kms]\nkms_mfa_id = " + in + "\n"))
+		if err == nil || !strings.Contains(err.Error(), "line 2: kms_mfa_id: ") || !strings.Contains(err.Error(), want) ||
+			!strings.Contains(err.Error(), "arn:aws:iam::ACCOUNT:mfa/NAME") {
+			t.Errorf("%s: err = %v", in, err)
+		}
+	}
+	if _, err := ParseConfig([]byte("[kms]\nkms_mfa_id = arn:aws-us-gov:iam::123456789012:mfa/ops/MDBEnc\n")); err != nil {
+		t.Errorf("a device ARN with a path in another partition was refused: %v", err)
+	}
+}
+
+// TestNoRegionHintNamesTheWrappersOwnSettings: the wrapper has no --region flag, so its hint names the
+// config key and the EnvironmentFile variable.
+func TestNoRegionHintNamesTheWrappersOwnSettings(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "none"))
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	_, err := awsclient.LoadLongTermConfig(context.Background(), "", "AKIAEXAMPLE", "secret")
+	if err == nil || strings.Contains(err.Error(), "--region") || !strings.Contains(err.Error(), "region = REGION in the [kms] section") {
+		t.Fatalf("err = %v", err)
+	}
 }

@@ -24,9 +24,18 @@ const (
 type DropinParams struct {
 	Wrapper    string   // absolute path of the wrapper binary
 	ConfigPath string   // the --config path
-	Command    []string // wrapped command; default /usr/sbin/mysqld $MYSQLD_OPTS
+	Command    []string // wrapped command; default DefaultCommand
 	Config     Config
 }
+
+// DefaultCommand is the server command of MariaDB's own mariadb.service (support-files/mariadb.service.in):
+// the Galera variables must stay, or a node started through the wrapper cannot bootstrap a cluster
+// (galera_new_cluster sets _WSREP_NEW_CLUSTER) or rejoin at its recovered position.
+var DefaultCommand = []string{"/usr/sbin/mariadbd", "$MYSQLD_OPTS", "$_WSREP_NEW_CLUSTER", "$_WSREP_START_POSITION"}
+
+// sharedDirs are directories every user of the host writes to: their owner and mode are the system's and
+// must never be changed for the wrapper's socket.
+var sharedDirs = map[string]bool{"/tmp": true, "/var/tmp": true, "/dev/shm": true, "/run/lock": true}
 
 var safeArg = regexp.MustCompile(`^[A-Za-z0-9_./=:,+@${}-]+$`)
 
@@ -36,7 +45,7 @@ var safeArg = regexp.MustCompile(`^[A-Za-z0-9_./=:,+@${}-]+$`)
 // wait for the code. It writes no secret; the operator edits them in.
 func PrintDropin(w io.Writer, p DropinParams) error {
 	if len(p.Command) == 0 {
-		p.Command = []string{"/usr/sbin/mysqld", "$MYSQLD_OPTS"}
+		p.Command = DefaultCommand
 	}
 	for _, a := range append([]string{p.Wrapper, p.ConfigPath}, p.Command...) {
 		if !safeArg.MatchString(a) {
@@ -49,7 +58,10 @@ func PrintDropin(w io.Writer, p DropinParams) error {
 		"Dir": dir, "Cmd": strings.Join(p.Command, " "),
 		"Timeout": int((p.Config.WaitTimeout + serverStartAllowance) / time.Second),
 	}
-	if filepath.Dir(dir) == "/run" {
+	switch {
+	case sharedDirs[dir]:
+		data["Shared"] = true
+	case filepath.Dir(dir) == "/run":
 		data["RuntimeDir"] = filepath.Base(dir)
 	}
 	return dropinTmpl.Execute(w, data)
@@ -103,10 +115,17 @@ chmod 0644 {{.P.ConfigPath}}
 getent group {{.C.SocketGroup}} >/dev/null || groupadd --system {{.C.SocketGroup}}
 # usermod -aG {{.C.SocketGroup}} <operator>
 {{- end}}
-{{- if not .RuntimeDir}}
+{{- if .Shared}}
 
-# The socket directory {{.Dir}} is not directly under /run: create it owned by
-# the service user, mode 0750 or stricter, writable by no one else.
+# The socket is in {{.Dir}}, which every user of this host shares: leave {{.Dir}}
+# exactly as it is (never change its owner or mode). Anyone can pre-create the
+# path there and block the start; prefer kms_mfa_socket = /run/kms-mfa/socket,
+# a private directory systemd creates (RuntimeDirectory=).
+{{- else if not .RuntimeDir}}
+
+# The socket directory {{.Dir}} is not directly under /run: make it a directory
+# of its own (never a shared one such as /tmp), owned by the service user,
+# mode 0750 or stricter, writable by no one else.
 {{- end}}
 
 systemctl daemon-reload

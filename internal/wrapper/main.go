@@ -32,17 +32,24 @@ func (SyscallExec) Exec(path string, argv, env []string) error { return syscall.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := log.New(stderr, "iam-kms-wrapper: ", 0)
 	fs := flag.NewFlagSet("iam-kms-wrapper", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	configPath := fs.String("config", DefaultConfigPath, "wrapper config file (ini, section [kms])")
 	printDropin := fs.Bool("print-systemd-dropin", false, "print the systemd drop-in and setup commands for this install, then exit")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: iam-kms-wrapper [--config=FILE] COMMAND [ARGS...]\n       iam-kms-wrapper [--config=FILE] --print-systemd-dropin [COMMAND [ARGS...]]")
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: iam-kms-wrapper [--config=FILE] COMMAND [ARGS...]\n       iam-kms-wrapper [--config=FILE] --print-systemd-dropin [COMMAND [ARGS...]]")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
+	// One convention for every kmsguard command: -h/--help print the usage on stdout and exit 0; a bad flag
+	// exits 2 with the problem and the usage on stderr.
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
 			return 0
 		}
+		fmt.Fprintf(stderr, "iam-kms-wrapper: %v\n\n", err)
+		usage(stderr)
 		return ExitUsage
 	}
 	cfg, err := LoadConfig(*configPath)

@@ -329,7 +329,7 @@ func TestPrintDropin(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"EnvironmentFile=/etc/systemd/system/mariadb.service.d/aws-kms.env",
-		"ExecStart=\nExecStart=/usr/local/bin/iam-kms-wrapper --config=/etc/my.cnf.d/iam-kms-wrapper.config /usr/sbin/mysqld $MYSQLD_OPTS\n",
+		"ExecStart=\nExecStart=/usr/local/bin/iam-kms-wrapper --config=/etc/my.cnf.d/iam-kms-wrapper.config /usr/sbin/mariadbd $MYSQLD_OPTS $_WSREP_NEW_CLUSTER $_WSREP_START_POSITION\n",
 		"RuntimeDirectory=kms-mfa\n", "SupplementaryGroups=kmsmfa\n", "TimeoutStartSec=1200\n",
 		"[ -e /etc/systemd/system/mariadb.service.d/aws-kms.env ] || install -m 0600 -o root -g root /dev/null /etc/systemd/system/mariadb.service.d/aws-kms.env",
 		"chmod 0600 /etc/systemd/system/mariadb.service.d/aws-kms.env",
@@ -347,5 +347,35 @@ func TestPrintDropin(t *testing.T) {
 	}
 	if err := PrintDropin(&b, DropinParams{Wrapper: "/w", ConfigPath: "/c d", Config: cfg}); err == nil {
 		t.Error("path with a space accepted")
+	}
+}
+
+// TestDropinKeepsGaleraVariablesAndNeverTouchesTmp: the drop-in's ExecStart is MariaDB's own (with the
+// Galera variables galera_new_cluster relies on), and a socket in /tmp never leads to advice that changes
+// /tmp's owner or mode.
+func TestDropinKeepsGaleraVariablesAndNeverTouchesTmp(t *testing.T) {
+	cfg := Config{MFASerial: "arn:aws:iam::123456789012:mfa/MDBEnc", Socket: "/tmp/kms_mfa_socket", WaitTimeout: 5 * time.Minute}
+	var b bytes.Buffer
+	if err := PrintDropin(&b, DropinParams{Wrapper: "/usr/local/bin/iam-kms-wrapper", ConfigPath: DefaultConfigPath, Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, " /usr/sbin/mariadbd $MYSQLD_OPTS $_WSREP_NEW_CLUSTER $_WSREP_START_POSITION\n") {
+		t.Errorf("ExecStart is not MariaDB's (Galera variables dropped):\n%s", out)
+	}
+	for _, bad := range []string{"mode 0750", "owned by the service user", "chown mysql", "chmod 07"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("advice for /tmp contains %q:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "leave /tmp\n# exactly as it is") || !strings.Contains(out, "prefer kms_mfa_socket = /run/kms-mfa/socket") {
+		t.Errorf("no advice to leave /tmp alone and use /run/kms-mfa:\n%s", out)
+	}
+	// Control: a private directory outside /run still gets the ownership advice.
+	b.Reset()
+	cfg.Socket = "/var/lib/kms/socket"
+	PrintDropin(&b, DropinParams{Wrapper: "/w", ConfigPath: "/c", Config: cfg})
+	if !strings.Contains(b.String(), "owned by the service user") {
+		t.Errorf("private directory lost its advice:\n%s", b.String())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -40,6 +41,19 @@ func run() error {
 		return fmt.Errorf("the CDK CLI is not installed: run make setup (%v)", err)
 	}
 
+	// The CDK's own output (about a thousand lines) goes to the log; the terminal gets the narration.
+	if err := os.MkdirAll(filepath.Join(repo, ".demo"), 0o755); err != nil {
+		return err
+	}
+	logPath := filepath.Join(repo, ".demo", "demo.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log = logFile
+	fmt.Printf("== full log: %s\n", logPath)
+
 	emu, err := emulator.Start()
 	if err != nil {
 		return err
@@ -51,8 +65,16 @@ func run() error {
 	return nil
 }
 
+// log receives everything the demo's tools print; say also writes to the terminal.
+var log io.Writer = os.Stdout
+
+func say(format string, a ...any) {
+	fmt.Printf(format, a...)
+	fmt.Fprintf(log, format, a...)
+}
+
 func demo(ctx context.Context, emu *emulator.Emulator, repo, stack, cdk string) error {
-	fmt.Printf("== moto_server behind %s (account %s, %s)\n", emu.Endpoint, emulator.Account, emulator.Region)
+	say("== moto_server behind %s (account %s, %s)\n", emu.Endpoint, emulator.Account, emulator.Region)
 
 	dir, err := os.MkdirTemp("", "kmsguard-demo-")
 	if err != nil {
@@ -60,25 +82,26 @@ func demo(ctx context.Context, emu *emulator.Emulator, repo, stack, cdk string) 
 	}
 	defer os.RemoveAll(dir)
 	outputs := filepath.Join(dir, "outputs.json")
-	fmt.Println("== cdk synth (context from cdk.json)")
+	say("== cdk synth (context from cdk.json)\n")
 	synthDir, app := filepath.Join(dir, "synth"), filepath.Join(dir, "assembly")
-	if err := emu.Synth(ctx, cdk, repo, synthDir, os.Stdout); err != nil {
+	if err := emu.Synth(ctx, cdk, repo, synthDir, log); err != nil {
 		return err
 	}
 	keyIDs, skipped, err := emulator.ForMoto(synthDir, app, stack)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("== adapted for moto: %d Fn::GetAtt [key, KeyId] -> Ref key (same value in AWS; moto lacks the attribute), "+
+	say("== adapted for moto: %d Fn::GetAtt [key, KeyId] -> Ref key (same value in AWS; moto lacks the attribute), "+
 		"%d Fn::GetAtt of resources moto skips -> placeholder strings\n", keyIDs, skipped)
-	fmt.Println("== cdk bootstrap + cdk deploy")
-	if err := emu.Deploy(ctx, cdk, repo, app, stack, outputs, os.Stdout); err != nil {
+	say("== cdk bootstrap + cdk deploy\n")
+	if err := emu.Deploy(ctx, cdk, repo, app, stack, outputs, log); err != nil {
 		return err
 	}
-	fmt.Printf("== cdk deploy asked for termination protection: %q\n", emu.TerminationProtection[stack])
+	say("== cdk deploy asked for termination protection: %q\n", emu.TerminationProtection[stack])
 
 	if raw, err := os.ReadFile(outputs); err == nil {
-		fmt.Printf("== cdk deploy --outputs-file\n%s\n", raw)
+		fmt.Fprintf(log, "== cdk deploy --outputs-file\n%s\n", raw)
+		say("== cdk deploy --outputs-file: %d bytes (in the log)\n", len(raw))
 	}
 	tmpl, err := os.ReadFile(filepath.Join(app, stack+".template.json"))
 	if err != nil {
@@ -101,24 +124,25 @@ func demo(ctx context.Context, emu *emulator.Emulator, repo, stack, cdk string) 
 	if _, err := os.Stat(filepath.Join(repo, "cmd", "kms-manage-key", "main.go")); err == nil {
 		// moto accepts any MFA code; the key id, not the ARN (moto's key-ARN lookups are unreliable).
 		for _, cmdName := range []string{"status", "disable", "status", "enable", "status"} {
-			fmt.Printf("== kms-manage-key %s\n", cmdName)
+			say("== kms-manage-key %s\n", cmdName)
 			c := exec.CommandContext(ctx, "go", "run", "./cmd/kms-manage-key", "--key-id", keyID,
 				"--mfa-serial", "arn:aws:iam::"+emulator.Account+":mfa/MDBEncAdmin", "--mfa-code", "123456", cmdName)
-			c.Dir, c.Env, c.Stdout, c.Stderr = repo, emu.Env(), os.Stdout, os.Stderr
+			c.Dir, c.Env, c.Stdout, c.Stderr = repo, emu.Env(), io.MultiWriter(os.Stdout, log), io.MultiWriter(os.Stderr, log)
 			if err := c.Run(); err != nil {
 				return fmt.Errorf("kms-manage-key %s: %w", cmdName, err)
 			}
 		}
 	} else {
-		fmt.Println("== kms-manage-key not present; skipped")
+		say("== kms-manage-key not present; skipped\n")
 	}
 
 	report, err = emu.Inspect(ctx, repo, stack, keyLogicalID)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("== what moto holds now (scripts/demo/emulator_state.py)\n%s", report)
-	fmt.Println("== not proof: moto skipped the CloudTrail trail, bucket policies, topic policy and subscriptions, and evaluates no key policy")
+	fmt.Fprintf(log, "== what moto holds now (scripts/demo/emulator_state.py)\n%s", report)
+	say("== what moto holds now: %d bytes of JSON (scripts/demo/emulator_state.py, in the log)\n", len(report))
+	say("== not proof: moto skipped the CloudTrail trail, bucket policies, topic policy and subscriptions, and evaluates no key policy\n")
 	return nil
 }
 

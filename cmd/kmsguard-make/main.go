@@ -1,0 +1,15 @@
+// Command kmsguard-make answers the Makefile's questions about this checkout: which stack cdk.json
+// configures (so synth, diff and demo follow stackName) and whether AWS credentials are available (so
+// make diff compares with the deployed stack when it can). See README.md, "Quick start".
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/kmsguard/kmsguard/internal/projectconfig"
+)
+
+func main() {
+	os.Exit(projectconfig.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}

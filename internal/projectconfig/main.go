@@ -1,0 +1,59 @@
+package projectconfig
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Usage is kmsguard-make's help text.
+const Usage = `usage: kmsguard-make [--dir DIR] stack-name
+       kmsguard-make has-credentials
+
+  stack-name       print the stack name DIR/cdk.json configures (context stackName, default KmsGuard);
+                   exit 1 with every configuration problem when the configuration is invalid
+  has-credentials  exit 0 and name the source when the AWS SDK finds credentials, 1 when it finds none
+                   (the credentials are never printed)
+`
+
+// Main runs kmsguard-make and returns its exit status: 0 success, 1 a failed answer, 2 a usage error.
+// -h and --help print the usage on stdout and exit 0, like every kmsguard command.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kmsguard-make", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dir := fs.String("dir", ".", "")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fmt.Fprint(stdout, Usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "kmsguard-make: %v\n\n%s", err, Usage)
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "kmsguard-make: want exactly one command\n\n%s", Usage)
+		return 2
+	}
+	switch fs.Arg(0) {
+	case "stack-name":
+		name, err := StackName(*dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "kmsguard-make: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, name)
+		return 0
+	case "has-credentials":
+		src, err := CredentialSource(ctx, 10*time.Second)
+		if err != nil {
+			fmt.Fprintf(stdout, "%v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "AWS credentials found (%s)\n", src)
+		return 0
+	}
+	fmt.Fprintf(stderr, "kmsguard-make: unknown command %q (want stack-name or has-credentials)\n\n%s", fs.Arg(0), Usage)
+	return 2
+}

@@ -1,0 +1,162 @@
+// Package makefile runs the Makefile's operator targets (make synth, make diff) the way README.md tells a
+// new user to, in a copy of this checkout with its own cdk.json, against the real CDK CLI.
+package makefile
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// checkout copies the tracked and new (not ignored) files of this checkout into a temporary directory,
+// keeping their modification times, links node_modules, and writes cdk.json with the given context. It
+// refuses to go on when make would reinstall node_modules (that directory may be shared).
+func checkout(t *testing.T, context string) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "cdk")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the CDK CLI is not installed (make setup): %v", err)
+		}
+		t.Skipf("the CDK CLI is not installed (make setup): %v", err)
+	}
+	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		if f == "" || f == "node_modules" {
+			continue
+		}
+		copyFile(t, filepath.Join(root, f), filepath.Join(dir, f))
+	}
+	if err := os.Symlink(filepath.Join(root, "node_modules"), filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cdk.json"), []byte(`{"app":"go run ./bin","context":`+context+`}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("make", "-C", dir, "-q", "node_modules/.kmsguard-installed").Run(); err != nil {
+		t.Skip("node_modules is older than package-lock.json: run make setup first (not done here: node_modules may be shared)")
+	}
+	return dir
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	st, err := os.Lstat(from)
+	if err != nil {
+		if os.IsNotExist(err) { // deleted in the work tree but not yet committed
+			return
+		}
+		t.Fatal(err)
+	}
+	if !st.Mode().IsRegular() {
+		return
+	}
+	os.MkdirAll(filepath.Dir(to), 0o755)
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, st.Mode().Perm())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	dst.Close()
+	os.Chtimes(to, st.ModTime(), st.ModTime())
+}
+
+// noCredentials is the environment of a user without AWS credentials (and no instance metadata).
+func noCredentials(dir string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") || k == "HOME" || k == "CDK_DEFAULT_ACCOUNT" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	home := filepath.Join(dir, ".home")
+	os.MkdirAll(home, 0o700)
+	gocache, _ := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	v := strings.Split(strings.TrimSpace(string(gocache)), "\n")
+	return append(env, "HOME="+home, "AWS_EC2_METADATA_DISABLED=true", "GOCACHE="+v[0], "GOMODCACHE="+v[1], "GOPATH="+v[2])
+}
+
+func make_(t *testing.T, dir string, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"--no-print-directory", "-C", dir}, args...)...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+const customContext = `{"stackName":"OpsCheck","alertEmails":[],"allowedCidrs":[]}`
+
+// TestMakeSynthFollowsStackNameAndStaysShort: with stackName set in cdk.json, make synth summarizes that
+// stack (never a stale KmsGuard template left by an earlier run), keeps the configuration warnings, and a
+// warm run prints at most 50 lines without the CDK's noise.
+func TestMakeSynthFollowsStackNameAndStaysShort(t *testing.T) {
+	dir := checkout(t, customContext)
+	env := noCredentials(dir)
+	// A stale template of the default stack name, as an earlier run would have left it.
+	os.MkdirAll(filepath.Join(dir, "cdk.out"), 0o755)
+	copyFile(t, "../testdata/hardened.template.json", filepath.Join(dir, "cdk.out", "KmsGuard.template.json"))
+	copyFile(t, "../testdata/hardened.template.json", filepath.Join(dir, "cdk.out", "OpsCheck.template.json"))
+
+	out, err := make_(t, dir, env, "synth")
+	if err != nil {
+		t.Fatalf("make synth: %v\n%s", err, out)
+	}
+	for _, want := range []string{"OpsCheck-key-danger-1", "alias/mariadb-encryption",
+		"alertEmails is empty", "allowedCidrs and allowedVpcEndpoints are empty", "resources would be deployed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("make synth output lacks %q:\n%s", want, out)
+		}
+	}
+	// The hardened golden (a different alias and rule prefix) must not be what was summarized.
+	for _, stale := range []string{"KmsGuard-key-danger", "alias/prod/mariadb"} {
+		if strings.Contains(out, stale) {
+			t.Errorf("make synth printed the stale template (%q):\n%s", stale, out)
+		}
+	}
+	for _, noise := range []string{"program.js", "feature flags are not configured", "is deprecated", "Error"} {
+		if strings.Contains(out, noise) {
+			t.Errorf("make synth printed noise %q:\n%s", noise, out)
+		}
+	}
+	if n := strings.Count(strings.TrimRight(out, "\n"), "\n") + 1; n > 50 {
+		t.Errorf("make synth printed %d lines, more than 50:\n%s", n, out)
+	}
+}
+
+// TestMakeDiffSaysWhatItComparesAndReportsADifference: without credentials make diff compares with the
+// golden offline, says so first, and reports a difference in plain words instead of a make error.
+func TestMakeDiffSaysWhatItComparesAndReportsADifference(t *testing.T) {
+	dir := checkout(t, customContext)
+	out, err := make_(t, dir, noCredentials(dir), "diff")
+	if err != nil {
+		t.Fatalf("make diff failed on a difference: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.Contains(lines[0], "against the committed golden test/testdata/default.template.json: no AWS credentials") {
+		t.Errorf("first line does not say what is compared: %q", lines[0])
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, "DIFFERENT from the committed golden") {
+		t.Errorf("last line does not report the difference: %q", last)
+	}
+	if !strings.Contains(out, "OpsCheck") || strings.Contains(out, "Error 1") {
+		t.Errorf("make diff output:\n%s", out)
+	}
+}
