@@ -56,15 +56,19 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	var bucket bucketFlags
 	bucket.register(fs)
 	workers := fs.Int("workers", 0, "cores decoding and matching records (default: all)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kmsguard-replay --template FILE --key-arn ARN [flags] PATH... (files, directories, - for stdin, or s3://BUCKET/PREFIX)")
+	usage := func(w io.Writer) {
+		fs.SetOutput(w)
+		fmt.Fprintln(w, "usage: kmsguard-replay --template FILE --key-arn ARN [flags] PATH... (files, directories, - for stdin, or s3://BUCKET/PREFIX)")
 		fs.PrintDefaults()
 	}
+	fs.Usage = func() {} // printed below: -h/--help on stdout, a bad flag on stderr
 	paths, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
 		return 0
 	}
 	if err != nil {
+		usage(stderr)
 		return 2
 	}
 	fail := func(format string, a ...any) int {

@@ -87,8 +87,8 @@ func TestFlagsAreAcceptedAfterPaths(t *testing.T) {
 func TestHelpExitsZeroAndBadFlagsExitTwoWithUsage(t *testing.T) {
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"logs/", "--help"}} {
 		var o, e bytes.Buffer
-		if code := run(args, nil, &o, &e); code != 0 || !strings.Contains(e.String(), "usage: kmsguard-replay") {
-			t.Errorf("run(%q) = %d, stderr %q; want 0 with usage", args, code, e.String())
+		if code := run(args, nil, &o, &e); code != 0 || !strings.Contains(o.String(), "usage: kmsguard-replay") || e.Len() != 0 {
+			t.Errorf("run(%q) = %d, stdout %q, stderr %q; want 0 with the usage on stdout", args, code, o.String(), e.String())
 		}
 	}
 	var o, e bytes.Buffer

@@ -193,13 +193,17 @@ func LogRetention(days int) error {
 var (
 	mfaDeviceARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:mfa/[\w+=,.@/-]{1,512}$`)
 	accountIDRE    = regexp.MustCompile(`^[0-9]{12}$`)
+	// hardwareSerialRE is STS's SerialNumber syntax (GetSessionToken: 9 to 256 characters, letters, digits
+	// and _=,.@:/-), which a hardware token's serial number (for example GAHT12345678) follows.
+	hardwareSerialRE = regexp.MustCompile(`^[\w=,.@:/-]{9,256}$`)
 )
 
-// MFADeviceARN accepts the ARN of an IAM MFA device, arn:PARTITION:iam::ACCOUNT:mfa/NAME, which is what
-// sts:GetSessionToken needs as SerialNumber for a virtual or passkey device. It names the usual mix-ups
-// (the user's ARN, a bare account id) so the operator can fix them before any MFA code is spent.
+// MFADeviceARN accepts what sts:GetSessionToken takes as SerialNumber: the ARN of an IAM MFA device,
+// arn:PARTITION:iam::ACCOUNT:mfa/NAME (virtual and passkey devices), or a hardware token's serial number
+// (GAHT12345678). It names the usual mix-ups (the user's ARN, a bare account id) so the operator can fix
+// them before any MFA code is spent.
 func MFADeviceARN(s string) error {
-	const fix = "use the MFA device's ARN, arn:aws:iam::ACCOUNT:mfa/NAME (aws iam list-mfa-devices --user-name USER shows it)"
+	const fix = "use the MFA device's ARN, arn:aws:iam::ACCOUNT:mfa/NAME, or a hardware token's serial number (aws iam list-mfa-devices --user-name USER shows it)"
 	switch {
 	case mfaDeviceARNRE.MatchString(s):
 		return nil
@@ -207,6 +211,8 @@ func MFADeviceARN(s string) error {
 		return fmt.Errorf("%q is an account id, not an MFA device: %s", s, fix)
 	case strings.Contains(s, ":user/"):
 		return fmt.Errorf("%q is a user's ARN, not its MFA device: %s", s, fix)
+	case !strings.HasPrefix(s, "arn:") && hardwareSerialRE.MatchString(s):
+		return nil // a hardware token's serial number
 	}
 	return fmt.Errorf("%q is not an MFA device ARN: %s", s, fix)
 }

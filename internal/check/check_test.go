@@ -62,3 +62,24 @@ func TestTrailNameRules(t *testing.T) {
 		}
 	}
 }
+
+// TestMFASerialAcceptsDeviceARNsAndHardwareSerials: GetSessionToken takes a virtual device's ARN or a
+// hardware token's serial number; a user ARN or an account id is refused with the fix.
+func TestMFASerialAcceptsDeviceARNsAndHardwareSerials(t *testing.T) {
+	for _, ok := range []string{"arn:aws:iam::111122223333:mfa/MDBEncAdmin", "arn:aws-us-gov:iam::111122223333:mfa/path/dev", "GAHT12345678"} {
+		if err := MFADeviceARN(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for bad, why := range map[string]string{
+		"arn:aws:iam::111122223333:user/MDBEncAdmin": "a user's ARN",
+		"111122223333":                  "an account id",
+		"arn:aws:iam::111122223333:x/y": "not an MFA device ARN",
+		"short":                         "not an MFA device ARN",
+		"GAHT 1234 5678":                "not an MFA device ARN",
+	} {
+		if err := MFADeviceARN(bad); err == nil || !strings.Contains(err.Error(), why) {
+			t.Errorf("%q: %v, want %q", bad, err, why)
+		}
+	}
+}
