@@ -72,7 +72,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 		DeletionProtectionEnabled: jsii.Bool(true),
 	})
 	retain(a.LogGroup)
-	role, rolePolicy := newDeliveryRole(c, a.LogGroup, a.TrailArn)
+	role, rolePolicy := newDeliveryRole(c, a.LogGroup)
 
 	a.Trail = awscloudtrail.NewCfnTrail(c, jsii.String("Trail"), &awscloudtrail.CfnTrailProps{
 		TrailName:                  jsii.String(props.TrailName),
