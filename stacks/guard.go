@@ -67,10 +67,7 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		NotifyKeyUse: cfg.NotifyKeyUse,
 		Namespace:    "kmsguard/" + cfg.StackName,
 	})
-	// Metric filters can only be created on an existing log group (they name it, not reference it).
-	for _, a := range g.Detection.Alarms {
-		a.Filter.AddDependency(g.AuditTrail.LogGroup)
-	}
+	// The metric filters name the log group by Ref, which also makes them wait for it.
 
 	g.warnAboutWeakSettings()
 	g.addOutputs()
@@ -132,5 +129,5 @@ func (g *GuardStack) addOutputs() {
 	out("AlertTopicArn", "Alert topic: confirm each email subscription", g.Alerting.Topic.TopicArn())
 	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
 	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
-	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", jsii.String(g.AuditTrail.LogGroupName))
+	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())
 }

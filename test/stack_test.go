@@ -20,13 +20,15 @@ func TestMasterKeyIsRetainedSymmetricAndRotated(t *testing.T) {
 		if p["KeySpec"] != "SYMMETRIC_DEFAULT" || p["KeyUsage"] != "ENCRYPT_DECRYPT" || p["EnableKeyRotation"] != true {
 			t.Errorf("%s: key spec/usage/rotation: %v %v %v", name, p["KeySpec"], p["KeyUsage"], p["EnableKeyRotation"])
 		}
-		if key["DeletionPolicy"] != "Retain" || key["UpdateReplacePolicy"] != "Retain" {
+		// RetainExceptOnCreate: kept by stack deletion and replacement, removed only by the rollback of the
+		// create that made it (docs/teardown.md).
+		if key["DeletionPolicy"] != "RetainExceptOnCreate" || key["UpdateReplacePolicy"] != "Retain" {
 			t.Errorf("%s: master key must be retained on delete and replace: %v / %v", name, key["DeletionPolicy"], key["UpdateReplacePolicy"])
 		}
 		must(t, name+" alias", func() {
 			s.Template.HasResource(jsii.String("AWS::KMS::Alias"), map[string]any{
 				"Properties":     map[string]any{"AliasName": alias, "TargetKeyId": map[string]any{"Fn::GetAtt": []any{id, "KeyId"}}},
-				"DeletionPolicy": "Retain",
+				"DeletionPolicy": "RetainExceptOnCreate",
 			})
 		})
 	}
@@ -120,7 +122,7 @@ func TestTrailLogsEverythingEncryptedWithTheAuditKey(t *testing.T) {
 			}
 		}
 		for id, k := range s.resourcesOfType("AWS::KMS::Key") {
-			if k["DeletionPolicy"] != "Retain" || props(k)["EnableKeyRotation"] != true {
+			if k["DeletionPolicy"] != "RetainExceptOnCreate" || props(k)["EnableKeyRotation"] != true {
 				t.Errorf("%s: key %s must be retained and rotated", name, id)
 			}
 		}

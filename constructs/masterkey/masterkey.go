@@ -61,8 +61,10 @@ func (p Props) Validate() error {
 	return errors.Join(errs...)
 }
 
-// MasterKey is the symmetric KMS key and its alias. Both are retained on stack deletion and replacement:
-// losing the key loses every encrypted table.
+// MasterKey is the symmetric KMS key and its alias. Both are retained on stack deletion and replacement
+// (losing the key loses every encrypted table), except by the rollback of the create that made them: a key
+// that never held data is scheduled for deletion, and the alias is deleted, so that the retry can create
+// the alias name again (CloudFormation's RetainExceptOnCreate, docs/teardown.md).
 type MasterKey struct {
 	cdkconstructs.Construct
 	Key   awskms.CfnKey
@@ -83,12 +85,12 @@ func New(scope cdkconstructs.Construct, id string, props Props) *MasterKey {
 		PendingWindowInDays: jsii.Number(30),
 		KeyPolicy:           PolicyDocument(props),
 	})
-	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	key.AddMetadata(jsii.String("kmsguard:role"), "master-key")
 	alias := awskms.NewCfnAlias(c, jsii.String("Alias"), &awskms.CfnAliasProps{
 		AliasName:   jsii.String(props.Alias),
 		TargetKeyId: key.AttrKeyId(),
 	})
-	alias.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	alias.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	return &MasterKey{Construct: c, Key: key, Alias: alias}
 }
