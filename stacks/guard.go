@@ -52,6 +52,7 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	}
 	g.MasterKey = masterkey.New(stack, "MasterKey", masterkey.Props{
 		Alias:               cfg.KeyAlias,
+		AccountID:           *awscdk.Aws_ACCOUNT_ID(),
 		AccountRootArn:      "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID() + ":root",
 		KeyUserArns:         keyUsers,
 		AdminArn:            *g.KeyAdmin.User.UserArn(),

@@ -17,6 +17,7 @@ import (
 // Props configures the master key. ARNs may be CDK tokens (a user created in the same stack).
 type Props struct {
 	Alias               string
+	AccountID           string // the account whose principals may match aws:PrincipalArn
 	AccountRootArn      string
 	KeyUserArns         []string
 	AdminArn            string
@@ -35,6 +36,9 @@ func (p Props) Validate() error {
 		}
 	}
 	add("Alias", check.KeyAlias(p.Alias))
+	if p.AccountID == "" {
+		add("AccountID", errors.New("required: the account of the key users and the administrator"))
+	}
 	if p.AccountRootArn == "" {
 		add("AccountRootArn", errors.New("required: the account that administers the key"))
 	}
