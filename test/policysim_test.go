@@ -56,6 +56,7 @@ func endpoint(vpce string) simCtx {
 }
 func (c simCtx) mfa() simCtx      { return c.with("aws:MultiFactorAuthPresent", "true") }
 func (c simCtx) mfaFalse() simCtx { return c.with("aws:MultiFactorAuthPresent", "false") }
+
 // withPrincipal adds what AWS puts in every signed request about the caller: aws:PrincipalArn (for a role
 // session, the role's ARN) and aws:PrincipalAccount (docs/aws-facts.md). The simulator's strict mode only
 // knows the keys it is given.
