@@ -58,7 +58,7 @@ func (g *GuardStack) NagSuppressions() map[string][]NagSuppression {
 			},
 		},
 	}
-	if g.Config.AdminRequireMfa {
+	if g.KeyAdmin != nil && g.Config.AdminRequireMfa {
 		s["KeyAdmin/RequireMfa"] = []NagSuppression{{
 			Rule: "AwsSolutions-IAM5",
 			Reason: "AWS's documented force-MFA policy: iam:ListVirtualMFADevices has no resource-level permissions, " +

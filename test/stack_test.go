@@ -303,3 +303,32 @@ func TestUndeliveredAlertsAreKept(t *testing.T) {
 		})
 	}
 }
+
+// TestExistingAdministratorIsNotCreated: with adminUserArn the stack creates no administrator (a second
+// region of the same account would collide on the account-wide user name), the key policy and the alarms
+// name the existing user, and the dashboard's name carries the region (dashboards are account-wide too).
+func TestExistingAdministratorIsNotCreated(t *testing.T) {
+	s := synth(t, "existing-admin")
+	for _, u := range s.resourcesOfType("AWS::IAM::User") {
+		if name := props(u)["UserName"]; name != "MDBEnc" {
+			t.Errorf("the stack creates user %v; only the server user MDBEnc is expected", name)
+		}
+	}
+	st := keyPolicyStatements(t, s)["AllowEnableDisable"]
+	if got := mustJSON(st["Condition"]); !strings.Contains(got, `"aws:PrincipalArn":"arn:aws:iam::111122223333:user/ops/KeyToggler"`) {
+		t.Errorf("AllowEnableDisable does not name the existing administrator: %s", got)
+	}
+	if !strings.Contains(string(s.Bytes), `($.requestParameters.userName = \"KeyToggler\")`) {
+		t.Errorf("no metric filter watches the existing administrator KeyToggler")
+	}
+	if strings.Contains(string(s.Bytes), "MDBEncAdmin") {
+		t.Errorf("the default administrator MDBEncAdmin still appears in the template")
+	}
+	for _, name := range []string{"existing-admin", "default"} {
+		for _, d := range synth(t, name).resourcesOfType("AWS::CloudWatch::Dashboard") {
+			if got := mustJSON(props(d)["DashboardName"]); !strings.Contains(got, `{"Ref":"AWS::Region"}`) {
+				t.Errorf("%s: dashboard name %s does not carry the region", name, got)
+			}
+		}
+	}
+}
