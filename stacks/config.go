@@ -3,8 +3,8 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 

@@ -22,7 +22,7 @@ type GuardStack struct {
 	awscdk.Stack
 	Config     Config
 	MasterKey  *masterkey.MasterKey
-	KeyAdmin   *keyadmin.KeyAdmin // nil when the operator named an existing administrator (adminUserArn)
+	KeyAdmin   *keyadmin.KeyAdmin     // nil when the operator named an existing administrator (adminUserArn)
 	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
 	AuditTrail *audittrail.AuditTrail
 	Alerting   *alerting.Alerting
