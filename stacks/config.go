@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ type Config struct {
 	KeyUserArns         []string
 	ServerUserName      string
 	AdminUserName       string
+	AdminUserArn        string
 	AdminRequireMfa     bool
 	KeyAlias            string
 	TrailName           string
@@ -58,6 +60,7 @@ var fields = []field{
 	{"keyUserArns", list(func(c *Config) *[]string { return &c.KeyUserArns })},
 	{"serverUserName", str(func(c *Config) *string { return &c.ServerUserName })},
 	{"adminUserName", str(func(c *Config) *string { return &c.AdminUserName })},
+	{"adminUserArn", str(func(c *Config) *string { return &c.AdminUserArn })},
 	{"adminRequireMfa", boolean(func(c *Config) *bool { return &c.AdminRequireMfa })},
 	{"keyAlias", str(func(c *Config) *string { return &c.KeyAlias })},
 	{"trailName", str(func(c *Config) *string { return &c.TrailName })},
@@ -285,11 +288,22 @@ func (c Config) principalProblems() Problems {
 	if err := check.IAMUserName(c.AdminUserName); err != nil {
 		p.Add("adminUserName", "%v", err)
 	}
+	if c.AdminUserArn != "" {
+		kind, err := check.PrincipalARN(c.AdminUserArn)
+		switch {
+		case err != nil:
+			p.Add("adminUserArn", "%v", err)
+		case kind != check.IAMUser:
+			p.Add("adminUserArn", "%q is not an IAM user: kms-manage-key gets the administrator's MFA session with sts:GetSessionToken, which only IAM users can call; name an existing IAM user, or leave adminUserArn empty to create %s", c.AdminUserArn, c.AdminUserName)
+		case slices.Contains(c.KeyUserArns, c.AdminUserArn):
+			p.Add("adminUserArn", "%q is also in keyUserArns: separation of duties needs the administrator to be someone else; name another user", c.AdminUserArn)
+		}
+	}
 	if len(c.KeyUserArns) == 0 {
 		if err := check.IAMUserName(c.ServerUserName); err != nil {
 			p.Add("serverUserName", "%v", err)
 		}
-		if c.ServerUserName == c.AdminUserName {
+		if c.ServerUserName == c.adminName() {
 			p.Add("serverUserName", "%q is also the admin user: separation of duties needs two users; pick another name", c.ServerUserName)
 		}
 	}
@@ -298,7 +312,7 @@ func (c Config) principalProblems() Problems {
 		switch {
 		case err != nil:
 			p.Add("keyUserArns", "%v", err)
-		case kind == check.IAMUser && principalName(arn) == c.AdminUserName:
+		case kind == check.IAMUser && c.AdminUserArn == "" && principalName(arn) == c.AdminUserName:
 			p.Add("keyUserArns", "%q is the admin user %s, who may only enable and disable the key: separation of duties forbids it using the key", arn, c.AdminUserName)
 		case kind == check.IAMRole && c.RequireMfa:
 			p.Add("requireMfa", "key user %q is a role, and a role can never get MFA credentials through iam-kms-wrapper (sts:GetSessionToken is for IAM users): use an IAM user, or set requireMfa=false", arn)
@@ -322,7 +336,7 @@ func duplicates(key string, items []string) Problems {
 // watchedUserNames are the IAM users whose credentials and permissions the alarms watch: the key
 // administrator and every key user that is a user (roles have no access keys or MFA devices).
 func (c Config) watchedUserNames() []string {
-	names := []string{c.AdminUserName}
+	names := []string{c.adminName()}
 	if len(c.KeyUserArns) == 0 {
 		return append(names, c.ServerUserName)
 	}
@@ -332,6 +346,14 @@ func (c Config) watchedUserNames() []string {
 		}
 	}
 	return names
+}
+
+// adminName is the key administrator's user name: of adminUserArn when set, else adminUserName.
+func (c Config) adminName() string {
+	if c.AdminUserArn != "" {
+		return principalName(c.AdminUserArn)
+	}
+	return c.AdminUserName
 }
 
 // principalName is the user or role name at the end of an IAM ARN (after any path).

@@ -167,3 +167,35 @@ func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
 		t.Fatalf("want a serverUserName error, got %v", err)
 	}
 }
+
+// TestAdminUserArnNamesAnExistingAdministrator: a second deploy (another region of the same account, or an
+// account where the administrator exists) names the existing user instead of creating MDBEncAdmin again.
+// Every problem is reported at once, by key, with the fix; a valid ARN passes (the control).
+func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
+	ok, err := ParseConfig(map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/ops/KeyToggler"})
+	if err != nil || ok.adminName() != "KeyToggler" || ok.watchedUserNames()[0] != "KeyToggler" {
+		t.Fatalf("a valid existing administrator was refused or not watched: %v %+v", err, ok.watchedUserNames())
+	}
+	for _, tc := range []struct {
+		ctx  map[string]any
+		want []string
+	}{
+		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:role/toggler"}, []string{"adminUserArn: ", "not an IAM user", "sts:GetSessionToken"}},
+		{map[string]any{"adminUserArn": "MDBEncAdmin"}, []string{"adminUserArn: "}},
+		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/db", "keyUserArns": "arn:aws:iam::111122223333:user/db"},
+			[]string{"adminUserArn: ", "also in keyUserArns", "name another user"}},
+		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/MDBEnc"}, []string{"serverUserName: ", "also the admin user"}},
+		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:role/x", "trailName": "bad name!"}, []string{"adminUserArn: ", "trailName: "}},
+	} {
+		_, err := ParseConfig(tc.ctx)
+		if err == nil {
+			t.Errorf("%v: accepted", tc.ctx)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error lacks %q:\n%v", tc.ctx, w, err)
+			}
+		}
+	}
+}

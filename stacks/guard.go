@@ -22,7 +22,7 @@ type GuardStack struct {
 	awscdk.Stack
 	Config     Config
 	MasterKey  *masterkey.MasterKey
-	KeyAdmin   *keyadmin.KeyAdmin
+	KeyAdmin   *keyadmin.KeyAdmin     // nil when the operator named an existing administrator (adminUserArn)
 	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
 	AuditTrail *audittrail.AuditTrail
 	Alerting   *alerting.Alerting
@@ -44,7 +44,11 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	})
 	g := &GuardStack{Stack: stack, Config: cfg}
 
-	g.KeyAdmin = keyadmin.New(stack, "KeyAdmin", keyadmin.Props{UserName: cfg.AdminUserName, RequireMfa: cfg.AdminRequireMfa})
+	adminArn := cfg.AdminUserArn
+	if adminArn == "" {
+		g.KeyAdmin = keyadmin.New(stack, "KeyAdmin", keyadmin.Props{UserName: cfg.AdminUserName, RequireMfa: cfg.AdminRequireMfa})
+		adminArn = *g.KeyAdmin.User.UserArn()
+	}
 	keyUsers := cfg.KeyUserArns
 	if len(keyUsers) == 0 {
 		g.ServerUser = serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName})
@@ -52,9 +56,10 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	}
 	g.MasterKey = masterkey.New(stack, "MasterKey", masterkey.Props{
 		Alias:               cfg.KeyAlias,
+		AccountID:           *awscdk.Aws_ACCOUNT_ID(),
 		AccountRootArn:      "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID() + ":root",
 		KeyUserArns:         keyUsers,
-		AdminArn:            *g.KeyAdmin.User.UserArn(),
+		AdminArn:            adminArn,
 		AllowedCidrs:        cfg.AllowedCidrs,
 		AllowedVpcEndpoints: cfg.AllowedVpcEndpoints,
 		RequireMfa:          cfg.RequireMfa,
@@ -63,14 +68,11 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
 	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails})
 	g.Detection = detection.New(stack, "Detection", detection.Props{
-		Targets:      g.detectionTargets(keyUsers),
+		Targets:      g.detectionTargets(adminArn, keyUsers),
 		NotifyKeyUse: cfg.NotifyKeyUse,
 		Namespace:    "kmsguard/" + cfg.StackName,
 	})
-	// Metric filters can only be created on an existing log group (they name it, not reference it).
-	for _, a := range g.Detection.Alarms {
-		a.Filter.AddResourceDependency(g.AuditTrail.LogGroup, jsii.String("a metric filter names its log group, which must exist first"))
-	}
+	// The metric filters name the log group by Ref, which also makes them wait for it.
 
 	g.warnAboutWeakSettings()
 	g.addOutputs()
@@ -80,9 +82,9 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 
 // detectionTargets names everything the alerts watch. Rules and alarms are named after the stack so that
 // the tamper rules can recognise them.
-func (g *GuardStack) detectionTargets(keyUsers []string) detection.Targets {
+func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detection.Targets {
 	cfg := g.Config
-	users := []string{*g.KeyAdmin.User.UserArn()}
+	users := []string{adminArn}
 	for _, arn := range keyUsers {
 		if !strings.Contains(arn, ":role/") {
 			users = append(users, arn)
@@ -125,12 +127,16 @@ func (g *GuardStack) addOutputs() {
 	out("KeyArn", "Master key ARN (aws_key_management_master_key_id may also use the alias)", g.MasterKey.Key.AttrArn())
 	out("KeyId", "Master key id (kms-manage-key --key-id)", g.MasterKey.Key.AttrKeyId())
 	out("KeyAlias", "Master key alias", jsii.String(g.Config.KeyAlias))
-	out("AdminUserArn", "Key administrator: create its access key and MFA device by hand", g.KeyAdmin.User.UserArn())
+	adminArn := jsii.String(g.Config.AdminUserArn)
+	if g.KeyAdmin != nil {
+		adminArn = g.KeyAdmin.User.UserArn()
+	}
+	out("AdminUserArn", "Key administrator: create its access key and MFA device by hand", adminArn)
 	if g.ServerUser != nil {
 		out("ServerUserArn", "MariaDB server user: create its access key by hand", g.ServerUser.User.UserArn())
 	}
 	out("AlertTopicArn", "Alert topic: confirm each email subscription", g.Alerting.Topic.TopicArn())
 	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
 	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
-	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", jsii.String(g.AuditTrail.LogGroupName))
+	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())
 }

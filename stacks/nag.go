@@ -58,7 +58,7 @@ func (g *GuardStack) NagSuppressions() map[string][]NagSuppression {
 			},
 		},
 	}
-	if g.Config.AdminRequireMfa {
+	if g.KeyAdmin != nil && g.Config.AdminRequireMfa {
 		s["KeyAdmin/RequireMfa"] = []NagSuppression{{
 			Rule: "AwsSolutions-IAM5",
 			Reason: "AWS's documented force-MFA policy: iam:ListVirtualMFADevices has no resource-level permissions, " +
@@ -77,8 +77,8 @@ func (g *GuardStack) NagSuppressions() map[string][]NagSuppression {
 		s["ServerUser/User"] = []NagSuppression{{
 			Rule: "NIST.800.53.R5-IAMUserGroupMembership",
 			Reason: "The MariaDB server user has no identity policy at all: its only permission is the master key's " +
-				"AllowUseOfTheKey statement, which names the user directly (a group cannot be a key-policy principal). " +
-				"An empty group would add nothing to control.",
+				"AllowUseOfTheKey statement, which matches the user's ARN with aws:PrincipalArn (a group is never the " +
+				"principal of a request, so it cannot be matched there). An empty group would add nothing to control.",
 		}}
 	}
 	return s

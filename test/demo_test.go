@@ -186,7 +186,11 @@ func TestEmulatorDeploy(t *testing.T) {
 	}
 
 	// The audit log group and the IAM users.
-	logGroup := s.Stack.AuditTrail.LogGroupName
+	// Its name ends in the stack id, so it is read from what moto created (Ref of the log group).
+	logGroup := physical[logicalIDOfType(t, s, "AWS::Logs::LogGroup", nil)]
+	if !strings.HasPrefix(logGroup, "/kmsguard/cloudtrail/"+s.Stack.Config.TrailName+"/") {
+		t.Errorf("log group %q is not named after the trail and the stack id", logGroup)
+	}
 	found := false
 	for _, g := range state.LogGroups {
 		if g.LogGroupName == logGroup {

@@ -52,6 +52,8 @@ const (
 	fakeTrailBucket        = "kmsguard-trailbucket-abc123"
 	fakeAccessLogBucket    = "kmsguard-accesslogbucket-def456"
 	fakeTopicArn           = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
+	// fakeLogGroup is what Ref of the audit log group gives: its name, which ends in the stack id.
+	fakeLogGroup = "/kmsguard/cloudtrail/trail/0a1b2c3d-1111-2222-3333-444455556666"
 )
 
 // The tiers of the issue, with the severity each one's emails must carry.
@@ -149,7 +151,7 @@ func corpusVars(t *testing.T, s *Synth) map[string]string {
 		"STACK":           cfg.StackName,
 		"ALIAS":           cfg.KeyAlias,
 		"TRAIL":           cfg.TrailName,
-		"LOG_GROUP":       s.Stack.AuditTrail.LogGroupName,
+		"LOG_GROUP":       fakeLogGroup, // Ref of the log group, resolved by detectionResolver
 		"ADMIN":           cfg.AdminUserName,
 		"ADMIN_ARN":       userArn(cfg.AdminUserName),
 		"SERVER_USER":     serverName,
@@ -216,6 +218,7 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 	res.Values[trailBucketID] = fakeTrailBucket
 	res.Values[accessLogID] = fakeAccessLogBucket
 	res.Values[topicID] = fakeTopicArn
+	res.Values[logicalIDOfType(t, s, "AWS::Logs::LogGroup", nil)] = fakeLogGroup
 	for id, u := range s.resourcesOfType("AWS::IAM::User") {
 		name, _ := u["Properties"].(map[string]any)["UserName"].(string)
 		if name == "" {
@@ -670,10 +673,8 @@ func TestAlarmsMetricFilters(t *testing.T) {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
 			lgID := logicalIDOfType(t, s, "AWS::Logs::LogGroup", nil)
-			logGroup, _ := s.resourcesOfType("AWS::Logs::LogGroup")[lgID]["Properties"].(map[string]any)["LogGroupName"].(string)
-			if logGroup == "" {
-				t.Fatalf("%s: the audit log group has no literal LogGroupName", config)
-			}
+			// The name ends in the stack id (docs/teardown.md): every filter must reference the log group.
+			logGroup := flatten(map[string]any{"Ref": lgID})
 			if trail := s.resourcesOfType("AWS::CloudTrail::Trail")[logicalIDOfType(t, s, "AWS::CloudTrail::Trail", nil)]; !reflect.DeepEqual(
 				trail["Properties"].(map[string]any)["CloudWatchLogsLogGroupArn"], map[string]any{"Fn::GetAtt": []any{lgID, "Arn"}}) {
 				t.Errorf("%s: the trail does not deliver to log group %s", config, lgID)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kmsguard/kmsguard/internal/cfntemplate"
@@ -55,6 +56,23 @@ func endpoint(vpce string) simCtx {
 }
 func (c simCtx) mfa() simCtx      { return c.with("aws:MultiFactorAuthPresent", "true") }
 func (c simCtx) mfaFalse() simCtx { return c.with("aws:MultiFactorAuthPresent", "false") }
+
+// withPrincipal adds what AWS puts in every signed request about the caller: aws:PrincipalArn (for a role
+// session, the role's ARN) and aws:PrincipalAccount (docs/aws-facts.md). The simulator's strict mode only
+// knows the keys it is given.
+func (c simCtx) withPrincipal(principal string) simCtx {
+	parts := strings.SplitN(principal, ":", 6)
+	if len(parts) != 6 {
+		return c
+	}
+	arn := principal
+	if parts[2] == "sts" && strings.HasPrefix(parts[5], "assumed-role/") {
+		role := strings.Split(strings.TrimPrefix(parts[5], "assumed-role/"), "/")[0]
+		arn = "arn:" + parts[1] + ":iam::" + parts[4] + ":role/" + role
+	}
+	return c.with("aws:PrincipalArn", arn).with("aws:PrincipalAccount", parts[4])
+}
+
 func (c simCtx) with(k string, v any) simCtx {
 	out := simCtx{}
 	for kk, vv := range c {
@@ -111,6 +129,9 @@ func commonCases(admin string, okCtx simCtx) []simCase {
 		{"unrelated account principal with kms:* may not GenerateDataKeyWithoutPlaintext", unrelated, "kms:GenerateDataKeyWithoutPlaintext", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
 		{"unrelated account principal with kms:* may not Encrypt", unrelated, "kms:Encrypt", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
 		{"principal of another account with kms:* may not Decrypt", outsider, "kms:Decrypt", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
+		// The key users and the admin are matched by aws:PrincipalArn; the same name in another account is
+		// someone else (aws:PrincipalAccount and the account in the ARN both differ).
+		{"another account's user named like the admin may not EnableKey", "arn:aws:iam::444455556666:user/" + admin[strings.LastIndex(admin, "/")+1:], "kms:EnableKey", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
 	}
 }
 
@@ -248,7 +269,7 @@ func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 	in := map[string]any{"accountId": simAccount, "keyArn": simKeyArn, "keyPolicy": keyPolicy}
 	var reqs []request
 	for _, c := range cases {
-		reqs = append(reqs, request{c.name, c.principal, c.action, c.ctx, c.identity})
+		reqs = append(reqs, request{c.name, c.principal, c.action, c.ctx.withPrincipal(c.principal), c.identity})
 	}
 	in["requests"] = reqs
 	raw, _ := json.Marshal(in)

@@ -50,8 +50,9 @@ func TestOverflowingConfigIsRefusedAtSynthNamingTheSetting(t *testing.T) {
 	}
 }
 
-// longestRules compiles a template's rules with every reference at its longest value.
-func longestRules(t *testing.T, tpl *cfntemplate.Template) replay.Rules {
+// longestRules compiles a template's rules with every reference at its longest value, and each renamed
+// literal (old → new) replaced.
+func longestRules(t *testing.T, tpl *cfntemplate.Template, renamed map[string]string) replay.Rules {
 	t.Helper()
 	r := cfntemplate.Longest(tpl, check.MaxStackName, nil)
 	var rules replay.Rules
@@ -62,6 +63,9 @@ func longestRules(t *testing.T, tpl *cfntemplate.Template) replay.Rules {
 			t.Fatalf("rule %s: unresolved %v", id, unresolved)
 		}
 		pj, _ := json.Marshal(resolved)
+		for old, new := range renamed {
+			pj = []byte(strings.ReplaceAll(string(pj), old, new))
+		}
 		p, err := ep.Compile(pj)
 		if err != nil {
 			t.Fatalf("rule %s: %v", id, err)
@@ -121,8 +125,22 @@ func TestNoAlertLostInTheSplit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			old := longestRules(t, before)
-			now := longestRules(t, synth(t, name).Tpl)
+			// The audit log group was renamed on purpose since (docs/teardown.md: its name now ends in the
+			// stack's id, so a retained leftover never blocks a retry): the old rules are read with the new name.
+			nowTpl := synth(t, name).Tpl
+			renamed := map[string]string{}
+			oldLG, newLG := before.OfType("AWS::Logs::LogGroup"), nowTpl.OfType("AWS::Logs::LogGroup")
+			if len(oldLG) != 1 || len(newLG) != 1 {
+				t.Fatalf("want one log group before and now: %v %v", oldLG, newLG)
+			}
+			oldName, _ := before.Resources[oldLG[0]].Properties["LogGroupName"].(string)
+			newName, u := cfntemplate.Longest(nowTpl, check.MaxStackName, nil).String(nowTpl.Resources[newLG[0]].Properties["LogGroupName"])
+			if oldName == "" || len(u) > 0 {
+				t.Fatalf("log group names: %q, %q %v", oldName, newName, u)
+			}
+			renamed[oldName] = newName
+			old := longestRules(t, before, renamed)
+			now := longestRules(t, nowTpl, nil)
 			events := branchEvents(t, old)
 			n := 0
 			for _, ev := range events {

@@ -20,13 +20,15 @@ func TestMasterKeyIsRetainedSymmetricAndRotated(t *testing.T) {
 		if p["KeySpec"] != "SYMMETRIC_DEFAULT" || p["KeyUsage"] != "ENCRYPT_DECRYPT" || p["EnableKeyRotation"] != true {
 			t.Errorf("%s: key spec/usage/rotation: %v %v %v", name, p["KeySpec"], p["KeyUsage"], p["EnableKeyRotation"])
 		}
-		if key["DeletionPolicy"] != "Retain" || key["UpdateReplacePolicy"] != "Retain" {
+		// RetainExceptOnCreate: kept by stack deletion and replacement, removed only by the rollback of the
+		// create that made it (docs/teardown.md).
+		if key["DeletionPolicy"] != "RetainExceptOnCreate" || key["UpdateReplacePolicy"] != "Retain" {
 			t.Errorf("%s: master key must be retained on delete and replace: %v / %v", name, key["DeletionPolicy"], key["UpdateReplacePolicy"])
 		}
 		must(t, name+" alias", func() {
 			s.Template.HasResource(jsii.String("AWS::KMS::Alias"), map[string]any{
 				"Properties":     map[string]any{"AliasName": alias, "TargetKeyId": map[string]any{"Fn::GetAtt": []any{id, "KeyId"}}},
-				"DeletionPolicy": "Retain",
+				"DeletionPolicy": "RetainExceptOnCreate",
 			})
 		})
 	}
@@ -120,7 +122,7 @@ func TestTrailLogsEverythingEncryptedWithTheAuditKey(t *testing.T) {
 			}
 		}
 		for id, k := range s.resourcesOfType("AWS::KMS::Key") {
-			if k["DeletionPolicy"] != "Retain" || props(k)["EnableKeyRotation"] != true {
+			if k["DeletionPolicy"] != "RetainExceptOnCreate" || props(k)["EnableKeyRotation"] != true {
 				t.Errorf("%s: key %s must be retained and rotated", name, id)
 			}
 		}
@@ -299,5 +301,34 @@ func TestUndeliveredAlertsAreKept(t *testing.T) {
 				"Threshold":  1, "TreatMissingData": "notBreaching", "ActionsEnabled": true,
 			})
 		})
+	}
+}
+
+// TestExistingAdministratorIsNotCreated: with adminUserArn the stack creates no administrator (a second
+// region of the same account would collide on the account-wide user name), the key policy and the alarms
+// name the existing user, and the dashboard's name carries the region (dashboards are account-wide too).
+func TestExistingAdministratorIsNotCreated(t *testing.T) {
+	s := synth(t, "existing-admin")
+	for _, u := range s.resourcesOfType("AWS::IAM::User") {
+		if name := props(u)["UserName"]; name != "MDBEnc" {
+			t.Errorf("the stack creates user %v; only the server user MDBEnc is expected", name)
+		}
+	}
+	st := keyPolicyStatements(t, s)["AllowEnableDisable"]
+	if got := mustJSON(st["Condition"]); !strings.Contains(got, `"aws:PrincipalArn":"arn:aws:iam::111122223333:user/ops/KeyToggler"`) {
+		t.Errorf("AllowEnableDisable does not name the existing administrator: %s", got)
+	}
+	if !strings.Contains(string(s.Bytes), `($.requestParameters.userName = \"KeyToggler\")`) {
+		t.Errorf("no metric filter watches the existing administrator KeyToggler")
+	}
+	if strings.Contains(string(s.Bytes), "MDBEncAdmin") {
+		t.Errorf("the default administrator MDBEncAdmin still appears in the template")
+	}
+	for _, name := range []string{"existing-admin", "default"} {
+		for _, d := range synth(t, name).resourcesOfType("AWS::CloudWatch::Dashboard") {
+			if got := mustJSON(props(d)["DashboardName"]); !strings.Contains(got, `{"Ref":"AWS::Region"}`) {
+				t.Errorf("%s: dashboard name %s does not carry the region", name, got)
+			}
+		}
 	}
 }

@@ -47,6 +47,11 @@ var configs = map[string]map[string]any{
 		"allowedCidrs":    "203.0.113.0/24",
 		"alertEmails":     "dba@example.com",
 	},
+	"existing-admin": {
+		"adminUserArn": "arn:aws:iam::111122223333:user/ops/KeyToggler",
+		"allowedCidrs": "203.0.113.0/24",
+		"alertEmails":  "dba@example.com",
+	},
 	"hardened": {
 		"stackName":           "KmsGuardProd",
 		"alertEmails":         []any{"dba@example.com", "security@example.com"},

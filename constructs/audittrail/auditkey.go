@@ -33,6 +33,18 @@ func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) a
 		Resources:  jsii.Strings("*"),
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
 	}), jsii.Bool(false))
+	// The trail bucket uses an S3 Bucket Key, and CloudTrail's guide ("Configure AWS KMS key policies for
+	// CloudTrail", docs/aws-facts.md) requires kms:Decrypt for CloudTrail to create or update a trail with
+	// SSE-KMS on such a bucket. Scoped to this trail by aws:SourceArn, as the guide recommends for every
+	// CloudTrail statement; not by the CloudTrail encryption context, which S3's Bucket Key calls do not carry.
+	// The Bucket Key stays: it cuts the KMS requests (and their cost and throttling) for every log file.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowCloudTrailToDecryptForTheBucketKey"),
+		Principals: &[]awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")},
+		Actions:    jsii.Strings("kms:Decrypt"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
+	}), jsii.Bool(false))
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("AllowCloudWatchLogsForTheAuditLogGroup"),
 		Principals: &[]awsiam.IPrincipal{servicePrincipal("logs." + *awscdk.Aws_REGION() + ".amazonaws.com")},

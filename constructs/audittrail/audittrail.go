@@ -45,7 +45,7 @@ type AuditTrail struct {
 	Bucket          awss3.Bucket
 	AccessLogBucket awss3.Bucket
 	LogGroup        awslogs.CfnLogGroup
-	LogGroupName    string
+	LogGroupName    string // a token (Ref of LogGroup): the name is known only once the stack exists
 	Trail           awscloudtrail.CfnTrail
 	TrailArn        string
 }
@@ -56,23 +56,30 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 		panic(fmt.Sprintf("audittrail: %v", err))
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
-	a := &AuditTrail{Construct: c, LogGroupName: "/kmsguard/cloudtrail/" + props.TrailName}
+	a := &AuditTrail{Construct: c}
 	// The trail ARN is spelled out rather than read from the trail, so that the bucket and key policies
 	// can name it without a dependency cycle.
 	a.TrailArn = arn("cloudtrail", *awscdk.Aws_REGION(), "trail/"+props.TrailName)
+	// The log group's name ends in the stack's unique id, so it is new for every stack that is created:
+	// the log group is retained (deletion protection makes it undeletable by a rollback), and a fixed name
+	// left behind by a failed create would make the retry fail. The audit key names it through the same
+	// expression (pseudo parameters only, so no dependency cycle); everything else reads it with Ref.
+	logGroupName := "/kmsguard/cloudtrail/" + props.TrailName + "/" + *awscdk.Fn_Select(jsii.Number(2),
+		awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
 
-	a.AuditKey = newAuditKey(c, a.TrailArn, a.LogGroupName)
+	a.AuditKey = newAuditKey(c, a.TrailArn, logGroupName)
 	a.AccessLogBucket = newAccessLogBucket(c)
 	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn, props.LogRetentionDays)
 
 	a.LogGroup = awslogs.NewCfnLogGroup(c, jsii.String("LogGroup"), &awslogs.CfnLogGroupProps{
-		LogGroupName:              jsii.String(a.LogGroupName),
+		LogGroupName:              jsii.String(logGroupName),
 		RetentionInDays:           jsii.Number(props.LogRetentionDays),
 		KmsKeyId:                  a.AuditKey.KeyArn(),
 		DeletionProtectionEnabled: jsii.Bool(true),
 	})
 	retain(a.LogGroup)
-	role, rolePolicy := newDeliveryRole(c, a.LogGroup, a.TrailArn)
+	a.LogGroupName = *a.LogGroup.Ref()
+	role, rolePolicy := newDeliveryRole(c, a.LogGroup)
 
 	a.Trail = awscloudtrail.NewCfnTrail(c, jsii.String("Trail"), &awscloudtrail.CfnTrailProps{
 		TrailName:                  jsii.String(props.TrailName),

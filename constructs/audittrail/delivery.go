@@ -7,13 +7,18 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// newDeliveryRole lets this trail, and only this trail, write to the audit log group. It returns the role
-// and its policy: the trail must wait for the policy (the role itself it already references).
-func newDeliveryRole(scope cdkconstructs.Construct, group awslogs.CfnLogGroup, trailArn string) (awsiam.Role, awsiam.ManagedPolicy) {
+// newDeliveryRole lets CloudTrail write to the audit log group. It returns the role and its policy: the
+// trail must wait for the policy (the role itself it already references).
+//
+// The trust policy names the CloudTrail service and nothing else, without aws:SourceArn or
+// aws:SourceAccount: CloudTrail's guide ("Role policy document for CloudTrail to use CloudWatch Logs for
+// monitoring", docs/aws-facts.md) says this role does not support them, and with either condition
+// CreateTrail fails its check of the role. The role stays narrow through its permissions: it may only
+// create streams in, and put events into, the one audit log group, so any trail that used it could do no
+// more than add records to kmsguard's own log.
+func newDeliveryRole(scope cdkconstructs.Construct, group awslogs.CfnLogGroup) (awsiam.Role, awsiam.ManagedPolicy) {
 	role := awsiam.NewRole(scope, jsii.String("LogDeliveryRole"), &awsiam.RoleProps{
-		AssumedBy: awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), &awsiam.ServicePrincipalOpts{
-			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
-		}),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil),
 		Description: jsii.String("kmsguard: CloudTrail delivery to the audit log group"),
 	})
 	// A customer managed policy rather than an inline one (cdk-nag NIST.800.53.R5-IAMNoInlinePolicy).

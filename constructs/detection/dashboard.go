@@ -31,7 +31,8 @@ func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm, u
 		Period:     fiveMinutes,
 	})
 	d := awscloudwatch.NewDashboard(scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		DashboardName:   jsii.String(t.NamePrefix + "-mariadb-key"),
+		// Dashboards are account-wide: the region keeps a second region's stack from colliding.
+		DashboardName:   jsii.String(t.NamePrefix + "-mariadb-key-" + *awscdk.Aws_REGION()),
 		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{

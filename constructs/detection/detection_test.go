@@ -75,3 +75,42 @@ func TestMetricFilterPatternsAreBalanced(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletingOrCreatingAKeyUserAlarms: the key policy matches its users by ARN, so a user deleted and
+// re-created under the same name regains the key; both calls must alarm for every watched user. The
+// control drops one user and expects the check to notice.
+func TestDeletingOrCreatingAKeyUserAlarms(t *testing.T) {
+	users := []string{"MDBEncAdmin", "MDBEnc", "db-replica"}
+	find := func(fs []MetricFilter) *MetricFilter {
+		for i := range fs {
+			if fs[i].ID == "KeyPrincipalReplaced" {
+				return &fs[i]
+			}
+		}
+		return nil
+	}
+	missing := func(f *MetricFilter, names []string) []string {
+		var out []string
+		for _, n := range names {
+			if !strings.Contains(f.Pattern, `($.requestParameters.userName = "`+n+`")`) {
+				out = append(out, n)
+			}
+		}
+		for _, e := range []string{`($.eventName = "CreateUser")`, `($.eventName = "DeleteUser")`, `($.eventSource = "iam.amazonaws.com")`} {
+			if !strings.Contains(f.Pattern, e) {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	f := find(MetricFilters(Targets{UserNames: users}))
+	if f == nil || f.Threshold < 1 {
+		t.Fatalf("no alarmed KeyPrincipalReplaced filter: %+v", f)
+	}
+	if m := missing(f, users); len(m) > 0 {
+		t.Errorf("KeyPrincipalReplaced does not match %v: %s", m, f.Pattern)
+	}
+	if m := missing(find(MetricFilters(Targets{UserNames: users[:2]})), users); len(m) != 1 || m[0] != "db-replica" {
+		t.Errorf("control: a filter built without db-replica must miss exactly it, got %v", m)
+	}
+}

@@ -36,6 +36,15 @@ func userNames(names []string) string {
 	return or(terms...)
 }
 
+// requestUserNames matches a call that names one of the users in its request.
+func requestUserNames(names []string) string {
+	terms := make([]string, len(names))
+	for i, n := range names {
+		terms[i] = eq("requestParameters.userName", n)
+	}
+	return or(terms...)
+}
+
 // onOurKey selects CloudTrail records about the master key: KMS lists the key it acted on in resources
 // (second for a ReEncrypt into our key), and a call refused before KMS resolved the key names it only in
 // requestParameters.keyId, as whatever the caller sent (the alias ARN form is left to the EventBridge rules:
@@ -97,6 +106,15 @@ func MetricFilters(t Targets) []MetricFilter {
 			// whether it names them or they act on themselves; reads are left out.
 			Pattern:     "{" + and(eq("eventSource", "iam.amazonaws.com"), "($.readOnly IS FALSE)", userNames(t.UserNames)) + "}",
 			Description: "Credentials, MFA devices or permissions of the key administrator or a key user changed",
+		},
+		{
+			ID: "KeyPrincipalReplaced", MetricName: "KeyPrincipalReplaced", Threshold: 1,
+			// The key policy names its users by aws:PrincipalArn (docs/aws-facts.md), which a user deleted
+			// and re-created under the same name matches again. Both calls alarm on their own, whoever
+			// makes them, in any region (a metric filter, for the reason above).
+			Pattern: "{" + and(eq("eventSource", "iam.amazonaws.com"), eventNames("CreateUser", "DeleteUser"),
+				requestUserNames(t.UserNames)) + "}",
+			Description: "The key administrator or a key user was deleted or created; a user re-created under the same name regains the master key",
 		},
 		{
 			ID: "KeyCalls", MetricName: "KeyCalls",

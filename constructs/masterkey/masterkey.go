@@ -17,6 +17,7 @@ import (
 // Props configures the master key. ARNs may be CDK tokens (a user created in the same stack).
 type Props struct {
 	Alias               string
+	AccountID           string // the account whose principals may match aws:PrincipalArn
 	AccountRootArn      string
 	KeyUserArns         []string
 	AdminArn            string
@@ -35,6 +36,9 @@ func (p Props) Validate() error {
 		}
 	}
 	add("Alias", check.KeyAlias(p.Alias))
+	if p.AccountID == "" {
+		add("AccountID", errors.New("required: the account of the key users and the administrator"))
+	}
 	if p.AccountRootArn == "" {
 		add("AccountRootArn", errors.New("required: the account that administers the key"))
 	}
@@ -61,8 +65,10 @@ func (p Props) Validate() error {
 	return errors.Join(errs...)
 }
 
-// MasterKey is the symmetric KMS key and its alias. Both are retained on stack deletion and replacement:
-// losing the key loses every encrypted table.
+// MasterKey is the symmetric KMS key and its alias. Both are retained on stack deletion and replacement
+// (losing the key loses every encrypted table), except by the rollback of the create that made them: a key
+// that never held data is scheduled for deletion, and the alias is deleted, so that the retry can create
+// the alias name again (CloudFormation's RetainExceptOnCreate, docs/teardown.md).
 type MasterKey struct {
 	cdkconstructs.Construct
 	Key   awskms.CfnKey
@@ -83,12 +89,12 @@ func New(scope cdkconstructs.Construct, id string, props Props) *MasterKey {
 		PendingWindowInDays: jsii.Number(30),
 		KeyPolicy:           PolicyDocument(props),
 	})
-	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	key.AddMetadata(jsii.String("kmsguard:role"), "master-key")
 	alias := awskms.NewCfnAlias(c, jsii.String("Alias"), &awskms.CfnAliasProps{
 		AliasName:   jsii.String(props.Alias),
 		TargetKeyId: key.AttrKeyId(),
 	})
-	alias.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	alias.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	return &MasterKey{Construct: c, Key: key, Alias: alias}
 }

@@ -47,11 +47,21 @@ var mfaAbsent = map[string]any{"BoolIfExists": map[string]any{"aws:MultiFactorAu
 
 // PolicyDocument builds the key policy from props. It is a pure function of its input (ARNs may be CDK
 // tokens) so that the exact statements are testable without synthesizing.
+//
+// The key users and the administrator are not Principals but aws:PrincipalArn conditions on Principal "*"
+// (with aws:PrincipalAccount, so only this account's principals ever match). KMS refuses a key policy
+// whose principals it cannot see yet, and users created in the same deployment are not always visible at
+// once (IAM is eventually consistent): named as principals, they made the first deploy fail now and then.
+// A condition value is not checked, so the key is created whatever IAM's state. The grant stays direct (no
+// identity policy needed), and for a role, aws:PrincipalArn is the role's ARN for every session of it, as a
+// role principal was. One answer changes (docs/aws-facts.md): a user deleted and re-created under the same
+// name matches again, where a principal was pinned to the old user's unique id; the KeyPrincipalChanges and
+// KeyPrincipalReplaced alarms report both calls.
 func PolicyDocument(p Props) map[string]any {
 	statements := []any{
 		statement("KeyAdministration", "Allow", aws(p.AccountRootArn), AdministrationActions, nil),
-		statement("AllowUseOfTheKey", "Allow", aws(p.KeyUserArns...), UseActions, nil),
-		statement("AllowEnableDisable", "Allow", aws(p.AdminArn), ToggleActions, nil),
+		statement("AllowUseOfTheKey", "Allow", aws("*"), UseActions, principalIs(p.AccountID, p.KeyUserArns...)),
+		statement("AllowEnableDisable", "Allow", aws("*"), ToggleActions, principalIs(p.AccountID, p.AdminArn)),
 	}
 	if cond := networkCondition(p.AllowedCidrs, p.AllowedVpcEndpoints); cond != nil {
 		statements = append(statements, statement("DenyUseOutsideNetwork", "Deny", aws("*"), cryptoActions, cond))
@@ -60,7 +70,9 @@ func PolicyDocument(p Props) map[string]any {
 		statements = append(statements, statement("DenyUseWithoutMfa", "Deny", aws("*"), cryptoActions, mfaAbsent))
 	}
 	if p.AdminRequireMfa {
-		statements = append(statements, statement("DenyAdminWithoutMfa", "Deny", aws(p.AdminArn), ToggleActions, mfaAbsent))
+		cond := principalIs(p.AccountID, p.AdminArn)
+		cond["BoolIfExists"] = mfaAbsent["BoolIfExists"]
+		statements = append(statements, statement("DenyAdminWithoutMfa", "Deny", aws("*"), ToggleActions, cond))
 	}
 	return map[string]any{"Version": "2012-10-17", "Statement": statements}
 }
@@ -83,6 +95,18 @@ func networkCondition(cidrs, vpces []string) map[string]any {
 		cond["StringNotEquals"] = map[string]any{"aws:SourceVpce": vpces}
 	}
 	return cond
+}
+
+// principalIs matches requests made by one of arns (a user, or any session of a role) of this account.
+func principalIs(account string, arns ...string) map[string]any {
+	var values any = arns
+	if len(arns) == 1 {
+		values = arns[0]
+	}
+	return map[string]any{
+		"ArnEquals":    map[string]any{"aws:PrincipalArn": values},
+		"StringEquals": map[string]any{"aws:PrincipalAccount": account},
+	}
 }
 
 func aws(arns ...string) map[string]any {

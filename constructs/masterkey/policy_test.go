@@ -9,6 +9,7 @@ import (
 func baseProps() Props {
 	return Props{
 		Alias:          "alias/mariadb-encryption",
+		AccountID:      "111122223333",
 		AccountRootArn: "arn:aws:iam::111122223333:root",
 		KeyUserArns:    []string{"arn:aws:iam::111122223333:user/MDBEnc"},
 		AdminArn:       "arn:aws:iam::111122223333:user/MDBEncAdmin",
@@ -36,7 +37,7 @@ func TestSeveralKeyUsersBecomeAList(t *testing.T) {
 	p := baseProps()
 	p.KeyUserArns = append(p.KeyUserArns, "arn:aws:iam::111122223333:role/replica")
 	b, _ := json.Marshal(PolicyDocument(p)["Statement"].([]any)[1])
-	if !strings.Contains(string(b), `"Principal":{"AWS":["arn:aws:iam::111122223333:user/MDBEnc","arn:aws:iam::111122223333:role/replica"]}`) {
+	if !strings.Contains(string(b), `"aws:PrincipalArn":["arn:aws:iam::111122223333:user/MDBEnc","arn:aws:iam::111122223333:role/replica"]`) {
 		t.Fatalf("AllowUseOfTheKey: %s", b)
 	}
 }
@@ -47,7 +48,7 @@ func TestValidateReportsEveryField(t *testing.T) {
 	if err == nil {
 		t.Fatal("want errors")
 	}
-	for _, field := range []string{"Alias:", "AccountRootArn:", "AdminArn:", "KeyUserArns:", "AllowedCidrs:", "AllowedVpcEndpoints:"} {
+	for _, field := range []string{"Alias:", "AccountID:", "AccountRootArn:", "AdminArn:", "KeyUserArns:", "AllowedCidrs:", "AllowedVpcEndpoints:"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error lacks %s: %v", field, err)
 		}

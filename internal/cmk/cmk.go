@@ -1,6 +1,7 @@
 // Package cmk makes kmsguard's supporting customer managed keys (the audit key, the alert topic's key) the
-// same way: rotated, a 30-day deletion window, retained when the stack goes, and tagged with their role in
-// the template metadata so that tests and kmsguard-replay can tell the keys apart.
+// same way: rotated, a 30-day deletion window, retained when the stack goes (but deleted by the rollback of
+// the create that made them, docs/teardown.md), and tagged with their role in the template metadata so that
+// tests and kmsguard-replay can tell the keys apart.
 package cmk
 
 import (
@@ -16,7 +17,10 @@ func New(scope cdkconstructs.Construct, id, description, role string) awskms.Key
 		Description:       jsii.String(description),
 		EnableKeyRotation: jsii.Bool(true),
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		// RetainExceptOnCreate: kept by stack deletion and replacement, but a failed first create schedules
+		// it for deletion instead of leaving a live key behind (a key has no name, so it never blocks a
+		// retry; it would only cost money).
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	key.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("kmsguard:role"), role)
 	return key
