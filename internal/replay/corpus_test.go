@@ -115,6 +115,8 @@ func goldenRules(tb testing.TB) Rules {
 			}
 		case "AWS::SNS::Topic":
 			res.Values[id] = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
+		case "AWS::Logs::LogGroup": // its name is generated at deploy time; the corpus's LOG_GROUP stands in
+			res.Values[id] = "/kmsguard/cloudtrail/mariadb-encryption-key"
 		case "AWS::IAM::User":
 			name, _ := r.Properties["UserName"].(string)
 			res.Values[id+".Arn"] = "arn:aws:iam::111122223333:user/" + name
