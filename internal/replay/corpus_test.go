@@ -3,14 +3,16 @@ package replay
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // The labelled corpus and golden template of the detection tests (README.md,
@@ -159,52 +161,77 @@ func writeCorpusFile(tb testing.TB, path string, n int, rec func(i int) []byte) 
 	f.Close()
 }
 
-// benchCorpus is one benchmark corpus: a file and the rules it is replayed through.
+// benchCorpus is one benchmark corpus: a directory of log files and the
+// rules it is replayed through.
 type benchCorpus struct {
 	name  string
-	path  string
+	dir   string
+	files []string // in the order replay reads them
 	n     int
 	rules Rules
 }
 
+// benchFileRecords is how many records a benchmark log file holds; CloudTrail
+// delivers a log file every few minutes per account and region, so a month of
+// a trail is thousands of files of this order of size.
+const benchFileRecords = 1000
+
 func benchCorpora(tb testing.TB, n int) []benchCorpus {
-	dir := tb.TempDir()
-	synthetic := filepath.Join(dir, "synthetic.json.gz")
-	writeCorpusFile(tb, synthetic, n, func(i int) []byte { return []byte(benchRecord(i)) })
 	res, _ := NewResolver(keyARN)
 	testRules, _ := loadTestRules(tb, res)
-	labelled := filepath.Join(dir, "labelled.json.gz")
 	recs := labelledRecords(tb)
-	writeCorpusFile(tb, labelled, n, func(i int) []byte { return recs[i%len(recs)] })
-	return []benchCorpus{
-		{"synthetic", synthetic, n, testRules},
-		{"labelled", labelled, n, goldenRules(tb)},
+	out := []benchCorpus{
+		{name: "synthetic", n: n, rules: testRules},
+		{name: "labelled", n: n, rules: goldenRules(tb)},
 	}
+	gen := []func(i int) []byte{
+		func(i int) []byte { return []byte(benchRecord(i)) },
+		func(i int) []byte { return recs[i%len(recs)] },
+	}
+	for k := range out {
+		c := &out[k]
+		c.dir = filepath.Join(tb.TempDir(), c.name)
+		if err := os.Mkdir(c.dir, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		for start := 0; start < n; start += benchFileRecords {
+			path := filepath.Join(c.dir, fmt.Sprintf("111122223333_CloudTrail_us-east-1_%06d.json.gz", start/benchFileRecords))
+			writeCorpusFile(tb, path, min(benchFileRecords, n-start), func(i int) []byte { return gen[k](start + i) })
+			c.files = append(c.files, path)
+		}
+	}
+	return out
 }
 
-// referenceDecode is the yardstick of docs/replay.md: the plain standard
-// library reading of the same files, gunzip and encoding/json decode of each
-// log file into maps. It returns the number of records.
-func referenceDecode(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return 0, err
-	}
-	dec := json.NewDecoder(zr)
+// referenceDecode is the yardstick of docs/replay.md: the plain reading of
+// the same files with the same gunzip as replay (klauspost/compress) and the
+// standard library's encoding/json decoding each log file into maps. It
+// returns the number of records.
+func referenceDecode(files []string) (int, error) {
 	n := 0
-	for {
-		var file map[string]any
-		if err := dec.Decode(&file); err == io.EOF {
-			return n, nil
-		} else if err != nil {
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
 			return n, err
 		}
-		recs, _ := file["Records"].([]any)
-		n += len(recs)
+		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+		if err != nil {
+			f.Close()
+			return n, err
+		}
+		dec := json.NewDecoder(zr)
+		for {
+			var file map[string]any
+			if err := dec.Decode(&file); err == io.EOF {
+				break
+			} else if err != nil {
+				f.Close()
+				return n, err
+			}
+			recs, _ := file["Records"].([]any)
+			n += len(recs)
+		}
+		f.Close()
 	}
+	return n, nil
 }

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -33,9 +34,9 @@ func sequentialSummary(data []byte, rules Rules) (records, problems int, tiers m
 }
 
 // FuzzConcurrentReplayMatchesSequential feeds arbitrary input to the
-// concurrent replay (batches split on one goroutine, decoded and matched on
-// three workers, merged in order) and to the sequential reader: records,
-// problems, tier counts and --show lines must be identical.
+// concurrent replay (four files, each decoded on one of three workers, each
+// long enough for several batches, merged in order) and to the sequential
+// reader: records, problems, tier counts and --show lines must be identical.
 func FuzzConcurrentReplayMatchesSequential(f *testing.F) {
 	for _, r := range labelledRecords(f)[:20] {
 		f.Add([]byte(`{"Records":[` + string(r) + `,` + string(r) + `]}`))
@@ -46,20 +47,31 @@ func FuzzConcurrentReplayMatchesSequential(f *testing.F) {
 	rules := goldenRules(f)
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		// Many copies so that the input spans several batches.
-		var in bytes.Buffer
-		for in.Len() < 3*batchBytes && len(data) > 0 {
-			in.Write(data)
-			in.WriteByte('\n')
-		}
-		if in.Len() == 0 {
+		if len(data) == 0 {
 			return
 		}
-		records, problems, tiers, show := sequentialSummary(in.Bytes(), rules)
-		path := filepath.Join(dir, "in.json")
-		os.WriteFile(path, in.Bytes(), 0o644)
+		var paths []string
+		var records, problems int
+		tiers := map[string]int{}
+		var show []string
+		for i := range 4 {
+			// Many copies, so that a file spans several batches.
+			var in bytes.Buffer
+			for n := 0; (n <= 2*batchRecords || in.Len() < 64<<10) && in.Len() < 512<<10; n++ {
+				in.Write(data)
+				in.WriteByte('\n')
+			}
+			r, p, ts, sh := sequentialSummary(in.Bytes(), rules)
+			records, problems, show = records+r, problems+p, append(show, sh...)
+			for k, v := range ts {
+				tiers[k] += v
+			}
+			path := filepath.Join(dir, fmt.Sprintf("in%d.json", i))
+			os.WriteFile(path, in.Bytes(), 0o644)
+			paths = append(paths, path)
+		}
 		var showB bytes.Buffer
-		sum, _ := Replay([]string{path}, Options{Rules: rules, Show: &showB, Workers: 3}, &bytes.Buffer{})
+		sum, _ := Replay(paths, Options{Rules: rules, Show: &showB, Workers: 3}, &bytes.Buffer{})
 		got := map[string]int{}
 		for _, ts := range sum.Tiers {
 			if ts.Events > 0 {

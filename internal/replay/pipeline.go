@@ -1,11 +1,13 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -34,18 +36,21 @@ type Counters struct {
 	ListingDone              atomic.Bool
 }
 
-// Batch sizes: large enough that handing a batch between goroutines costs
-// little per record, small enough to keep every core busy on one file.
-const (
-	batchBytes   = 256 << 10
-	batchRecords = 256
-)
+// batchRecords is how many records a batch holds: enough that handing a
+// batch to the merger costs little per record.
+const batchRecords = 256
 
-// ReplaySource replays every input of src: inputs are read concurrently
-// (opt.Readers at a time), their records decoded and matched on opt.Workers
-// cores, and the results merged in input order, so the summary, --show
-// lines and problem list are the same whatever the concurrency. When ctx is
-// cancelled the summary so far is returned with Interrupted set.
+// prefetchBytes is how much of an input (as stored, gzipped) is read ahead
+// of its decoding, so that --downloads objects download at once even when
+// fewer cores decode.
+const prefetchBytes = 4 << 20
+
+// ReplaySource replays every input of src: up to opt.Readers inputs are
+// opened and read ahead at once, opt.Workers of them decoded and matched at
+// once (one core each: gunzip, the projecting scanner, the rules), and the
+// results merged in input order, so the summary, --show lines and problem
+// list are the same whatever the concurrency. When ctx is cancelled the
+// summary so far is returned with Interrupted set.
 func ReplaySource(ctx context.Context, src Source, opt Options, problems io.Writer) (*Summary, error) {
 	eng, err := newEngine(opt.Rules)
 	if err != nil {
@@ -55,10 +60,7 @@ func ReplaySource(ctx context.Context, src Source, opt Options, problems io.Writ
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	readers := opt.Readers
-	if readers <= 0 {
-		readers = workers
-	}
+	readers := max(opt.Readers, workers)
 	counters := opt.Counters
 	if counters == nil {
 		counters = &Counters{}
@@ -69,16 +71,20 @@ func ReplaySource(ctx context.Context, src Source, opt Options, problems io.Writ
 		fmt.Fprintln(problems, p.String())
 	}
 
-	jobs := make(chan *batch, 2*workers)
+	// Inputs go to the workers in input order, so the merger, which also
+	// takes them in input order, never waits on an input no worker has.
+	queue := make(chan *fileTask, readers)
+	sem := make(chan struct{}, readers) // inputs opened and not yet decoded
 	var wwg sync.WaitGroup
 	for range workers {
 		wwg.Add(1)
 		go func() {
 			defer wwg.Done()
-			w := worker{eng: eng}
-			for b := range jobs {
-				w.process(b, opt.Show != nil)
-				close(b.done)
+			w := newWorker(eng, opt.Show != nil)
+			for ft := range queue {
+				<-ft.ready
+				w.file(ctx, ft)
+				<-sem
 			}
 		}()
 	}
@@ -86,13 +92,11 @@ func ReplaySource(ctx context.Context, src Source, opt Options, problems io.Writ
 	files := make(chan *fileTask, readers)
 	var listErr error
 	go func() {
-		sem := make(chan struct{}, readers)
-		var rwg sync.WaitGroup
 		listErr = src.Inputs(ctx, func(in Input) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			ft := &fileTask{in: in, batches: make(chan *batch, 8)}
+			ft := &fileTask{in: in, batches: make(chan *batchResult, 8), ready: make(chan struct{})}
 			if in.Digest {
 				close(ft.batches)
 				files <- ft
@@ -102,17 +106,13 @@ func ReplaySource(ctx context.Context, src Source, opt Options, problems io.Writ
 			counters.ListedBytes.Add(in.Size)
 			sem <- struct{}{}
 			files <- ft
-			rwg.Add(1)
-			go func() {
-				defer func() { <-sem; rwg.Done() }()
-				ft.read(ctx, jobs, counters)
-			}()
+			go ft.prefetch(ctx, counters)
+			queue <- ft
 			return nil
 		})
 		counters.ListingDone.Store(true)
 		close(files)
-		rwg.Wait()
-		close(jobs)
+		close(queue)
 	}()
 
 	read := 0
@@ -123,10 +123,8 @@ func ReplaySource(ctx context.Context, src Source, opt Options, problems io.Writ
 		}
 		before := sum.Records
 		for b := range ft.batches {
-			<-b.done
-			sum.merge(&b.res, opt.Show, report)
-			counters.Records.Add(int64(b.res.records))
-			b.release()
+			sum.merge(b, opt.Show, report)
+			counters.Records.Add(int64(b.records))
 		}
 		counters.Files.Add(1)
 		if ft.err != nil {
@@ -156,46 +154,49 @@ func ReplaySource(ctx context.Context, src Source, opt Options, problems io.Writ
 	return sum, nil
 }
 
-// fileTask is one input being read; its batches arrive in order.
+// fileTask is one input: opened and read ahead (ready is closed then), then
+// decoded by one worker; its results arrive in order on batches.
 type fileTask struct {
 	in      Input
-	batches chan *batch
+	ready   chan struct{}
+	body    io.Reader // the input as stored: what was read ahead, then the rest
+	closer  io.Closer
+	batches chan *batchResult
 	err     error // the input itself failed (open, gzip, I/O)
 }
 
-// read splits the input into batches of raw records and queues each batch
-// both for a worker and, in order, for the merger.
-func (ft *fileTask) read(ctx context.Context, jobs chan<- *batch, counters *Counters) {
-	defer close(ft.batches)
+// prefetch opens the input and reads up to prefetchBytes of it.
+func (ft *fileTask) prefetch(ctx context.Context, counters *Counters) {
+	defer close(ft.ready)
 	rc, err := ft.in.Open(ctx)
 	if err != nil {
 		ft.err = err
 		return
 	}
-	defer rc.Close()
-	b := newBatch(ft.in.Name)
-	flush := func() {
-		jobs <- b
-		ft.batches <- b
-		b = newBatch(ft.in.Name)
-	}
-	err = splitRecords(ft.in.Name, &countingReader{r: rc, n: &counters.Bytes}, func(raw []byte, line int, expand bool) error {
-		b.add(raw, line, expand)
-		if len(b.arena) >= batchBytes || len(b.items) >= batchRecords {
-			flush()
-			return ctx.Err()
+	cr := &countingReader{r: rc, n: &counters.Bytes}
+	head := make([]byte, 0, min(max(ft.in.Size, 64<<10), prefetchBytes))
+	for len(head) < cap(head) {
+		n, err := cr.Read(head[len(head):cap(head)])
+		head = head[:len(head)+n]
+		if err == io.EOF {
+			rc.Close()
+			ft.body = bytes.NewReader(head)
+			return
 		}
-		return nil
-	}, func(p Problem) { b.items = append(b.items, item{problem: &p}) })
-	if len(b.items) > 0 {
-		flush()
-	} else {
-		b.release()
+		if err != nil {
+			rc.Close()
+			ft.body = io.MultiReader(bytes.NewReader(head), errReader{err})
+			return
+		}
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		ft.err = err
-	}
+	ft.body, ft.closer = io.MultiReader(bytes.NewReader(head), cr), rc
 }
+
+// errReader fails every read with err: a read error met while reading ahead,
+// delivered where the input reaches it.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 type countingReader struct {
 	r io.Reader
@@ -206,46 +207,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
-}
-
-// batch is a run of raw records of one input and, once done is closed,
-// what they amount to.
-type batch struct {
-	name  string
-	arena []byte
-	items []item
-	done  chan struct{}
-	res   batchResult
-}
-
-// item is a raw record (arena[start:end]) or a problem found while
-// splitting, in input order.
-type item struct {
-	start, end, line int
-	expand           bool
-	problem          *Problem
-}
-
-var arenas = sync.Pool{New: func() any { b := make([]byte, 0, batchBytes+64<<10); return &b }}
-
-func newBatch(name string) *batch {
-	return &batch{name: name, arena: (*arenas.Get().(*[]byte))[:0], done: make(chan struct{})}
-}
-
-func (b *batch) add(raw []byte, line int, expand bool) {
-	start := len(b.arena)
-	b.arena = append(b.arena, raw...)
-	b.items = append(b.items, item{start: start, end: len(b.arena), line: line, expand: expand})
-}
-
-// release returns the arena; nothing may refer to it afterwards (decoded
-// values copy what they keep).
-func (b *batch) release() {
-	if cap(b.arena) <= 4*batchBytes {
-		a := b.arena[:0]
-		arenas.Put(&a)
-	}
-	b.arena = nil
 }
 
 // batchResult is what one batch adds to the summary.
@@ -269,12 +230,14 @@ type place struct{ account, region string }
 
 type placeCount struct{ records, alerting int }
 
-// engine is the read-only part shared by the workers: the rules and the
-// index of each rule's tier.
+// engine is the read-only part shared by the workers: the rules, the
+// index of each rule's tier, the projection and the rule prefilter.
 type engine struct {
 	rules    Rules
 	tiers    []string
 	ruleTier []int
+	proj     *pathNode // nil: records are decoded in full
+	filter   prefilter
 }
 
 func newEngine(rules Rules) (*engine, error) {
@@ -289,43 +252,113 @@ func newEngine(rules Rules) (*engine, error) {
 			}
 		}
 	}
+	if root, ok := newProjection(rules); ok {
+		e.proj = root
+	}
+	e.filter = newPrefilter(rules)
 	return e, nil
 }
 
-// worker decodes and matches batches; each worker has its own decoder.
+// worker decodes and matches whole inputs, one at a time, on one core.
 type worker struct {
-	eng *engine
-	dec ep.Decoder
-	res *batchResult
+	eng     *engine
+	show    bool
+	readers readers    // buffers and gunzip state, kept between inputs
+	dec     ep.Decoder // records the projecting scanner leaves to the full decoder
+	proj    *projector
+	vals    [9]ep.Value // the envelope of the record being matched
+	cand    []uint64    // the prefilter's candidate rules
+	sources map[string]string
+	res     *batchResult
+	// The last place counted: a log file holds one account and region.
+	lastPlace place
+	lastPC    *placeCount
 }
 
-func (w *worker) process(b *batch, show bool) {
-	n := len(w.eng.rules)
-	b.res = batchResult{matched: make([]int, n), hidden: make([]int, n), places: map[place]*placeCount{}}
-	w.res = &b.res
-	problem := func(p Problem) { b.res.problems = append(b.res.problems, p) }
-	fn := func(rec ep.Value, _ int) error { w.record(rec, show); return nil }
-	for _, it := range b.items {
-		if it.problem != nil {
-			problem(*it.problem)
-			continue
-		}
-		decodeRecords(&w.dec, b.name, b.arena[it.start:it.end], it.line, it.expand, fn, problem)
+func newWorker(eng *engine, show bool) *worker {
+	w := &worker{eng: eng, show: show, sources: map[string]string{}}
+	if eng.proj != nil {
+		w.proj = &projector{root: eng.proj}
 	}
+	return w
+}
+
+func (w *worker) newBatch() {
+	n := len(w.eng.rules)
+	w.res = &batchResult{matched: make([]int, n), hidden: make([]int, n), places: map[place]*placeCount{}}
+	w.lastPC = nil
+}
+
+// file decodes and matches one input, handing its results to the merger in
+// batches, in order.
+func (w *worker) file(ctx context.Context, ft *fileTask) {
+	defer close(ft.batches)
+	if ft.err != nil {
+		return
+	}
+	if ft.closer != nil {
+		defer ft.closer.Close()
+	}
+	w.newBatch()
+	name := ft.in.Name
+	flush := func() error {
+		ft.batches <- w.res
+		w.newBatch()
+		return ctx.Err()
+	}
+	projected := func(rec ep.Value, f *recordFields, _ int) error {
+		w.record(rec, f)
+		if w.res.records >= batchRecords {
+			return flush()
+		}
+		return nil
+	}
+	full := func(rec ep.Value, _ int) error {
+		f := fieldsOf(rec)
+		return projected(rec, &f, 0)
+	}
+	problem := func(p Problem) { w.res.problems = append(w.res.problems, p) }
+	err := scanRecords(name, ft.body, &w.readers, w.proj, projected, func(raw []byte, line int, expand bool) error {
+		return decodeRecords(&w.dec, name, raw, line, expand, full, problem)
+	}, problem)
+	if w.res.records > 0 || len(w.res.problems) > 0 {
+		ft.batches <- w.res
+	}
+	w.res = nil
+	if err != nil && !errors.Is(err, context.Canceled) {
+		ft.err = err
+	}
+}
+
+// source is SourceFor, remembered per eventSource.
+func (w *worker) source(eventSource string) string {
+	if s, ok := w.sources[eventSource]; ok {
+		return s
+	}
+	if len(w.sources) >= 1024 {
+		clear(w.sources)
+	}
+	s := SourceFor(eventSource)
+	w.sources[strings.Clone(eventSource)] = s
+	return s
 }
 
 // record applies the rules to one record, state respected.
-func (w *worker) record(rec ep.Value, show bool) {
+func (w *worker) record(rec ep.Value, f *recordFields) {
 	res := w.res
 	res.records++
-	pl := place{rec.Path("recipientAccountId").Str(), rec.Path("awsRegion").Str()}
-	pc := res.places[pl]
-	if pc == nil {
-		pc = &placeCount{}
-		res.places[pl] = pc
+	pl := place{f[fRecipientAccountID].Str(), f[fAwsRegion].Str()}
+	pc := w.lastPC
+	if pc == nil || pl != w.lastPlace {
+		pc = res.places[pl]
+		if pc == nil {
+			pc = &placeCount{}
+			res.places[pl] = pc
+		}
+		w.lastPlace, w.lastPC = pl, pc
 	}
 	pc.records++
-	ev := Wrap(rec)
+	ev := wrapFields(rec, f, w.vals[:], w.source(f[fEventSource].Str()))
 	if !ev.Delivered {
 		res.notDelivered++
 		return
@@ -333,9 +366,13 @@ func (w *worker) record(rec ep.Value, show bool) {
 	if ev.ReadOnly {
 		res.readOnly++
 	}
+	w.cand = w.eng.filter.candidates(ev.Value, w.vals[:], f, w.cand)
 	var tiers uint64
 	hidden := false
 	for i := range w.eng.rules {
+		if w.cand[i>>6]&(1<<(i&63)) == 0 {
+			continue // the prefilter proved the pattern cannot match
+		}
 		r := &w.eng.rules[i]
 		if r.State == Disabled || !r.Pattern.Match(ev.Value) {
 			continue
@@ -355,8 +392,8 @@ func (w *worker) record(rec ep.Value, show bool) {
 		return
 	}
 	pc.alerting++
-	a := alert{tiers: tiers, name: rec.Path("eventName").Str(), principal: Principal(rec), account: pl.account, region: pl.region}
-	if show {
+	a := alert{tiers: tiers, name: f[fEventName].Str(), principal: Principal(rec), account: pl.account, region: pl.region}
+	if w.show {
 		a.show = ShowLine(rec, w.eng.tierList(tiers))
 	}
 	res.alerts = append(res.alerts, a)

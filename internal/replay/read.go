@@ -90,22 +90,67 @@ func ReadRecords(name string, r io.Reader, fn func(rec ep.Value, line int) error
 // "Records" array holds the records. Splitting is sequential; decoding can
 // then run on other cores.
 func splitRecords(name string, r io.Reader, emit func(raw []byte, line int, expand bool) error, problem func(Problem)) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("%s: gzip: %w", name, err)
-		}
-		defer zr.Close()
-		br = bufio.NewReaderSize(zr, 1<<20)
+	return scanRecords(name, r, &readers{}, nil, nil, emit, problem)
+}
+
+// readBuffer is the size of the window a stream reads through; the
+// projecting scanner handles records up to this size (larger ones are
+// captured and decoded in full).
+const readBuffer = 1 << 20
+
+// scanRecords is splitRecords with the projecting scanner: with proj set,
+// each record object that proj can scan goes to projected (pruned, with its
+// fixed fields), and only the rest to emit for a full decode.
+// The buffers are those of rs, kept from one input to the next.
+func scanRecords(name string, r io.Reader, rs *readers, proj *projector, projected func(rec ep.Value, f *recordFields, line int) error, emit func(raw []byte, line int, expand bool) error, problem func(Problem)) error {
+	br, err := rs.open(name, r)
+	if err != nil {
+		return err
 	}
-	s := &stream{r: br, line: 1, name: name, emit: emit, problem: problem}
-	err := s.run()
+	s := &stream{r: br, line: 1, name: name, emit: emit, problem: problem, proj: proj, projected: projected}
+	err = s.run()
 	var stop stopError
 	if errors.As(err, &stop) {
 		return stop.err
 	}
 	return err
+}
+
+// readers are a stream's buffers and gunzip state, which a worker keeps
+// from one input to the next instead of allocating them per log file.
+type readers struct {
+	raw, out *bufio.Reader
+	gz       *gzip.Reader
+}
+
+// open returns the buffered reader of an input, gunzipped when it starts with
+// the gzip magic bytes.
+func (rs *readers) open(name string, r io.Reader) (*bufio.Reader, error) {
+	if rs.raw == nil {
+		rs.raw = bufio.NewReaderSize(r, readBuffer)
+	} else {
+		rs.raw.Reset(r)
+	}
+	br := rs.raw
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		var err error
+		if rs.gz == nil {
+			rs.gz, err = gzip.NewReader(br)
+		} else {
+			err = rs.gz.Reset(br)
+		}
+		if err != nil {
+			rs.gz = nil
+			return nil, fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		if rs.out == nil {
+			rs.out = bufio.NewReaderSize(rs.gz, readBuffer)
+		} else {
+			rs.out.Reset(rs.gz)
+		}
+		br = rs.out
+	}
+	return br, nil
 }
 
 // stopError carries an error returned by the caller's fn.
@@ -122,6 +167,36 @@ type stream struct {
 	problem func(Problem)
 	buf     []byte // the value being captured
 	ioErr   error
+
+	proj      *projector // nil: every record is captured and decoded in full
+	projected func(rec ep.Value, f *recordFields, line int) error
+}
+
+// project tries the projecting scanner on the record object at the read
+// position (nothing consumed yet). done is false when the scanner gave up
+// and the record is to be captured and decoded in full, from the same place.
+func (s *stream) project(line int, topLevel bool) (done bool, err error) {
+	s.proj.topLevel = topLevel
+	chunk, _ := s.r.Peek(s.r.Buffered())
+	rec, n, st := s.proj.scan(chunk)
+	if st == scanMore && len(chunk) < s.r.Size() {
+		// The record goes on past the buffered input: read more, once.
+		var perr error
+		chunk, perr = s.r.Peek(s.r.Size())
+		if perr != nil && perr != io.EOF && perr != bufio.ErrBufferFull {
+			s.ioErr = perr
+		}
+		rec, n, st = s.proj.scan(chunk)
+	}
+	if st != scanOK {
+		return false, nil
+	}
+	s.r.Discard(n)
+	s.line += s.proj.newlines
+	if err := s.projected(rec, &s.proj.fixed, line); err != nil {
+		return true, stopError{err}
+	}
+	return true, nil
 }
 
 func (s *stream) report(line int, format string, args ...any) {
@@ -175,6 +250,14 @@ func (s *stream) run() error {
 		var err error
 		switch c {
 		case '{':
+			if s.proj != nil {
+				if done, err := s.project(line, true); done {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+			}
 			err = s.topObject(line)
 		case '[':
 			s.next()
@@ -252,10 +335,19 @@ func (s *stream) elements(fileLine int, closer byte) error {
 		}
 		line := s.line
 		s.buf = s.buf[:0]
-		if c, _ := s.peek(); c != '{' && c != '[' {
+		c, _ = s.peek()
+		if c != '{' && c != '[' {
 			s.captureScalar()
 			s.report(line, "record is not a JSON object: %q", truncate(s.buf))
 			continue
+		}
+		if c == '{' && s.proj != nil {
+			if done, err := s.project(line, false); done {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if !s.capture(0, false) {
 			s.report(line, "truncated record; rest of file skipped")

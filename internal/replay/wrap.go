@@ -43,27 +43,42 @@ var wrapperKeys = []string{"version", "id", "detail-type", "source", "account", 
 // Wrap builds the EventBridge event around a decoded CloudTrail record
 // without copying it; the record becomes detail.
 func Wrap(record ep.Value) Event {
-	str := func(k string) string { v, _ := record.Get(k); return v.Str() }
-	eventType := str("eventType")
+	f := fieldsOf(record)
+	return wrapFields(record, &f, make([]ep.Value, len(wrapperKeys)), SourceFor(f[fEventSource].Str()))
+}
+
+// recordFields are the record members Wrap reads, indexed by fixedField.
+type recordFields [numFixed]ep.Value
+
+func fieldsOf(record ep.Value) (f recordFields) {
+	for i, k := range fixedKeys {
+		f[i], _ = record.Get(k)
+	}
+	return f
+}
+
+// wrapFields is Wrap with the members already looked up, the envelope's
+// values written to vals (len(wrapperKeys)) and the source already mapped
+// (SourceFor), so that the replay wraps each record without allocating.
+func wrapFields(record ep.Value, f *recordFields, vals []ep.Value, source string) Event {
+	eventType := f[fEventType].Str()
 	if eventType == "" {
 		eventType = "AwsApiCall" // hand-written corpora often omit it
 	}
 	dt, delivered := detailTypes[eventType]
-	vals := []ep.Value{
-		ep.StringValue("0"),
-		ep.StringValue(str("eventID")),
-		ep.StringValue(dt),
-		ep.StringValue(SourceFor(str("eventSource"))),
-		ep.StringValue(str("recipientAccountId")),
-		ep.StringValue(str("eventTime")),
-		ep.StringValue(str("awsRegion")),
-		ep.ArrayValue(),
-		record,
-	}
+	vals[0] = ep.StringValue("0")
+	vals[1] = ep.StringValue(f[fEventID].Str())
+	vals[2] = ep.StringValue(dt)
+	vals[3] = ep.StringValue(source)
+	vals[4] = ep.StringValue(f[fRecipientAccountID].Str())
+	vals[5] = ep.StringValue(f[fEventTime].Str())
+	vals[6] = ep.StringValue(f[fAwsRegion].Str())
+	vals[7] = ep.ArrayValue()
+	vals[8] = record
 	return Event{
 		Value:     ep.ObjectValue(wrapperKeys, vals),
 		Delivered: delivered,
-		ReadOnly:  isReadOnlyManagement(record, str),
+		ReadOnly:  isReadOnlyManagement(f),
 	}
 }
 
@@ -95,16 +110,16 @@ func SourceFor(eventSource string) string {
 // GetSessionToken. Without a readOnly field the Describe/Get/List naming
 // convention the guide states is used. Data and Insight events are not
 // management events.
-func isReadOnlyManagement(record ep.Value, str func(string) string) bool {
-	if c := str("eventCategory"); c != "" && c != "Management" {
+func isReadOnlyManagement(f *recordFields) bool {
+	if c := f[fEventCategory].Str(); c != "" && c != "Management" {
 		return false
 	}
-	name := str("eventName")
-	if stsChangeEvents[name] && str("eventSource") == "sts.amazonaws.com" {
+	name := f[fEventName].Str()
+	if stsChangeEvents[name] && f[fEventSource].Str() == "sts.amazonaws.com" {
 		return false
 	}
-	ro, ok := record.Get("readOnly")
-	if !ok || ro.Kind() == ep.Null {
+	ro := f[fReadOnly]
+	if k := ro.Kind(); k == ep.Absent || k == ep.Null {
 		return strings.HasPrefix(name, "Describe") || strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
 	}
 	return ro.Str() == "true" // JSON true, or the string "true"

@@ -1,0 +1,160 @@
+package replay
+
+import (
+	"slices"
+	"strings"
+
+	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
+)
+
+// prefilter skips the rules an event cannot match with a few lookups
+// instead of matching each rule (docs/replay.md, "Performance"). For every
+// leaf path of the patterns at which at least two rules set a requirement
+// (eventpattern.Pattern.Requires: for kmsguard's rules "detail-type",
+// "detail.eventSource", "detail.eventName" and "detail.errorCode"), it keeps
+// which rules require a string out of a set, a value, or no value there. An
+// event's value at the path then rules out those whose requirement it fails;
+// when the promise of Requires does not cover the event (an array on the
+// way) nothing is ruled out. The rules left are matched in full, so the
+// prefilter can only save work, never change a result.
+type prefilter struct {
+	all   []uint64 // every rule, one bit each
+	paths []filterPath
+}
+
+type filterPath struct {
+	keys    []string
+	env     int                 // >= 0: the value is the envelope's member ("detail-type")
+	fixed   fixedField          // >= 0: the value is the record's fixed field ("detail.eventName")
+	free    []uint64            // rules with no requirement here
+	present []uint64            // rules requiring a leaf value
+	missing []uint64            // rules requiring no leaf value
+	oneOf   []uint64            // rules requiring one of some strings
+	by      map[string][]uint64 // a string -> the rules among oneOf accepting it
+	n       int                 // rules with a requirement here
+}
+
+func newPrefilter(rules Rules) prefilter {
+	words := (len(rules) + 63) / 64
+	bit := func(set []uint64, j int) { set[j>>6] |= 1 << (j & 63) }
+	f := prefilter{all: make([]uint64, words)}
+	for j := range rules {
+		bit(f.all, j)
+	}
+	seen := map[string]bool{}
+	for i := range rules {
+		for _, fp := range rules[i].Pattern.Fields() {
+			k := strings.Join(fp.Keys, "\x00")
+			if !fp.Leaf || seen[k] {
+				continue
+			}
+			seen[k] = true
+			p := filterPath{keys: fp.Keys, env: -1, fixed: -1,
+				free: make([]uint64, words), present: make([]uint64, words), missing: make([]uint64, words),
+				oneOf: make([]uint64, words), by: map[string][]uint64{}}
+			for j := range rules {
+				req := rules[j].Pattern.Requires(fp.Keys...)
+				switch req.Kind {
+				case ep.NoRequirement:
+					bit(p.free, j)
+					continue
+				case ep.Present:
+					bit(p.present, j)
+				case ep.Missing:
+					bit(p.missing, j)
+				case ep.OneOf:
+					bit(p.oneOf, j)
+					for _, s := range req.Strings {
+						if p.by[s] == nil {
+							p.by[s] = make([]uint64, words)
+						}
+						bit(p.by[s], j)
+					}
+				}
+				p.n++
+			}
+			// A requirement of one rule saves at most that rule's match,
+			// which costs about what the lookup does.
+			if p.n < 2 {
+				continue
+			}
+			if len(p.keys) == 1 {
+				p.env = indexOf(wrapperKeys, p.keys[0])
+			}
+			if len(p.keys) == 2 && p.keys[0] == "detail" {
+				if i := indexOf(fixedKeys[:], p.keys[1]); i >= 0 {
+					p.fixed = fixedField(i)
+				}
+			}
+			f.paths = append(f.paths, p)
+		}
+	}
+	// The most telling paths first: once no rule is left, the rest is skipped.
+	slices.SortStableFunc(f.paths, func(a, b filterPath) int { return b.n - a.n })
+	return f
+}
+
+// valueAt follows keys from v as Pattern.Requires defines the value at a
+// path; ok is false when an array is on the way or at the end.
+func valueAt(v ep.Value, keys []string) (ep.Value, bool) {
+	for _, k := range keys {
+		switch v.Kind() {
+		case ep.Object:
+			v, _ = v.Get(k)
+		case ep.Array:
+			return ep.Value{}, false
+		default:
+			return ep.Value{}, true
+		}
+	}
+	return v, v.Kind() != ep.Array
+}
+
+// candidates returns the rules ev may match, as a bit set in buf's storage;
+// env and rf are the envelope values and record fields ev was built from.
+func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, buf []uint64) []uint64 {
+	buf = append(buf[:0], f.all...)
+	for i := range f.paths {
+		p := &f.paths[i]
+		var v ep.Value
+		switch {
+		case p.env >= 0:
+			v = env[p.env]
+		case p.fixed >= 0:
+			v = rf[p.fixed]
+		default:
+			var ok bool
+			if v, ok = valueAt(ev, p.keys); !ok {
+				continue
+			}
+		}
+		var by []uint64
+		leaf := true
+		switch v.Kind() {
+		case ep.Array:
+			continue
+		case ep.Absent, ep.Object:
+			leaf = false
+		case ep.String:
+			by = p.by[v.Str()]
+		}
+		left := uint64(0)
+		for j := range buf {
+			keep := p.free[j]
+			if leaf {
+				keep |= p.present[j]
+			} else {
+				keep |= p.missing[j]
+			}
+			if by != nil {
+				keep |= by[j]
+			}
+			buf[j] &= keep
+			left |= buf[j]
+		}
+		if left == 0 {
+			break
+		}
+	}
+	return buf
+}
