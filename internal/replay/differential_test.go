@@ -12,13 +12,14 @@ import (
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
 )
 
-// sequentialSummary replays one input the simple way: ReadRecords, one
-// record at a time through Wrap and Rules.Tiers, on the calling goroutine.
+// sequentialSummary replays one input the simple way, with the frozen
+// reader of oracle_test.go decoding every record in full, one record at a
+// time through Wrap and Rules.Tiers, on the calling goroutine.
 func sequentialSummary(data []byte, rules Rules) (records, problems int, tiers map[string]int, show []string) {
 	tiers = map[string]int{}
-	err := ReadRecords("in", bytes.NewReader(data), func(rec ep.Value, _ int) error {
+	err := oracleReadRecords("in", bytes.NewReader(data), func(rec ep.Value, _ int) error {
 		records++
-		got := rules.Tiers(Wrap(rec))
+		got := rules.Tiers(oracleWrap(rec))
 		for _, t := range got {
 			tiers[t]++
 		}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"github.com/klauspost/compress/gzip"
 	"io"
+	"strings"
 
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
 )
@@ -436,4 +437,46 @@ func oracleTruncate(b []byte) string {
 		return string(b[:40]) + "..."
 	}
 	return string(b)
+}
+
+// oracleWrap is Wrap as it was before the replay took the record's fields
+// from the projecting scanner (frozen like the reader above).
+func oracleWrap(record ep.Value) Event {
+	str := func(k string) string { v, _ := record.Get(k); return v.Str() }
+	eventType := str("eventType")
+	if eventType == "" {
+		eventType = "AwsApiCall" // hand-written corpora often omit it
+	}
+	dt, delivered := detailTypes[eventType]
+	vals := []ep.Value{
+		ep.StringValue("0"),
+		ep.StringValue(str("eventID")),
+		ep.StringValue(dt),
+		ep.StringValue(SourceFor(str("eventSource"))),
+		ep.StringValue(str("recipientAccountId")),
+		ep.StringValue(str("eventTime")),
+		ep.StringValue(str("awsRegion")),
+		ep.ArrayValue(),
+		record,
+	}
+	return Event{
+		Value:     ep.ObjectValue(wrapperKeys, vals),
+		Delivered: delivered,
+		ReadOnly:  oracleIsReadOnlyManagement(record, str),
+	}
+}
+
+func oracleIsReadOnlyManagement(record ep.Value, str func(string) string) bool {
+	if c := str("eventCategory"); c != "" && c != "Management" {
+		return false
+	}
+	name := str("eventName")
+	if stsChangeEvents[name] && str("eventSource") == "sts.amazonaws.com" {
+		return false
+	}
+	ro, ok := record.Get("readOnly")
+	if !ok || ro.Kind() == ep.Null {
+		return strings.HasPrefix(name, "Describe") || strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
+	}
+	return ro.Str() == "true" // JSON true, or the string "true"
 }

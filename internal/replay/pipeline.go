@@ -161,9 +161,13 @@ type fileTask struct {
 	ready   chan struct{}
 	body    io.Reader // the input as stored: what was read ahead, then the rest
 	closer  io.Closer
+	buf     *[]byte // the read-ahead buffer
 	batches chan *batchResult
 	err     error // the input itself failed (open, gzip, I/O)
 }
+
+// prefetchBuffers are the read-ahead buffers, reused from input to input.
+var prefetchBuffers = sync.Pool{New: func() any { b := make([]byte, prefetchBytes); return &b }}
 
 // prefetch opens the input and reads up to prefetchBytes of it.
 func (ft *fileTask) prefetch(ctx context.Context, counters *Counters) {
@@ -173,8 +177,9 @@ func (ft *fileTask) prefetch(ctx context.Context, counters *Counters) {
 		ft.err = err
 		return
 	}
+	ft.buf = prefetchBuffers.Get().(*[]byte)
+	head := (*ft.buf)[:0]
 	cr := &countingReader{r: rc, n: &counters.Bytes}
-	head := make([]byte, 0, min(max(ft.in.Size, 64<<10), prefetchBytes))
 	for len(head) < cap(head) {
 		n, err := cr.Read(head[len(head):cap(head)])
 		head = head[:len(head)+n]
@@ -190,6 +195,17 @@ func (ft *fileTask) prefetch(ctx context.Context, counters *Counters) {
 		}
 	}
 	ft.body, ft.closer = io.MultiReader(bytes.NewReader(head), cr), rc
+}
+
+// release closes the input and gives its read-ahead buffer back.
+func (ft *fileTask) release() {
+	if ft.closer != nil {
+		ft.closer.Close()
+	}
+	if ft.buf != nil {
+		prefetchBuffers.Put(ft.buf)
+	}
+	ft.body, ft.closer, ft.buf = nil, nil, nil
 }
 
 // errReader fails every read with err: a read error met while reading ahead,
@@ -293,11 +309,9 @@ func (w *worker) newBatch() {
 // batches, in order.
 func (w *worker) file(ctx context.Context, ft *fileTask) {
 	defer close(ft.batches)
+	defer ft.release()
 	if ft.err != nil {
 		return
-	}
-	if ft.closer != nil {
-		defer ft.closer.Close()
 	}
 	w.newBatch()
 	name := ft.in.Name
@@ -306,21 +320,15 @@ func (w *worker) file(ctx context.Context, ft *fileTask) {
 		w.newBatch()
 		return ctx.Err()
 	}
-	projected := func(rec ep.Value, f *recordFields, _ int) error {
+	record := func(rec ep.Value, f *recordFields, _ int) error {
 		w.record(rec, f)
 		if w.res.records >= batchRecords {
 			return flush()
 		}
 		return nil
 	}
-	full := func(rec ep.Value, _ int) error {
-		f := fieldsOf(rec)
-		return projected(rec, &f, 0)
-	}
 	problem := func(p Problem) { w.res.problems = append(w.res.problems, p) }
-	err := scanRecords(name, ft.body, &w.readers, w.proj, projected, func(raw []byte, line int, expand bool) error {
-		return decodeRecords(&w.dec, name, raw, line, expand, full, problem)
-	}, problem)
+	err := readProjected(name, ft.body, &w.readers, w.proj, &w.dec, record, problem)
 	if w.res.records > 0 || len(w.res.problems) > 0 {
 		ft.batches <- w.res
 	}

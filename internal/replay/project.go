@@ -3,6 +3,7 @@ package replay
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
@@ -174,11 +175,8 @@ type projector struct {
 	// log file rather than a record; both are left to the full decoder.
 	topLevel bool
 
-	b        []byte
-	i        int
 	st       scanStatus
 	newlines int
-	esc      bool // the last string skipped had an escape
 	fixed    recordFields
 
 	arena []byte     // string bytes; only ever appended to
@@ -212,69 +210,74 @@ func (p *projector) str(b []byte) string {
 // scan projects the record object at the start of b (b[0] == '{'). On
 // scanOK, n is the length of the record and the fixed fields are set.
 func (p *projector) scan(b []byte) (rec ep.Value, n int, st scanStatus) {
-	p.b, p.i, p.st, p.newlines = b, 0, scanOK, 0
+	p.st, p.newlines = scanOK, 0
 	p.outK, p.outV, p.outA = p.outK[:0], p.outV[:0], p.outA[:0]
 	p.fixed = recordFields{}
-	rec = p.object(p.root, 0, true)
-	p.b = nil
+	rec, n = p.object(b, 0, p.root, 0, true)
 	if p.st != scanOK {
 		return ep.Value{}, 0, p.st
 	}
-	return rec, p.i, scanOK
+	return rec, n, scanOK
 }
 
-func (p *projector) fail(st scanStatus) {
+// The scanning functions take the input and a position and return the
+// position after what they read; they keep both in registers rather than
+// in the projector. On failure they record the status (the first one
+// sticks) and return len(b), so that callers stop at their next check.
+
+func (p *projector) fail(b []byte, st scanStatus) int {
 	if p.st == scanOK {
 		p.st = st
 	}
+	return len(b)
 }
 
-// eof marks running out of input: more may come.
-func (p *projector) eof() bool {
-	if p.i >= len(p.b) {
-		p.fail(scanMore)
-		return true
+// ws skips JSON whitespace from i; none, the common case, costs one test.
+func (p *projector) ws(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i
 	}
-	return false
+	return p.wsSlow(b, i)
 }
 
-// skipSpace skips JSON whitespace, counting newlines.
-func (p *projector) skipSpace() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
+// wsSlow skips whitespace, counting newlines; on a line-oriented top level
+// a line starting with '{' inside the record sends it to the full decoder.
+func (p *projector) wsSlow(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\r':
-			p.i++
+			i++
 		case '\n':
-			p.i++
+			i++
 			p.newlines++
-			if p.topLevel && p.i < len(p.b) && p.b[p.i] == '{' {
-				p.fail(scanFallback)
-				return
+			if p.topLevel && i < len(b) && b[i] == '{' {
+				return p.fail(b, scanFallback)
 			}
 		default:
-			return
+			return i
 		}
 	}
+	return i
 }
 
-// object scans an object whose '{' is at p.i, keeping the members of node.
+// object scans the object whose '{' is at i, keeping the members of node.
 // depth is the nesting depth as eventpattern.Parse counts it.
-func (p *projector) object(node *pathNode, depth int, record bool) ep.Value {
-	base := len(p.slots)
-	for range node.keys {
-		p.slots = append(p.slots, ep.Value{})
-		p.set = append(p.set, false)
-	}
-	ok := p.members(node, base, depth, record)
-	if !ok {
+func (p *projector) object(b []byte, i int, node *pathNode, depth int, record bool) (ep.Value, int) {
+	base, n := len(p.slots), len(node.keys)
+	// Only the set flags need clearing: a slot is read only once set.
+	p.slots = slices.Grow(p.slots, n)[:base+n]
+	p.set = slices.Grow(p.set, n)[:base+n]
+	clear(p.set[base:])
+	i = p.members(b, i, node, base, depth, record)
+	if p.st != scanOK {
 		p.slots, p.set = p.slots[:base], p.set[:base]
-		return ep.Value{}
+		return ep.Value{}, i
 	}
 	// The kept members in reverse node order: the pattern fields were added
 	// to the tree first, so they come last, where Value.Get (which searches
 	// from the end) finds them first.
 	start := len(p.outK)
-	for j := len(node.keys) - 1; j >= 0; j-- {
+	for j := n - 1; j >= 0; j-- {
 		if p.set[base+j] {
 			p.outK = append(p.outK, node.keys[j])
 			p.outV = append(p.outV, p.slots[base+j])
@@ -286,291 +289,276 @@ func (p *projector) object(node *pathNode, depth int, record bool) ep.Value {
 	p.slots, p.set = p.slots[:base], p.set[:base]
 	end := len(p.outK)
 	if start == end {
-		return ep.ObjectValue(nil, nil)
+		return ep.ObjectValue(nil, nil), i
 	}
-	return ep.ObjectValue(p.outK[start:end:end], p.outV[start:end:end])
+	return ep.ObjectValue(p.outK[start:end:end], p.outV[start:end:end]), i
 }
 
-// members scans the members of the object at p.i into the slots from base.
-func (p *projector) members(node *pathNode, base, depth int, record bool) bool {
-	p.i++ // '{'
-	p.skipSpace()
-	if p.eof() {
-		return false
+// members scans the members of the object whose '{' is at i into the slots
+// from base, and returns the position after its '}'.
+func (p *projector) members(b []byte, i int, node *pathNode, base, depth int, record bool) int {
+	i = p.ws(b, i+1)
+	if i >= len(b) {
+		return p.fail(b, scanMore)
 	}
-	if p.b[p.i] == '}' {
-		p.i++
-		return true
+	if b[i] == '}' {
+		return i + 1
 	}
 	for {
-		p.skipSpace()
-		if p.eof() {
-			return false
+		i = p.ws(b, i)
+		if i >= len(b) {
+			return p.fail(b, scanMore)
 		}
-		if p.b[p.i] != '"' {
-			p.fail(scanFallback)
-			return false
+		if b[i] != '"' {
+			return p.fail(b, scanFallback)
 		}
-		kStart := p.i + 1
-		if !p.skipString() {
-			return false
+		end, esc, st := scanString(b, i)
+		if st != scanOK {
+			return p.fail(b, st)
 		}
-		if p.esc { // an escaped key: rare, left to the full decoder
-			p.fail(scanFallback)
-			return false
+		if esc { // an escaped key: rare, left to the full decoder
+			return p.fail(b, scanFallback)
 		}
-		key := p.b[kStart : p.i-1]
-		p.skipSpace()
-		if p.eof() {
-			return false
+		key := b[i+1 : end-1]
+		i = p.ws(b, end)
+		if i >= len(b) {
+			return p.fail(b, scanMore)
 		}
-		if p.b[p.i] != ':' {
-			p.fail(scanFallback)
-			return false
+		if b[i] != ':' {
+			return p.fail(b, scanFallback)
 		}
-		p.i++
-		p.skipSpace()
+		i = p.ws(b, i+1)
+		if i >= len(b) {
+			return p.fail(b, scanMore)
+		}
 		if record && p.topLevel && string(key) == "Records" {
-			p.fail(scanFallback)
-			return false
+			return p.fail(b, scanFallback)
 		}
 		if idx := node.lookup(key); idx < 0 {
-			p.skipValue(depth + 1)
+			if b[i] == '"' { // the common case, without the dispatch
+				if i, _, st = scanString(b, i); st != scanOK {
+					return p.fail(b, st)
+				}
+			} else if i = p.skipValue(b, i, depth+1); p.st != scanOK {
+				return i
+			}
 		} else {
-			v := p.value(node.kids[idx], depth+1)
+			var v ep.Value
+			if v, i = p.value(b, i, node.kids[idx], depth+1); p.st != scanOK {
+				return i
+			}
 			// Duplicate keys: the last one wins, as in Value.Get.
 			p.slots[base+idx], p.set[base+idx] = v, true
 		}
-		if p.st != scanOK {
-			return false
+		i = p.ws(b, i)
+		if i >= len(b) {
+			return p.fail(b, scanMore)
 		}
-		p.skipSpace()
-		if p.eof() {
-			return false
-		}
-		c := p.b[p.i]
-		p.i++
+		c := b[i]
+		i++
 		if c == '}' {
-			return true
+			return i
 		}
 		if c != ',' {
-			p.fail(scanFallback)
-			return false
+			return p.fail(b, scanFallback)
 		}
 	}
 }
 
-// value decodes the value at p.i for a kept member: objects pruned to node's
+// value decodes the value at i for a kept member: objects pruned to node's
 // keys (emptied if it has none), arrays element by element, scalars whole.
-func (p *projector) value(node *pathNode, depth int) ep.Value {
-	if p.eof() {
-		return ep.Value{}
+func (p *projector) value(b []byte, i int, node *pathNode, depth int) (ep.Value, int) {
+	if i >= len(b) {
+		return ep.Value{}, p.fail(b, scanMore)
 	}
 	if depth > maxScanDepth {
-		p.fail(scanFallback)
-		return ep.Value{}
+		return ep.Value{}, p.fail(b, scanFallback)
 	}
-	switch c := p.b[p.i]; {
+	switch c := b[i]; {
 	case c == '{':
 		if len(node.keys) == 0 {
-			p.skipContainer(depth, '}')
-			return ep.ObjectValue(nil, nil)
+			i = p.skipContainer(b, i, depth, '}')
+			return ep.ObjectValue(nil, nil), i
 		}
-		return p.object(node, depth, false)
+		return p.object(b, i, node, depth, false)
 	case c == '[':
-		return p.array(node, depth)
+		return p.array(b, i, node, depth)
 	case c == '"':
-		start := p.i
-		if !p.skipString() {
-			return ep.Value{}
+		end, esc, st := scanString(b, i)
+		if st != scanOK {
+			return ep.Value{}, p.fail(b, st)
 		}
-		raw := p.b[start+1 : p.i-1]
-		if p.esc {
-			v, err := ep.Parse(p.b[start:p.i]) // the full decoder's unescaping
+		if esc {
+			v, err := ep.Parse(b[i:end]) // the full decoder's unescaping
 			if err != nil {
-				p.fail(scanFallback)
+				return ep.Value{}, p.fail(b, scanFallback)
 			}
-			return v
+			return v, end
 		}
-		return ep.StringValue(p.str(raw))
+		return ep.StringValue(p.str(b[i+1 : end-1])), end
 	case c == '-' || (c >= '0' && c <= '9'):
-		start := p.i
-		if !p.skipNumber() {
-			return ep.Value{}
+		end := p.skipNumber(b, i)
+		if p.st != scanOK {
+			return ep.Value{}, end
 		}
-		return ep.NumberValue(p.str(p.b[start:p.i]))
+		return ep.NumberValue(p.str(b[i:end])), end
 	case c == 't':
-		if p.literal("true") {
-			return ep.BoolValue(true)
-		}
+		return ep.BoolValue(true), p.literal(b, i, "true")
 	case c == 'f':
-		if p.literal("false") {
-			return ep.BoolValue(false)
-		}
+		return ep.BoolValue(false), p.literal(b, i, "false")
 	case c == 'n':
-		if p.literal("null") {
-			return ep.NullValue()
-		}
-	default:
-		p.fail(scanFallback)
+		return ep.NullValue(), p.literal(b, i, "null")
 	}
-	return ep.Value{}
+	return ep.Value{}, p.fail(b, scanFallback)
 }
 
-func (p *projector) array(node *pathNode, depth int) ep.Value {
-	p.i++ // '['
+func (p *projector) array(b []byte, i int, node *pathNode, depth int) (ep.Value, int) {
 	base := len(p.elems)
 	defer func() { p.elems = p.elems[:base] }()
-	p.skipSpace()
-	if p.eof() {
-		return ep.Value{}
+	i = p.ws(b, i+1)
+	if i >= len(b) {
+		return ep.Value{}, p.fail(b, scanMore)
 	}
-	if p.b[p.i] == ']' {
-		p.i++
-		return ep.ArrayValue()
+	if b[i] == ']' {
+		return ep.ArrayValue(), i + 1
 	}
 	for {
-		p.skipSpace()
-		v := p.value(node, depth+1)
-		if p.st != scanOK {
-			return ep.Value{}
+		i = p.ws(b, i)
+		var v ep.Value
+		if v, i = p.value(b, i, node, depth+1); p.st != scanOK {
+			return ep.Value{}, i
 		}
 		p.elems = append(p.elems, v)
-		p.skipSpace()
-		if p.eof() {
-			return ep.Value{}
+		i = p.ws(b, i)
+		if i >= len(b) {
+			return ep.Value{}, p.fail(b, scanMore)
 		}
-		c := p.b[p.i]
-		p.i++
+		c := b[i]
+		i++
 		if c == ']' {
 			break
 		}
 		if c != ',' {
-			p.fail(scanFallback)
-			return ep.Value{}
+			return ep.Value{}, p.fail(b, scanFallback)
 		}
 	}
 	start := len(p.outA)
 	p.outA = append(p.outA, p.elems[base:]...)
 	end := len(p.outA)
-	return ep.ArrayValue(p.outA[start:end:end]...)
+	return ep.ArrayValue(p.outA[start:end:end]...), i
 }
 
 // maxScanDepth is the deepest value the scanner handles; eventpattern.Parse
 // refuses more than 512 levels, and deeper input goes to it for the message.
 const maxScanDepth = 500
 
-// skipValue validates and skips the value at p.i.
-func (p *projector) skipValue(depth int) {
-	if p.eof() {
-		return
+// skipValue validates and skips the value at i.
+func (p *projector) skipValue(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return p.fail(b, scanMore)
 	}
 	if depth > maxScanDepth {
-		p.fail(scanFallback)
-		return
+		return p.fail(b, scanFallback)
 	}
-	switch c := p.b[p.i]; {
+	switch c := b[i]; {
 	case c == '"':
-		p.skipString()
+		end, _, st := scanString(b, i)
+		if st != scanOK {
+			return p.fail(b, st)
+		}
+		return end
 	case c == '{':
-		p.skipContainer(depth, '}')
+		return p.skipContainer(b, i, depth, '}')
 	case c == '[':
-		p.skipContainer(depth, ']')
+		return p.skipContainer(b, i, depth, ']')
 	case c == '-' || (c >= '0' && c <= '9'):
-		p.skipNumber()
+		return p.skipNumber(b, i)
 	case c == 't':
-		p.literal("true")
+		return p.literal(b, i, "true")
 	case c == 'f':
-		p.literal("false")
+		return p.literal(b, i, "false")
 	case c == 'n':
-		p.literal("null")
-	default:
-		p.fail(scanFallback)
+		return p.literal(b, i, "null")
 	}
+	return p.fail(b, scanFallback)
 }
 
-// skipContainer validates and skips an object or array.
-func (p *projector) skipContainer(depth int, closer byte) {
-	p.i++
-	p.skipSpace()
-	if p.eof() {
-		return
+// skipContainer validates and skips the object or array at i.
+func (p *projector) skipContainer(b []byte, i, depth int, closer byte) int {
+	i = p.ws(b, i+1)
+	if i >= len(b) {
+		return p.fail(b, scanMore)
 	}
-	if p.b[p.i] == closer {
-		p.i++
-		return
+	if b[i] == closer {
+		return i + 1
 	}
 	for {
-		p.skipSpace()
+		i = p.ws(b, i)
 		if closer == '}' {
-			if p.eof() {
-				return
+			if i >= len(b) {
+				return p.fail(b, scanMore)
 			}
-			if p.b[p.i] != '"' {
-				p.fail(scanFallback)
-				return
+			if b[i] != '"' {
+				return p.fail(b, scanFallback)
 			}
-			if !p.skipString() {
-				return
+			end, _, st := scanString(b, i)
+			if st != scanOK {
+				return p.fail(b, st)
 			}
-			p.skipSpace()
-			if p.eof() {
-				return
+			i = p.ws(b, end)
+			if i >= len(b) {
+				return p.fail(b, scanMore)
 			}
-			if p.b[p.i] != ':' {
-				p.fail(scanFallback)
-				return
+			if b[i] != ':' {
+				return p.fail(b, scanFallback)
 			}
-			p.i++
-			p.skipSpace()
+			i = p.ws(b, i+1)
 		}
-		p.skipValue(depth + 1)
-		if p.st != scanOK {
-			return
+		if i < len(b) && b[i] == '"' {
+			end, _, st := scanString(b, i)
+			if st != scanOK {
+				return p.fail(b, st)
+			}
+			i = end
+		} else if i = p.skipValue(b, i, depth+1); p.st != scanOK {
+			return i
 		}
-		p.skipSpace()
-		if p.eof() {
-			return
+		i = p.ws(b, i)
+		if i >= len(b) {
+			return p.fail(b, scanMore)
 		}
-		c := p.b[p.i]
-		p.i++
+		c := b[i]
+		i++
 		if c == closer {
-			return
+			return i
 		}
 		if c != ',' {
-			p.fail(scanFallback)
-			return
+			return p.fail(b, scanFallback)
 		}
 	}
 }
 
-func (p *projector) literal(word string) bool {
-	if len(p.b)-p.i < len(word) {
-		if string(p.b[p.i:]) == word[:len(p.b)-p.i] {
-			p.fail(scanMore)
-		} else {
-			p.fail(scanFallback)
+func (p *projector) literal(b []byte, i int, word string) int {
+	if len(b)-i < len(word) {
+		if string(b[i:]) == word[:len(b)-i] {
+			return p.fail(b, scanMore)
 		}
-		return false
+		return p.fail(b, scanFallback)
 	}
-	if string(p.b[p.i:p.i+len(word)]) != word {
-		p.fail(scanFallback)
-		return false
+	if string(b[i:i+len(word)]) != word {
+		return p.fail(b, scanFallback)
 	}
-	p.i += len(word)
-	return true
+	return i + len(word)
 }
 
 // skipNumber validates a number with eventpattern.Parse's grammar.
-func (p *projector) skipNumber() bool {
-	b, i := p.b, p.i
+func (p *projector) skipNumber(b []byte, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
 	switch {
 	case i >= len(b):
-		p.fail(scanMore)
-		return false
+		return p.fail(b, scanMore)
 	case b[i] == '0':
 		i++
 	case b[i] >= '1' && b[i] <= '9':
@@ -578,14 +566,12 @@ func (p *projector) skipNumber() bool {
 			i++
 		}
 	default:
-		p.fail(scanFallback)
-		return false
+		return p.fail(b, scanFallback)
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			p.fail(scanFallback)
-			return false
+			return p.fail(b, scanFallback)
 		}
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
@@ -597,19 +583,16 @@ func (p *projector) skipNumber() bool {
 			i++
 		}
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			p.fail(scanFallback)
-			return false
+			return p.fail(b, scanFallback)
 		}
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
 		}
 	}
 	if i >= len(b) { // the number may go on in input not yet read
-		p.fail(scanMore)
-		return false
+		return p.fail(b, scanMore)
 	}
-	p.i = i
-	return true
+	return i
 }
 
 // SWAR constants: one byte repeated in each of a word's eight bytes.
@@ -621,23 +604,16 @@ const (
 	space8 = 0x20 * lo8
 )
 
-// skipString validates and skips a string whose opening quote is at p.i:
-// as eventpattern.Parse, it refuses control characters and invalid escapes
-// (\u needs four hex digits) and passes invalid UTF-8 through. It scans
+// scanString validates the string whose opening quote is at i and returns
+// the position after its closing quote, and whether it holds an escape. As
+// eventpattern.Parse, it refuses control characters and invalid escapes
+// (\u needs four hex digits) and passes invalid UTF-8 through. It looks at
 // eight bytes at a time for a quote, a backslash or a control character.
-func (p *projector) skipString() bool {
-	b := p.b
-	i := p.i + 1
-	p.esc = false
+func scanString(b []byte, i int) (end int, esc bool, st scanStatus) {
+	i++
 	for {
 		for i+8 <= len(b) {
-			w := binary.LittleEndian.Uint64(b[i:])
-			// A byte of interest has its high bit set in m; bits above
-			// the first one may be spurious, the first one is exact.
-			q, s := w^quote8, w^bslash
-			m := ((q - lo8) &^ q) | ((s - lo8) &^ s) | ((w - space8) &^ w)
-			m &= hi8
-			if m != 0 {
+			if m := stringStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
@@ -647,43 +623,44 @@ func (p *projector) skipString() bool {
 			i++
 		}
 		if i >= len(b) {
-			p.fail(scanMore)
-			return false
+			return 0, esc, scanMore
 		}
 		switch c := b[i]; {
 		case c == '"':
-			p.i = i + 1
-			return true
+			return i + 1, esc, scanOK
 		case c < 0x20:
-			p.fail(scanFallback)
-			return false
+			return 0, esc, scanFallback
 		}
 		// An escape.
-		p.esc = true
+		esc = true
 		if i+1 >= len(b) {
-			p.fail(scanMore)
-			return false
+			return 0, esc, scanMore
 		}
 		switch b[i+1] {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			i += 2
 		case 'u':
 			if i+6 > len(b) {
-				p.fail(scanMore)
-				return false
+				return 0, esc, scanMore
 			}
 			for _, h := range b[i+2 : i+6] {
 				if !isHex(h) {
-					p.fail(scanFallback)
-					return false
+					return 0, esc, scanFallback
 				}
 			}
 			i += 6
 		default:
-			p.fail(scanFallback)
-			return false
+			return 0, esc, scanFallback
 		}
 	}
+}
+
+// stringStops marks, by its high bit, each byte of w (eight string bytes,
+// little-endian) that is a quote, a backslash or a control character; bits
+// above the first mark may be spurious, the first one is exact.
+func stringStops(w uint64) uint64 {
+	q, s := w^quote8, w^bslash
+	return (((q - lo8) &^ q) | ((s - lo8) &^ s) | ((w - space8) &^ w)) & hi8
 }
 
 func isHex(c byte) bool {

@@ -93,10 +93,26 @@ func splitRecords(name string, r io.Reader, emit func(raw []byte, line int, expa
 	return scanRecords(name, r, &readers{}, nil, nil, emit, problem)
 }
 
+// readProjected streams the records of one input as the replay decodes
+// them: each record object the projecting scanner can read goes to fn pruned
+// to the paths of proj's tree, with its fixed fields; every other value is
+// decoded in full by dec, as ReadRecords does, and its record(s) go to fn
+// with their fields looked up. Problems and the returned error are those of
+// ReadRecords.
+func readProjected(name string, r io.Reader, rs *readers, proj *projector, dec *ep.Decoder, fn func(rec ep.Value, f *recordFields, line int) error, problem func(Problem)) error {
+	full := func(rec ep.Value, line int) error {
+		f := fieldsOf(rec)
+		return fn(rec, &f, line)
+	}
+	return scanRecords(name, r, rs, proj, fn, func(raw []byte, line int, expand bool) error {
+		return decodeRecords(dec, name, raw, line, expand, full, problem)
+	}, problem)
+}
+
 // readBuffer is the size of the window a stream reads through; the
 // projecting scanner handles records up to this size (larger ones are
 // captured and decoded in full).
-const readBuffer = 1 << 20
+const readBuffer = 256 << 10
 
 // scanRecords is splitRecords with the projecting scanner: with proj set,
 // each record object that proj can scan goes to projected (pruned, with its
@@ -126,31 +142,44 @@ type readers struct {
 // open returns the buffered reader of an input, gunzipped when it starts with
 // the gzip magic bytes.
 func (rs *readers) open(name string, r io.Reader) (*bufio.Reader, error) {
-	if rs.raw == nil {
-		rs.raw = bufio.NewReaderSize(r, readBuffer)
+	// An input read whole into memory is gunzipped straight from it.
+	var src io.Reader
+	gzipped := false
+	if whole, ok := r.(*bytes.Reader); ok {
+		var magic [2]byte
+		n, _ := whole.ReadAt(magic[:], 0)
+		src, gzipped = whole, n == 2 && magic[0] == 0x1f && magic[1] == 0x8b
 	} else {
-		rs.raw.Reset(r)
+		if rs.raw == nil {
+			rs.raw = bufio.NewReaderSize(r, readBuffer)
+		} else {
+			rs.raw.Reset(r)
+		}
+		magic, _ := rs.raw.Peek(2)
+		src, gzipped = rs.raw, len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
 	}
-	br := rs.raw
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+	if gzipped {
 		var err error
 		if rs.gz == nil {
-			rs.gz, err = gzip.NewReader(br)
+			rs.gz, err = gzip.NewReader(src)
 		} else {
-			err = rs.gz.Reset(br)
+			err = rs.gz.Reset(src)
 		}
 		if err != nil {
 			rs.gz = nil
 			return nil, fmt.Errorf("%s: gzip: %w", name, err)
 		}
-		if rs.out == nil {
-			rs.out = bufio.NewReaderSize(rs.gz, readBuffer)
-		} else {
-			rs.out.Reset(rs.gz)
-		}
-		br = rs.out
+		src = rs.gz
 	}
-	return br, nil
+	if br, ok := src.(*bufio.Reader); ok {
+		return br, nil
+	}
+	if rs.out == nil {
+		rs.out = bufio.NewReaderSize(src, readBuffer)
+	} else {
+		rs.out.Reset(src)
+	}
+	return rs.out, nil
 }
 
 // stopError carries an error returned by the caller's fn.
