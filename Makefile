@@ -81,7 +81,7 @@ bench: setup
 golden: setup
 	go test -count=1 ./test -run 'TestGolden' -update
 
-FUZZ_TARGETS := ./internal/wrapper:FuzzParseConfig ./internal/mfafifo:FuzzReadCode ./internal/eventpattern:FuzzParse ./internal/eventpattern:FuzzCompile ./internal/replay:FuzzReadRecords
+FUZZ_TARGETS := ./internal/wrapper:FuzzParseConfig ./internal/mfafifo:FuzzReadCode ./internal/eventpattern:FuzzParse ./internal/eventpattern:FuzzCompile ./internal/replay:FuzzReadRecords ./internal/replay:FuzzProjectedDecoderMatchesFullDecoder
 
 # Slow targets (about 0.5 s an execution) are fuzzed only by make fuzz; go test replays their seeds.
 FUZZ_SLOW_TARGETS := ./internal/replay:FuzzConcurrentReplayMatchesSequential

@@ -142,6 +142,7 @@ func (ls *leafSet) requirement() Requirement {
 	}
 	return Requirement{}
 }
+
 // exactStrings returns the values of a leaf test that only matches a string
 // equal to one of them: exact string values, no operator, no exists.
 func (ls *leafSet) exactStrings() ([]string, bool) {

@@ -3,6 +3,7 @@ package replay
 import (
 	"bufio"
 	"bytes"
+	stdgzip "compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -144,7 +145,7 @@ func writeCorpusFile(tb testing.TB, path string, n int, rec func(i int) []byte) 
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	for start := 0; start < n; start += 1000 {
-		zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
+		zw, _ := stdgzip.NewWriterLevel(bw, stdgzip.BestSpeed)
 		io.WriteString(zw, `{"Records":[`)
 		for i := start; i < start+1000 && i < n; i++ {
 			if i > start {

@@ -244,7 +244,10 @@ type alert struct {
 
 type place struct{ account, region string }
 
-type placeCount struct{ records, alerting int }
+type placeCount struct {
+	records, alerting int
+	at                place // the map's key: strings owned by the batch
+}
 
 // engine is the read-only part shared by the workers: the rules, the
 // index of each rule's tier, the projection and the rule prefilter.
@@ -351,7 +354,9 @@ func (w *worker) source(eventSource string) string {
 	return s
 }
 
-// record applies the rules to one record, state respected.
+// record applies the rules to one record, state respected. The record's
+// strings may be views of the input that the next record overwrites
+// (projector.str): what the batch keeps is cloned.
 func (w *worker) record(rec ep.Value, f *recordFields) {
 	res := w.res
 	res.records++
@@ -360,10 +365,11 @@ func (w *worker) record(rec ep.Value, f *recordFields) {
 	if pc == nil || pl != w.lastPlace {
 		pc = res.places[pl]
 		if pc == nil {
-			pc = &placeCount{}
+			pl = place{strings.Clone(pl.account), strings.Clone(pl.region)}
+			pc = &placeCount{at: pl}
 			res.places[pl] = pc
 		}
-		w.lastPlace, w.lastPC = pl, pc
+		w.lastPlace, w.lastPC = pc.at, pc
 	}
 	pc.records++
 	ev := wrapFields(rec, f, w.vals[:], w.source(f[fEventSource].Str()))
@@ -400,7 +406,7 @@ func (w *worker) record(rec ep.Value, f *recordFields) {
 		return
 	}
 	pc.alerting++
-	a := alert{tiers: tiers, name: f[fEventName].Str(), principal: Principal(rec), account: pl.account, region: pl.region}
+	a := alert{tiers: tiers, name: strings.Clone(f[fEventName].Str()), principal: strings.Clone(Principal(rec)), account: w.lastPlace.account, region: w.lastPlace.region}
 	if w.show {
 		a.show = ShowLine(rec, w.eng.tierList(tiers))
 	}

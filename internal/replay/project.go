@@ -28,8 +28,6 @@ type pathNode struct {
 	keys  []string
 	kids  []*pathNode
 	byLen [maxProjectedKey + 1][]uint8 // key length -> indexes into keys
-	// fixed[i] is the fixedField kept from member i at the record's level.
-	fixed []int8
 }
 
 // maxProjectedKey bounds the keys a node can hold; longer keys are never read.
@@ -45,7 +43,6 @@ func (n *pathNode) child(key string) *pathNode {
 	c := &pathNode{}
 	n.keys = append(n.keys, key)
 	n.kids = append(n.kids, c)
-	n.fixed = append(n.fixed, -1)
 	return c
 }
 
@@ -128,20 +125,22 @@ var summaryFields = [][]string{
 // ok is false when the rules read something the scanner cannot project.
 func newProjection(rules Rules) (*pathNode, bool) {
 	root := &pathNode{}
-	// Pattern fields first: object() emits members in reverse node order.
+	// The fixed fields first, in fixedField order: they are the first
+	// members of every projected record (projector.fields). The pattern
+	// fields last, where Value.Get, which searches from the end, finds them
+	// first.
+	for _, k := range fixedKeys {
+		root.add([]string{k}, true)
+	}
+	for _, p := range summaryFields {
+		root.add(p, true)
+	}
 	for i := range rules {
 		for _, f := range rules[i].Pattern.Fields() {
 			if len(f.Keys) > 1 && f.Keys[0] == "detail" {
 				root.add(f.Keys[1:], f.Leaf)
 			}
 		}
-	}
-	for i, k := range fixedKeys {
-		root.add([]string{k}, true)
-		root.fixed[indexOf(root.keys, k)] = int8(i)
-	}
-	for _, p := range summaryFields {
-		root.add(p, true)
 	}
 	return root, root.index()
 }
@@ -165,9 +164,11 @@ const (
 )
 
 // projector scans records; it is not safe for concurrent use. The Values it
-// returns are valid until the next scan: their strings live in an arena
-// that is never overwritten (they may be kept), but their member slices are
-// reused.
+// returns, and their strings, are valid while the caller handles the
+// record (see str); their member slices are reused by the next scan. A projected object has every key of its tree node, in node order,
+// those absent from the record with the zero (Absent) Value: to Value.Get,
+// and so to matching, wrapping and printing, that is the same as leaving
+// them out, and it saves building each object member by member.
 type projector struct {
 	root *pathNode
 	// topLevel: a line-oriented top-level object, where a line starting
@@ -177,42 +178,34 @@ type projector struct {
 
 	st       scanStatus
 	newlines int
-	fixed    recordFields
 
-	arena []byte     // string bytes; only ever appended to
-	slots []ep.Value // per object level: the kept value of each key
-	set   []bool
+	slab  []ep.Value // the record's objects' members, reused per record
 	elems []ep.Value // array elements being collected
-	outK  []string   // the record's projected objects, reused per record
-	outV  []ep.Value
-	outA  []ep.Value // the record's projected arrays, reused per record
+	outA  []ep.Value // the record's arrays' elements, reused per record
 }
 
-// strArenaChunk is the size of a string arena chunk.
-const strArenaChunk = 64 << 10
+// fields returns the fixed fields of the record last scanned: the first
+// members of its root object.
+func (p *projector) fields() *recordFields { return (*recordFields)(p.slab[:numFixed]) }
 
-// str copies b into the arena and returns it as a string. The arena is
-// append-only, a full chunk is left to the garbage collector and a new one
-// started, so the bytes behind a returned string are never written again:
-// that is what makes the unsafe conversion sound.
+// str returns the bytes of b as a string without copying them. The scanned
+// input stays unchanged until the caller has handled the record (the
+// stream reads no further meanwhile), so the strings of a projected record
+// are valid until then, and whatever outlives the record is cloned:
+// worker.record clones what a batch keeps. That is the contract that makes
+// the unsafe conversion sound, and it saves copying every kept string.
 func (p *projector) str(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if cap(p.arena)-len(p.arena) < len(b) {
-		p.arena = make([]byte, 0, max(strArenaChunk, len(b)))
-	}
-	start := len(p.arena)
-	p.arena = append(p.arena, b...)
-	return unsafe.String(&p.arena[start], len(b))
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // scan projects the record object at the start of b (b[0] == '{'). On
 // scanOK, n is the length of the record and the fixed fields are set.
 func (p *projector) scan(b []byte) (rec ep.Value, n int, st scanStatus) {
 	p.st, p.newlines = scanOK, 0
-	p.outK, p.outV, p.outA = p.outK[:0], p.outV[:0], p.outA[:0]
-	p.fixed = recordFields{}
+	p.slab, p.outA = p.slab[:0], p.outA[:0]
 	rec, n = p.object(b, 0, p.root, 0, true)
 	if p.st != scanOK {
 		return ep.Value{}, 0, p.st
@@ -263,38 +256,16 @@ func (p *projector) wsSlow(b []byte, i int) int {
 // object scans the object whose '{' is at i, keeping the members of node.
 // depth is the nesting depth as eventpattern.Parse counts it.
 func (p *projector) object(b []byte, i int, node *pathNode, depth int, record bool) (ep.Value, int) {
-	base, n := len(p.slots), len(node.keys)
-	// Only the set flags need clearing: a slot is read only once set.
-	p.slots = slices.Grow(p.slots, n)[:base+n]
-	p.set = slices.Grow(p.set, n)[:base+n]
-	clear(p.set[base:])
-	i = p.members(b, i, node, base, depth, record)
-	if p.st != scanOK {
-		p.slots, p.set = p.slots[:base], p.set[:base]
+	base, n := len(p.slab), len(node.keys)
+	p.slab = slices.Grow(p.slab, n)[:base+n]
+	clear(p.slab[base:])
+	if i = p.members(b, i, node, base, depth, record); p.st != scanOK {
 		return ep.Value{}, i
 	}
-	// The kept members in reverse node order: the pattern fields were added
-	// to the tree first, so they come last, where Value.Get (which searches
-	// from the end) finds them first.
-	start := len(p.outK)
-	for j := n - 1; j >= 0; j-- {
-		if p.set[base+j] {
-			p.outK = append(p.outK, node.keys[j])
-			p.outV = append(p.outV, p.slots[base+j])
-			if record && node.fixed[j] >= 0 {
-				p.fixed[node.fixed[j]] = p.slots[base+j]
-			}
-		}
-	}
-	p.slots, p.set = p.slots[:base], p.set[:base]
-	end := len(p.outK)
-	if start == end {
-		return ep.ObjectValue(nil, nil), i
-	}
-	return ep.ObjectValue(p.outK[start:end:end], p.outV[start:end:end]), i
+	return ep.ObjectValue(node.keys, p.slab[base:base+n:base+n]), i
 }
 
-// members scans the members of the object whose '{' is at i into the slots
+// members scans the members of the object whose '{' is at i into the slab
 // from base, and returns the position after its '}'.
 func (p *projector) members(b []byte, i int, node *pathNode, base, depth int, record bool) int {
 	i = p.ws(b, i+1)
@@ -348,7 +319,7 @@ func (p *projector) members(b []byte, i int, node *pathNode, base, depth int, re
 				return i
 			}
 			// Duplicate keys: the last one wins, as in Value.Get.
-			p.slots[base+idx], p.set[base+idx] = v, true
+			p.slab[base+idx] = v
 		}
 		i = p.ws(b, i)
 		if i >= len(b) {

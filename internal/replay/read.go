@@ -222,7 +222,7 @@ func (s *stream) project(line int, topLevel bool) (done bool, err error) {
 	}
 	s.r.Discard(n)
 	s.line += s.proj.newlines
-	if err := s.projected(rec, &s.proj.fixed, line); err != nil {
+	if err := s.projected(rec, s.proj.fields(), line); err != nil {
 		return true, stopError{err}
 	}
 	return true, nil
