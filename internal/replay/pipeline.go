@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
 )
@@ -230,8 +231,26 @@ type batchResult struct {
 	records, notDelivered, readOnly, hiddenReadOnly int
 	matched, hidden                                 []int // per rule
 	alerts                                          []alert
+	text                                            []byte // the strings the batch keeps (keep)
 	places                                          map[place]*placeCount
 	problems                                        []Problem
+}
+
+// keep copies s into the batch's text and returns the copy: the record's
+// strings may be views of the input (projector.str), the batch's must last
+// until merged. A full chunk of text is left as it is and a new one started,
+// so bytes a string was taken from are never written again: that is what
+// makes the unsafe conversion sound, and it spares an allocation per string.
+func (r *batchResult) keep(s string) string {
+	if s == "" {
+		return ""
+	}
+	if cap(r.text)-len(r.text) < len(s) {
+		r.text = make([]byte, 0, max(4<<10, len(s)))
+	}
+	start := len(r.text)
+	r.text = append(r.text, s...)
+	return unsafe.String(&r.text[start], len(s))
 }
 
 // alert is one record that raised at least one tier.
@@ -304,7 +323,11 @@ func newWorker(eng *engine, show bool) *worker {
 
 func (w *worker) newBatch() {
 	n := len(w.eng.rules)
-	w.res = &batchResult{matched: make([]int, n), hidden: make([]int, n), places: map[place]*placeCount{}}
+	alerts := 0
+	if w.res != nil {
+		alerts = len(w.res.alerts) // as many as the last batch, to start with
+	}
+	w.res = &batchResult{matched: make([]int, n), hidden: make([]int, n), places: map[place]*placeCount{}, alerts: make([]alert, 0, alerts)}
 	w.lastPC = nil
 }
 
@@ -365,7 +388,7 @@ func (w *worker) record(rec ep.Value, f *recordFields) {
 	if pc == nil || pl != w.lastPlace {
 		pc = res.places[pl]
 		if pc == nil {
-			pl = place{strings.Clone(pl.account), strings.Clone(pl.region)}
+			pl = place{res.keep(pl.account), res.keep(pl.region)}
 			pc = &placeCount{at: pl}
 			res.places[pl] = pc
 		}
@@ -406,7 +429,7 @@ func (w *worker) record(rec ep.Value, f *recordFields) {
 		return
 	}
 	pc.alerting++
-	a := alert{tiers: tiers, name: strings.Clone(f[fEventName].Str()), principal: strings.Clone(Principal(rec)), account: w.lastPlace.account, region: w.lastPlace.region}
+	a := alert{tiers: tiers, name: res.keep(f[fEventName].Str()), principal: res.keep(Principal(rec)), account: w.lastPlace.account, region: w.lastPlace.region}
 	if w.show {
 		a.show = ShowLine(rec, w.eng.tierList(tiers))
 	}

@@ -28,6 +28,8 @@ type pathNode struct {
 	keys  []string
 	kids  []*pathNode
 	byLen [maxProjectedKey + 1][]uint8 // key length -> indexes into keys
+	// fixedAt[f] is the index among keys of fixed field f (the root only).
+	fixedAt [numFixed]int
 }
 
 // maxProjectedKey bounds the keys a node can hold; longer keys are never read.
@@ -125,24 +127,46 @@ var summaryFields = [][]string{
 // ok is false when the rules read something the scanner cannot project.
 func newProjection(rules Rules) (*pathNode, bool) {
 	root := &pathNode{}
-	// The fixed fields first, in fixedField order: they are the first
-	// members of every projected record (projector.fields). The pattern
-	// fields last, where Value.Get, which searches from the end, finds them
-	// first.
 	for _, k := range fixedKeys {
 		root.add([]string{k}, true)
 	}
 	for _, p := range summaryFields {
 		root.add(p, true)
 	}
+	reads := map[*pathNode]int{} // how many pattern fields go through a node
 	for i := range rules {
 		for _, f := range rules[i].Pattern.Fields() {
 			if len(f.Keys) > 1 && f.Keys[0] == "detail" {
-				root.add(f.Keys[1:], f.Leaf)
+				n := root
+				for _, k := range f.Keys[1:] {
+					n = n.child(k)
+					reads[n]++
+				}
+				n.leaf = n.leaf || f.Leaf
 			}
 		}
 	}
+	root.order(reads)
+	for i, k := range fixedKeys {
+		root.fixedAt[i] = indexOf(root.keys, k)
+	}
 	return root, root.index()
+}
+
+// order sorts the keys of the tree so that the ones the patterns read most
+// come last, where Value.Get, which searches from the end, finds them first.
+func (n *pathNode) order(reads map[*pathNode]int) {
+	idx := make([]int, len(n.keys))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return reads[n.kids[a]] - reads[n.kids[b]] })
+	keys, kids := make([]string, len(idx)), make([]*pathNode, len(idx))
+	for j, i := range idx {
+		keys[j], kids[j] = n.keys[i], n.kids[i]
+		kids[j].order(reads)
+	}
+	n.keys, n.kids = keys, kids
 }
 
 func indexOf(keys []string, k string) int {
@@ -178,15 +202,21 @@ type projector struct {
 
 	st       scanStatus
 	newlines int
+	fixed    recordFields // see fields
 
 	slab  []ep.Value // the record's objects' members, reused per record
 	elems []ep.Value // array elements being collected
 	outA  []ep.Value // the record's arrays' elements, reused per record
 }
 
-// fields returns the fixed fields of the record last scanned: the first
-// members of its root object.
-func (p *projector) fields() *recordFields { return (*recordFields)(p.slab[:numFixed]) }
+// fields returns the fixed fields of the record last scanned (its root
+// object is the start of the slab).
+func (p *projector) fields() *recordFields {
+	for f, i := range p.root.fixedAt {
+		p.fixed[f] = p.slab[i]
+	}
+	return &p.fixed
+}
 
 // str returns the bytes of b as a string without copying them. The scanned
 // input stays unchanged until the caller has handled the record (the

@@ -274,7 +274,7 @@ func TestProjectionCheckCatchesPlantedFaults(t *testing.T) {
 
 	// The fixed fields eventName and eventSource taken from each other's member.
 	eng = projectionEngines(t)[0]
-	eng.proj.keys[fEventName], eng.proj.keys[fEventSource] = eng.proj.keys[fEventSource], eng.proj.keys[fEventName]
+	eng.proj.fixedAt[fEventName], eng.proj.fixedAt[fEventSource] = eng.proj.fixedAt[fEventSource], eng.proj.fixedAt[fEventName]
 	if !eng.proj.index() || !differs(0, eng) {
 		t.Error("fixed fields from the wrong members went unnoticed")
 	}
