@@ -306,15 +306,17 @@ type worker struct {
 	proj    *projector
 	vals    [9]ep.Value // the envelope of the record being matched
 	cand    []uint64    // the prefilter's candidate rules
-	sources map[string]string
-	res     *batchResult
+	// lastAccept is the prefilter's memory of the last string per path.
+	lastAccept []*accept
+	sources    map[string]string
+	res        *batchResult
 	// The last place counted: a log file holds one account and region.
 	lastPlace place
 	lastPC    *placeCount
 }
 
 func newWorker(eng *engine, show bool) *worker {
-	w := &worker{eng: eng, show: show, sources: map[string]string{}}
+	w := &worker{eng: eng, show: show, sources: map[string]string{}, lastAccept: make([]*accept, len(eng.filter.paths))}
 	if eng.proj != nil {
 		w.proj = &projector{root: eng.proj}
 	}
@@ -403,7 +405,7 @@ func (w *worker) record(rec ep.Value, f *recordFields) {
 	if ev.ReadOnly {
 		res.readOnly++
 	}
-	w.cand = w.eng.filter.candidates(ev.Value, w.vals[:], f, w.cand)
+	w.cand = w.eng.filter.candidates(ev.Value, w.vals[:], f, w.cand, w.lastAccept)
 	var tiers uint64
 	hidden := false
 	for i := range w.eng.rules {

@@ -24,14 +24,20 @@ type prefilter struct {
 
 type filterPath struct {
 	keys    []string
-	env     int                 // >= 0: the value is the envelope's member ("detail-type")
-	fixed   fixedField          // >= 0: the value is the record's fixed field ("detail.eventName")
-	free    []uint64            // rules with no requirement here
-	present []uint64            // rules requiring a leaf value
-	missing []uint64            // rules requiring no leaf value
-	oneOf   []uint64            // rules requiring one of some strings
-	by      map[string][]uint64 // a string -> the rules among oneOf accepting it
-	n       int                 // rules with a requirement here
+	env     int                // >= 0: the value is the envelope's member ("detail-type")
+	fixed   fixedField         // >= 0: the value is the record's fixed field ("detail.eventName")
+	free    []uint64           // rules with no requirement here
+	present []uint64           // rules requiring a leaf value
+	missing []uint64           // rules requiring no leaf value
+	oneOf   []uint64           // rules requiring one of some strings
+	by      map[string]*accept // a string -> the rules among oneOf accepting it
+	n       int                // rules with a requirement here
+}
+
+// accept is the rules that accept one string at a path.
+type accept struct {
+	key   string
+	rules []uint64
 }
 
 func newPrefilter(rules Rules) prefilter {
@@ -51,7 +57,7 @@ func newPrefilter(rules Rules) prefilter {
 			seen[k] = true
 			p := filterPath{keys: fp.Keys, env: -1, fixed: -1,
 				free: make([]uint64, words), present: make([]uint64, words), missing: make([]uint64, words),
-				oneOf: make([]uint64, words), by: map[string][]uint64{}}
+				oneOf: make([]uint64, words), by: map[string]*accept{}}
 			for j := range rules {
 				req := rules[j].Pattern.Requires(fp.Keys...)
 				switch req.Kind {
@@ -66,9 +72,9 @@ func newPrefilter(rules Rules) prefilter {
 					bit(p.oneOf, j)
 					for _, s := range req.Strings {
 						if p.by[s] == nil {
-							p.by[s] = make([]uint64, words)
+							p.by[s] = &accept{key: s, rules: make([]uint64, words)}
 						}
-						bit(p.by[s], j)
+						bit(p.by[s].rules, j)
 					}
 				}
 				p.n++
@@ -112,7 +118,10 @@ func valueAt(v ep.Value, keys []string) (ep.Value, bool) {
 
 // candidates returns the rules ev may match, as a bit set in buf's storage;
 // env and rf are the envelope values and record fields ev was built from.
-func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, buf []uint64) []uint64 {
+// last (one per path, kept by the caller) remembers the string last found
+// at each path: consecutive records often share it ("detail-type" nearly
+// always), and comparing it costs less than a map lookup.
+func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, buf []uint64, last []*accept) []uint64 {
 	buf = append(buf[:0], f.all...)
 	for i := range f.paths {
 		p := &f.paths[i]
@@ -136,7 +145,11 @@ func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, bu
 		case ep.Absent, ep.Object:
 			leaf = false
 		case ep.String:
-			by = p.by[v.Str()]
+			if a := last[i]; a != nil && a.key == v.Str() {
+				by = a.rules
+			} else if a := p.by[v.Str()]; a != nil {
+				by, last[i] = a.rules, a
+			}
 		}
 		left := uint64(0)
 		for j := range buf {

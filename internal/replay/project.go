@@ -27,7 +27,7 @@ type pathNode struct {
 	leaf  bool // a leaf test applies here: scalars and arrays are kept whole
 	keys  []string
 	kids  []*pathNode
-	byLen [maxProjectedKey + 1][]uint8 // key length -> indexes into keys
+	byLen [maxProjectedKey + 1][]keyRef // key length -> the keys of that length
 	// fixedAt[f] is the index among keys of fixed field f (the root only).
 	fixedAt [numFixed]int
 }
@@ -73,7 +73,7 @@ func (n *pathNode) index() (ok bool) {
 		if len(k) > maxProjectedKey {
 			return false
 		}
-		n.byLen[len(k)] = append(n.byLen[len(k)], uint8(i))
+		n.byLen[len(k)] = append(n.byLen[len(k)], keyRef{prefix: keyPrefix([]byte(k)), index: uint8(i)})
 		if !n.kids[i].index() {
 			return false
 		}
@@ -81,14 +81,38 @@ func (n *pathNode) index() (ok bool) {
 	return true
 }
 
+// keyRef is one key of a node: its first eight bytes, which tell most keys
+// apart without comparing them whole, and its index.
+type keyRef struct {
+	prefix uint64
+	index  uint8
+}
+
+// keyPrefix is the first eight bytes of a key (fewer, zero-padded).
+func keyPrefix(k []byte) uint64 {
+	if len(k) >= 8 {
+		return binary.LittleEndian.Uint64(k)
+	}
+	var w uint64
+	for i, c := range k {
+		w |= uint64(c) << (8 * i)
+	}
+	return w
+}
+
 // lookup returns the index of key among the node's keys, or -1.
 func (n *pathNode) lookup(key []byte) int {
 	if len(key) > maxProjectedKey {
 		return -1
 	}
-	for _, i := range n.byLen[len(key)] {
-		if n.keys[i] == string(key) {
-			return int(i)
+	refs := n.byLen[len(key)]
+	if len(refs) == 0 {
+		return -1
+	}
+	pre := keyPrefix(key)
+	for _, r := range refs {
+		if r.prefix == pre && (len(key) <= 8 || n.keys[r.index] == string(key)) {
+			return int(r.index)
 		}
 	}
 	return -1
@@ -343,12 +367,29 @@ func (p *projector) members(b []byte, i int, node *pathNode, base, depth int, re
 			} else if i = p.skipValue(b, i, depth+1); p.st != scanOK {
 				return i
 			}
+		} else if b[i] == '"' {
+			// A string, the common case, written in place (nothing below
+			// it can move the slab). Duplicate keys: the last one wins, as
+			// in Value.Get.
+			end, esc, st := scanString(b, i)
+			if st != scanOK {
+				return p.fail(b, st)
+			}
+			if esc {
+				v, err := ep.Parse(b[i:end]) // the full decoder's unescaping
+				if err != nil {
+					return p.fail(b, scanFallback)
+				}
+				p.slab[base+idx] = v
+			} else {
+				p.slab[base+idx] = ep.StringValue(p.str(b[i+1 : end-1]))
+			}
+			i = end
 		} else {
 			var v ep.Value
 			if v, i = p.value(b, i, node.kids[idx], depth+1); p.st != scanOK {
 				return i
 			}
-			// Duplicate keys: the last one wins, as in Value.Get.
 			p.slab[base+idx] = v
 		}
 		i = p.ws(b, i)
