@@ -10,8 +10,6 @@ import (
 	"runtime"
 	"testing"
 	"time"
-
-	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
 )
 
 // benchRecord is a realistic ~1.3 kB CloudTrail KMS record.
@@ -70,20 +68,30 @@ func BenchmarkReplay1M(b *testing.B) {
 	}
 }
 
-// BenchmarkRecord is one record through decode + wrap + all rules.
+// BenchmarkRecord is one record as a worker handles it: the projecting
+// scanner, the envelope, the prefilter and the test template's rules.
 func BenchmarkRecord(b *testing.B) {
 	rec := []byte(benchRecord(1))
 	res, _ := NewResolver(keyARN)
 	rules, _ := loadTestRules(b, res)
+	eng, err := newEngine(rules)
+	if err != nil || eng.proj == nil {
+		b.Fatal(err)
+	}
+	w := newWorker(eng, false)
+	w.newBatch()
 	b.SetBytes(int64(len(rec)))
 	b.ReportAllocs()
-	var dec ep.Decoder
 	for i := 0; i < b.N; i++ {
-		v, err := dec.Parse(rec)
-		if err != nil {
-			b.Fatal(err)
+		v, n, st := w.proj.scan(rec)
+		if st != scanOK || n != len(rec) {
+			b.Fatalf("scan: status %d, %d of %d bytes", st, n, len(rec))
 		}
-		_ = rules.Tiers(Wrap(v))
+		w.record(v, w.proj.fields())
+		if w.res.records >= batchRecords { // as the merger would
+			putBatch(w.res)
+			w.newBatch()
+		}
 	}
 }
 

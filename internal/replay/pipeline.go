@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,6 +127,7 @@ func ReplaySource(ctx context.Context, src Source, opt Options, problems io.Writ
 		for b := range ft.batches {
 			sum.merge(b, opt.Show, report)
 			counters.Records.Add(int64(b.records))
+			putBatch(b)
 		}
 		counters.Files.Add(1)
 		if ft.err != nil {
@@ -239,8 +241,10 @@ type batchResult struct {
 // keep copies s into the batch's text and returns the copy: the record's
 // strings may be views of the input (projector.str), the batch's must last
 // until merged. A full chunk of text is left as it is and a new one started,
-// so bytes a string was taken from are never written again: that is what
-// makes the unsafe conversion sound, and it spares an allocation per string.
+// so the bytes of a string are not written again before the merge, which
+// clones what the summary keeps and only then gives the batch back
+// (putBatch): that is what makes the unsafe conversion sound, and it spares
+// an allocation per string.
 func (r *batchResult) keep(s string) string {
 	if s == "" {
 		return ""
@@ -324,14 +328,35 @@ func newWorker(eng *engine, show bool) *worker {
 }
 
 func (w *worker) newBatch() {
-	n := len(w.eng.rules)
-	alerts := 0
-	if w.res != nil {
-		alerts = len(w.res.alerts) // as many as the last batch, to start with
-	}
-	w.res = &batchResult{matched: make([]int, n), hidden: make([]int, n), places: map[place]*placeCount{}, alerts: make([]alert, 0, alerts)}
+	w.res = getBatch(len(w.eng.rules))
 	w.lastPC = nil
 }
+
+// batches are batch results the merger is done with, reused so that a
+// replay allocates next to nothing per record (and the garbage collector,
+// with its write barriers, next to never runs).
+var batches sync.Pool
+
+// getBatch returns an empty batch result for n rules.
+func getBatch(n int) *batchResult {
+	r, _ := batches.Get().(*batchResult)
+	if r == nil {
+		return &batchResult{matched: make([]int, n), hidden: make([]int, n), places: map[place]*placeCount{}}
+	}
+	*r = batchResult{
+		matched: slices.Grow(r.matched[:0], n)[:n], hidden: slices.Grow(r.hidden[:0], n)[:n],
+		alerts: r.alerts[:0], places: r.places, problems: r.problems[:0],
+		text: r.text[:0], // the strings taken from it died with the merge
+	}
+	clear(r.matched)
+	clear(r.hidden)
+	clear(r.places)
+	return r
+}
+
+// putBatch gives back a batch result the merger is done with: nothing it
+// holds, its strings included, is referred to any more.
+func putBatch(r *batchResult) { batches.Put(r) }
 
 // file decodes and matches one input, handing its results to the merger in
 // batches, in order.

@@ -21,8 +21,8 @@ type TierStats struct {
 	Events     int     `json:"events"` // an event counts once per tier
 	EventNames []Count `json:"topEventNames"`
 	Principals []Count `json:"topPrincipals"`
-	names      map[string]int
-	principals map[string]int
+	names      map[string]*int // counts behind pointers: see bump
+	principals map[string]*int
 }
 
 // RuleStats counts per rule, including what its state hid.
@@ -88,7 +88,7 @@ func Principal(record ep.Value) string {
 func newStats(rules Rules) *Summary {
 	s := &Summary{places: map[place]*PlaceStats{}}
 	for _, t := range rules.TierNames() {
-		s.Tiers = append(s.Tiers, TierStats{Tier: t, names: map[string]int{}, principals: map[string]int{}})
+		s.Tiers = append(s.Tiers, TierStats{Tier: t, names: map[string]*int{}, principals: map[string]*int{}})
 	}
 	for _, r := range rules {
 		s.Rules = append(s.Rules, RuleStats{LogicalID: r.LogicalID, Tier: r.Tier, State: r.State})
@@ -113,14 +113,20 @@ func (t *TierStats) add(record ep.Value) {
 	bump(t.principals, Principal(record))
 }
 
-func bump(m map[string]int, k string) {
+// bump counts k, cloning it when it is new. The counts are behind pointers
+// because assigning to an existing string key replaces the key with the one
+// assigned (the Go runtime updates string keys), and k may be a string the
+// caller's buffer overwrites later: only a new key, the clone, is ever stored.
+func bump(m map[string]*int, k string) {
 	if k == "" {
 		k = "unknown"
 	}
-	if _, ok := m[k]; !ok {
-		k = strings.Clone(k)
+	if n := m[k]; n != nil {
+		*n++
+		return
 	}
-	m[k]++
+	one := 1
+	m[strings.Clone(k)] = &one
 }
 
 // merge adds one batch, in input order: problems, counts, alerts and their
@@ -187,10 +193,10 @@ func (s *Summary) finish(top int) {
 	}
 }
 
-func topN(m map[string]int, n int) []Count {
+func topN(m map[string]*int, n int) []Count {
 	out := make([]Count, 0, len(m))
 	for k, v := range m {
-		out = append(out, Count{k, v})
+		out = append(out, Count{k, *v})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
