@@ -15,9 +15,11 @@
 // internal/cfntemplate, the one template reader every kmsguard tool uses.
 //
 // Replay streams files and directories (gzip or not, CloudTrail log files
-// or JSON lines) and returns a Summary per tier. Records are decoded once
-// with eventpattern.Parse; the EventBridge envelope is built around the
-// decoded record without re-marshalling it.
+// or JSON lines) and returns a Summary per tier. Each record is decoded
+// once, by a scanner that builds only the fields the rules and the summary
+// read and validates the rest (project.go; eventpattern.Parse for what it
+// leaves, ReadRecords for whole records); the EventBridge envelope is built
+// around the decoded record without re-marshalling it.
 //
 // How EventBridge treats CloudTrail records (EventBridge User Guide, "AWS
 // service events delivered via AWS CloudTrail" and "Receiving read-only

@@ -250,7 +250,7 @@ func (r *batchResult) keep(s string) string {
 		return ""
 	}
 	if cap(r.text)-len(r.text) < len(s) {
-		r.text = make([]byte, 0, max(4<<10, len(s)))
+		r.text = make([]byte, 0, max(32<<10, len(s)))
 	}
 	start := len(r.text)
 	r.text = append(r.text, s...)
@@ -312,7 +312,8 @@ type worker struct {
 	cand    []uint64    // the prefilter's candidate rules
 	// lastAccept is the prefilter's memory of the last string per path.
 	lastAccept []*accept
-	sources    map[string]string
+	sources    map[string]*sourceEntry
+	lastSource *sourceEntry // the last one met
 	res        *batchResult
 	// The last place counted: a log file holds one account and region.
 	lastPlace place
@@ -320,7 +321,7 @@ type worker struct {
 }
 
 func newWorker(eng *engine, show bool) *worker {
-	w := &worker{eng: eng, show: show, sources: map[string]string{}, lastAccept: make([]*accept, len(eng.filter.paths))}
+	w := &worker{eng: eng, show: show, sources: map[string]*sourceEntry{}, lastAccept: make([]*accept, len(eng.filter.paths))}
 	if eng.proj != nil {
 		w.proj = &projector{root: eng.proj}
 	}
@@ -391,17 +392,25 @@ func (w *worker) file(ctx context.Context, ft *fileTask) {
 	}
 }
 
-// source is SourceFor, remembered per eventSource.
+// sourceEntry is an eventSource (owned) and its EventBridge source.
+type sourceEntry struct{ eventSource, source string }
+
+// source is SourceFor, remembered per eventSource; consecutive records
+// often share it, which costs a comparison instead of a lookup.
 func (w *worker) source(eventSource string) string {
-	if s, ok := w.sources[eventSource]; ok {
-		return s
+	if e := w.lastSource; e != nil && e.eventSource == eventSource {
+		return e.source
 	}
-	if len(w.sources) >= 1024 {
-		clear(w.sources)
+	e := w.sources[eventSource]
+	if e == nil {
+		if len(w.sources) >= 1024 {
+			clear(w.sources)
+		}
+		e = &sourceEntry{strings.Clone(eventSource), SourceFor(eventSource)}
+		w.sources[e.eventSource] = e
 	}
-	s := SourceFor(eventSource)
-	w.sources[strings.Clone(eventSource)] = s
-	return s
+	w.lastSource = e
+	return e.source
 }
 
 // record applies the rules to one record, state respected. The record's

@@ -18,8 +18,8 @@ type Options struct {
 	Top      int       // length of the top-N lists
 	Show     io.Writer // if set, one line per alerting event, in input order
 	Stdin    io.Reader // read for the path "-"
-	Workers  int       // cores decoding and matching; 0: GOMAXPROCS
-	Readers  int       // inputs read at once (downloads); 0: Workers
+	Workers  int       // inputs decoded and matched at once, one core each; 0: GOMAXPROCS
+	Readers  int       // inputs opened and read ahead at once (downloads); at least Workers
 	Counters *Counters // if set, running totals for a progress display
 }
 
