@@ -303,15 +303,14 @@ func newEngine(rules Rules) (*engine, error) {
 
 // worker decodes and matches whole inputs, one at a time, on one core.
 type worker struct {
-	eng     *engine
-	show    bool
-	readers readers    // buffers and gunzip state, kept between inputs
-	dec     ep.Decoder // records the projecting scanner leaves to the full decoder
-	proj    *projector
-	vals    [9]ep.Value // the envelope of the record being matched
-	cand    []uint64    // the prefilter's candidate rules
-	// lastAccept is the prefilter's memory of the last string per path.
-	lastAccept []*accept
+	eng        *engine
+	show       bool
+	readers    readers    // buffers and gunzip state, kept between inputs
+	dec        ep.Decoder // records the projecting scanner leaves to the full decoder
+	proj       *projector
+	vals       [9]ep.Value  // the envelope of the record being matched
+	cand       []uint64     // the prefilter's candidate rules
+	filter     *filterState // the prefilter's memory
 	sources    map[string]*sourceEntry
 	lastSource *sourceEntry // the last one met
 	res        *batchResult
@@ -321,7 +320,7 @@ type worker struct {
 }
 
 func newWorker(eng *engine, show bool) *worker {
-	w := &worker{eng: eng, show: show, sources: map[string]*sourceEntry{}, lastAccept: make([]*accept, len(eng.filter.paths))}
+	w := &worker{eng: eng, show: show, sources: map[string]*sourceEntry{}, filter: eng.filter.newState()}
 	if eng.proj != nil {
 		w.proj = &projector{root: eng.proj}
 	}
@@ -439,7 +438,7 @@ func (w *worker) record(rec ep.Value, f *recordFields) {
 	if ev.ReadOnly {
 		res.readOnly++
 	}
-	w.cand = w.eng.filter.candidates(ev.Value, w.vals[:], f, w.cand, w.lastAccept)
+	w.cand = w.eng.filter.candidates(ev.Value, w.vals[:], f, w.cand, w.filter)
 	var tiers uint64
 	hidden := false
 	for i := range w.eng.rules {

@@ -116,14 +116,44 @@ func valueAt(v ep.Value, keys []string) (ep.Value, bool) {
 	return v, v.Kind() != ep.Array
 }
 
+// filterState is one worker's memory for the prefilter.
+type filterState struct {
+	// last remembers the string last found at each path: consecutive
+	// records often share it ("detail-type" nearly always), and comparing
+	// it costs less than a map lookup.
+	last []*accept
+	// A path that seldom tells anything (an array on the way: CloudTrail's
+	// "resources" is always one) costs a lookup per record for nothing: after
+	// filterSample records, the paths that told nothing for nearly all of
+	// them are no longer looked at. Leaving a path out keeps more rules to
+	// match, so it never changes a result.
+	seen   int
+	silent []int
+	off    []bool
+}
+
+const filterSample = 1024
+
+func (f *prefilter) newState() *filterState {
+	n := len(f.paths)
+	return &filterState{last: make([]*accept, n), silent: make([]int, n), off: make([]bool, n)}
+}
+
 // candidates returns the rules ev may match, as a bit set in buf's storage;
 // env and rf are the envelope values and record fields ev was built from.
-// last (one per path, kept by the caller) remembers the string last found
-// at each path: consecutive records often share it ("detail-type" nearly
-// always), and comparing it costs less than a map lookup.
-func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, buf []uint64, last []*accept) []uint64 {
+func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, buf []uint64, st *filterState) []uint64 {
 	buf = append(buf[:0], f.all...)
+	if st.seen < filterSample {
+		if st.seen++; st.seen == filterSample {
+			for i, n := range st.silent {
+				st.off[i] = n > filterSample*15/16
+			}
+		}
+	}
 	for i := range f.paths {
+		if st.off[i] {
+			continue
+		}
 		p := &f.paths[i]
 		var v ep.Value
 		switch {
@@ -134,6 +164,7 @@ func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, bu
 		default:
 			var ok bool
 			if v, ok = valueAt(ev, p.keys); !ok {
+				st.silent[i]++
 				continue
 			}
 		}
@@ -141,14 +172,15 @@ func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, bu
 		leaf := true
 		switch v.Kind() {
 		case ep.Array:
+			st.silent[i]++
 			continue
 		case ep.Absent, ep.Object:
 			leaf = false
 		case ep.String:
-			if a := last[i]; a != nil && a.key == v.Str() {
+			if a := st.last[i]; a != nil && a.key == v.Str() {
 				by = a.rules
 			} else if a := p.by[v.Str()]; a != nil {
-				by, last[i] = a.rules, a
+				by, st.last[i] = a.rules, a
 			}
 		}
 		left := uint64(0)

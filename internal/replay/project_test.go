@@ -106,7 +106,7 @@ func projectedDecode(data []byte, eng *engine) decodedInput {
 		d := decoded{Line: line, Account: strings.Clone(f[fRecipientAccountID].Str()), Region: strings.Clone(f[fAwsRegion].Str()),
 			Name: strings.Clone(f[fEventName].Str()), Principal: strings.Clone(Principal(rec)), Show: ShowLine(rec, []string{"t"}),
 			Delivered: ev.Delivered, ReadOnly: ev.ReadOnly}
-		w.cand = eng.filter.candidates(ev.Value, w.vals[:], f, w.cand, w.lastAccept)
+		w.cand = eng.filter.candidates(ev.Value, w.vals[:], f, w.cand, w.filter)
 		for i := range eng.rules {
 			d.Matches = append(d.Matches, w.cand[i>>6]&(1<<(i&63)) != 0 && eng.rules[i].Pattern.Match(ev.Value))
 		}

@@ -17,10 +17,10 @@ type Count struct {
 
 // TierStats is what one tier would have alerted on.
 type TierStats struct {
-	Tier       string  `json:"tier"`
-	Events     int     `json:"events"` // an event counts once per tier
-	EventNames []Count `json:"topEventNames"`
-	Principals []Count `json:"topPrincipals"`
+	Tier       string          `json:"tier"`
+	Events     int             `json:"events"` // an event counts once per tier
+	EventNames []Count         `json:"topEventNames"`
+	Principals []Count         `json:"topPrincipals"`
 	names      map[string]*int // counts behind pointers: see bump
 	principals map[string]*int
 }
