@@ -654,18 +654,23 @@ const (
 func scanString(b []byte, i int) (end int, esc bool, st scanStatus) {
 	i++
 	for {
-		for i+8 <= len(b) {
-			if m := stringStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
+		// Eight bytes at a time, then byte by byte near the end of b.
+		for {
+			if i+8 <= len(b) {
+				if m := stringStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+					i += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				i += 8
+				continue
 			}
-			i += 8
-		}
-		for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
-			i++
-		}
-		if i >= len(b) {
-			return 0, esc, scanMore
+			for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+				i++
+			}
+			if i >= len(b) {
+				return 0, esc, scanMore
+			}
+			break
 		}
 		switch c := b[i]; {
 		case c == '"':
