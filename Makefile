@@ -83,7 +83,7 @@ golden: setup
 
 FUZZ_TARGETS := ./internal/wrapper:FuzzParseConfig ./internal/mfafifo:FuzzReadCode ./internal/eventpattern:FuzzParse ./internal/eventpattern:FuzzCompile ./internal/replay:FuzzReadRecords ./internal/replay:FuzzProjectedDecoderMatchesFullDecoder
 
-# Slow targets (about 0.5 s an execution) are fuzzed only by make fuzz; go test replays their seeds.
+# Slow targets (about 1 s an execution) are fuzzed only by make fuzz; go test replays their seeds.
 FUZZ_SLOW_TARGETS := ./internal/replay:FuzzConcurrentReplayMatchesSequential
 
 ## fuzz: fuzz each target for FUZZTIME (default 1m; FUZZTIME=10m make fuzz for longer). Outside CI.
