@@ -110,13 +110,24 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 // into errors for teams that want that.
 func (g *GuardStack) warnAboutWeakSettings() {
 	ann := awscdk.Annotations_Of(g.Stack)
-	if len(g.Config.AllowedCidrs) == 0 && len(g.Config.AllowedVpcEndpoints) == 0 {
-		ann.AddWarningV2(jsii.String("kmsguard:noNetworkRestriction"), jsii.String(
-			"allowedCidrs and allowedVpcEndpoints are empty: stolen credentials can use the master key from anywhere"), nil)
+	cfg := g.Config
+	if len(cfg.ExampleFilled) > 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:exampleConfiguration"), jsii.String(
+			"EXAMPLE configuration (example=true): "+strings.Join(cfg.ExampleFilled, ", ")+" stand in for settings cdk.json leaves unset. "+
+				"Never deploy it: set them in cdk.json (README.md, \"Safe by default\")"), nil)
 	}
-	if len(g.Config.AlertEmails) == 0 {
+	if cfg.accepts(RiskAnyNetwork) {
+		ann.AddWarningV2(jsii.String("kmsguard:noNetworkRestriction"), jsii.String(
+			"acceptRisks records any-network: stolen credentials can use the master key from anywhere"), nil)
+	}
+	if cfg.accepts(RiskNoAlertSubscriber) {
 		ann.AddWarningV2(jsii.String("kmsguard:noAlertEmails"), jsii.String(
-			"alertEmails is empty: alerts go to a topic nobody is subscribed to"), nil)
+			"acceptRisks records no-alert-subscriber: alerts go to topics nobody is subscribed to until you subscribe someone"), nil)
+	}
+	if len(cfg.SecurityEmails) == 0 && len(cfg.AlertEmails) > 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:securityEmailsFallback"), jsii.String(
+			"securityEmails is empty: the security destination mails the alertEmails addresses, so whoever reads (or unsubscribes) "+
+				"those mailboxes controls both destinations; set securityEmails to another team (README.md, \"Two alert destinations\")"), nil)
 	}
 }
 

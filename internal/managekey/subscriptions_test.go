@@ -96,4 +96,6 @@ func TestStatusReadsAlertTopicsFromTheOutputsFile(t *testing.T) {
 	}
 }
 
-func squeezeSpaces(s string) string { return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ") }
+func squeezeSpaces(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ")
+}
