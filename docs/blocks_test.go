@@ -13,8 +13,8 @@ import (
 	"strings"
 
 	"github.com/kmsguard/kmsguard/internal/managekey"
-	"github.com/kmsguard/kmsguard/internal/wrapper"
 	"github.com/kmsguard/kmsguard/internal/projectconfig"
+	"github.com/kmsguard/kmsguard/internal/wrapper"
 	"github.com/kmsguard/kmsguard/stacks"
 )
 
