@@ -433,6 +433,15 @@ func (c Config) watchedUserNames() []string {
 	return names
 }
 
+// securityDestinationEmails are the subscribers of the second destination: securityEmails, or alertEmails
+// when it is empty (with a warning at synth).
+func (c Config) securityDestinationEmails() []string {
+	if len(c.SecurityEmails) > 0 {
+		return c.SecurityEmails
+	}
+	return c.AlertEmails
+}
+
 // adminName is the key administrator's user name: of adminUserArn when set, else adminUserName.
 func (c Config) adminName() string {
 	if c.AdminUserArn != "" {

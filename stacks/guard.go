@@ -25,8 +25,10 @@ type GuardStack struct {
 	KeyAdmin   *keyadmin.KeyAdmin     // nil when the operator named an existing administrator (adminUserArn)
 	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
 	AuditTrail *audittrail.AuditTrail
-	Alerting   *alerting.Alerting
-	Detection  *detection.Detection
+	Alerting   *alerting.Alerting // the "alerts" destination: alertEmails, and the informational key-use tier
+	// Security is the second, independent destination: securityEmails (or alertEmails), critical tiers only.
+	Security  *alerting.Alerting
+	Detection *detection.Detection
 }
 
 // NewGuardStack builds the stack. It validates cfg again (cheaply) so that code that builds a Config by
@@ -54,10 +56,12 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		g.ServerUser = serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName})
 		keyUsers = []string{*g.ServerUser.User.UserArn()}
 	}
+	accountRoot := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+		Resource: jsii.String("root"), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})
 	g.MasterKey = masterkey.New(stack, "MasterKey", masterkey.Props{
 		Alias:               cfg.KeyAlias,
 		AccountID:           *awscdk.Aws_ACCOUNT_ID(),
-		AccountRootArn:      "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID() + ":root",
+		AccountRootArn:      *accountRoot,
 		KeyUserArns:         keyUsers,
 		AdminArn:            adminArn,
 		AllowedCidrs:        cfg.AllowedCidrs,
@@ -67,12 +71,17 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	})
 	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
 	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails})
+	g.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security"})
 	g.Detection = detection.New(stack, "Detection", detection.Props{
-		Targets:      g.detectionTargets(adminArn, keyUsers),
+		Targets: g.detectionTargets(adminArn, keyUsers),
+		Destinations: []detection.Destination{
+			{Topic: g.Alerting.Topic, Info: true},
+			{ID: "Security", Topic: g.Security.Topic},
+		},
+		LogGroup:     g.AuditTrail.LogGroup,
 		NotifyKeyUse: cfg.NotifyKeyUse,
 		Namespace:    "kmsguard/" + cfg.StackName,
 	})
-	// The metric filters name the log group by Ref, which also makes them wait for it.
 
 	g.warnAboutWeakSettings()
 	g.addOutputs()
@@ -90,16 +99,16 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 			users = append(users, arn)
 		}
 	}
+	aliasArn := g.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Resource: jsii.String("alias"),
+		ResourceName: jsii.String(strings.TrimPrefix(cfg.KeyAlias, "alias/")), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
 	return detection.Targets{
 		KeyArn:       *g.MasterKey.Key.AttrArn(),
 		KeyID:        *g.MasterKey.Key.AttrKeyId(),
 		KeyAlias:     cfg.KeyAlias,
-		AliasArn:     "arn:" + *awscdk.Aws_PARTITION() + ":kms:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + cfg.KeyAlias,
-		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn()},
+		AliasArn:     *aliasArn,
+		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn(), *g.Security.Key.KeyArn()},
 		TrailName:    cfg.TrailName,
 		BucketNames:  []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()},
-		LogGroupName: g.AuditTrail.LogGroupName,
-		TopicArn:     *g.Alerting.Topic.TopicArn(),
 		NamePrefix:   cfg.StackName,
 		UserArns:     users,
 		UserNames:    cfg.watchedUserNames(),
@@ -147,6 +156,7 @@ func (g *GuardStack) addOutputs() {
 		out("ServerUserArn", "MariaDB server user: create its access key by hand", g.ServerUser.User.UserArn())
 	}
 	out("AlertTopicArn", "Alert topic: confirm each email subscription", g.Alerting.Topic.TopicArn())
+	out("SecurityAlertTopicArn", "Second, independent alert topic (securityEmails): confirm each email subscription", g.Security.Topic.TopicArn())
 	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
 	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
 	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())

@@ -22,7 +22,8 @@ import (
 // Which routes and destinations an attack touches is derived from the synthesized template — each rule's
 // targets, each target's dead-letter queue, each topic's KmsMasterKeyId — never from a hand-written list.
 
-const redTeamPath = "testdata/redteam/attacks.jsonl"
+// redTeamDir holds the attacks, one JSON Lines file per family of attacks.
+const redTeamDir = "testdata/redteam"
 
 // redTeamConfigs are the configurations the attacks are replayed through.
 var redTeamConfigs = []string{"default", "hardened"}
@@ -31,6 +32,7 @@ var redTeamConfigs = []string{"default", "hardened"}
 // disables, each entry one of {"topic": ARN}, {"key": ARN}, {"rule": name}, {"queue": URL} or
 // {"subscription": topic ARN} (the attacker removed or silenced that topic's subscribers).
 type redTeamAttack struct {
+	File    string
 	Line    int
 	Name    string              `json:"name"`
 	Tier    string              `json:"tier"`
@@ -41,28 +43,34 @@ type redTeamAttack struct {
 
 func loadRedTeam(t *testing.T) []redTeamAttack {
 	t.Helper()
-	f, err := os.Open(filepath.FromSlash(redTeamPath))
-	if err != nil {
-		t.Fatal(err)
+	files, err := filepath.Glob(filepath.Join(redTeamDir, "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no attack files in %s: %v", redTeamDir, err)
 	}
-	defer f.Close()
 	var out []redTeamAttack
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		var a redTeamAttack
-		if err := json.Unmarshal(line, &a); err != nil {
-			t.Fatalf("%s:%d: %v", redTeamPath, n, err)
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+		for n := 1; sc.Scan(); n++ {
+			line := bytes.TrimSpace(sc.Bytes())
+			if len(line) == 0 {
+				continue
+			}
+			var a redTeamAttack
+			if err := json.Unmarshal(line, &a); err != nil {
+				t.Fatalf("%s:%d: %v", path, n, err)
+			}
+			a.File, a.Line = filepath.ToSlash(path), n
+			out = append(out, a)
 		}
-		a.Line = n
-		out = append(out, a)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
 	}
 	return out
 }
@@ -149,7 +157,7 @@ func readAlertPaths(t *testing.T, s *Synth, tplJSON []byte, res replay.Resolver)
 
 // touched turns an attack's touches into the logical ids of what it disables; an entry naming nothing in the
 // template is an error in the attack, not a pass.
-func (p alertPaths) touched(t *testing.T, a redTeamAttack, vars map[string]string) (rules, topics, keys, queues map[string]bool) {
+func (p alertPaths) touched(t *testing.T, a redTeamAttack, vars map[string]string, strict bool) (rules, topics, keys, queues map[string]bool) {
 	rules, topics, keys, queues = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	find := func(kind, value string, in map[string]string, into map[string]bool) {
 		for id, v := range in {
@@ -158,7 +166,9 @@ func (p alertPaths) touched(t *testing.T, a redTeamAttack, vars map[string]strin
 				return
 			}
 		}
-		t.Errorf("%s:%d %q: touches %s %q, which is not in the template", redTeamPath, a.Line, a.Name, kind, value)
+		if strict {
+			t.Errorf("%s:%d %q: touches %s %q, which is not in the template", a.File, a.Line, a.Name, kind, value)
+		}
 	}
 	for _, entry := range a.Touches {
 		for kind, raw := range entry {
@@ -173,7 +183,7 @@ func (p alertPaths) touched(t *testing.T, a redTeamAttack, vars map[string]strin
 			case "queue":
 				find(kind, value, p.queueURL, queues)
 			default:
-				t.Errorf("%s:%d %q: unknown touches kind %q", redTeamPath, a.Line, a.Name, kind)
+				t.Errorf("%s:%d %q: unknown touches kind %q", a.File, a.Line, a.Name, kind)
 			}
 		}
 	}
@@ -201,7 +211,8 @@ func (p alertPaths) untouchedRoutes(rules replay.Rules, ev replay.Event, tRules,
 
 // redTeamFailures replays every attack through one template and returns the attacks that no untouched
 // route reports.
-func redTeamFailures(t *testing.T, s *Synth, tplJSON []byte, attacks []redTeamAttack) (failures []string, checked int) {
+// strict is off for the controls, whose templates lack what some attacks touch.
+func redTeamFailures(t *testing.T, s *Synth, tplJSON []byte, attacks []redTeamAttack, strict bool) (failures []string, checked int) {
 	t.Helper()
 	res := detectionResolver(t, s)
 	rules, warnings, err := replay.LoadRules(tplJSON, res)
@@ -217,21 +228,18 @@ func redTeamFailures(t *testing.T, s *Synth, tplJSON []byte, attacks []redTeamAt
 		raw := substitute(t, corpusEntry{Line: a.Line, Name: a.Name}, a.Record, vars)
 		var record map[string]any
 		if err := json.Unmarshal(raw, &record); err != nil {
-			t.Errorf("%s:%d %q: record: %v", redTeamPath, a.Line, a.Name, err)
+			t.Errorf("%s:%d %q: record: %v", a.File, a.Line, a.Name, err)
 			continue
 		}
 		ev, err := replay.WrapRecord(record)
 		if err != nil {
-			t.Errorf("%s:%d %q: wrap: %v", redTeamPath, a.Line, a.Name, err)
+			t.Errorf("%s:%d %q: wrap: %v", a.File, a.Line, a.Name, err)
 			continue
 		}
-		if len(a.Touches) == 0 {
-			t.Errorf("%s:%d %q: an attack must say what it touches", redTeamPath, a.Line, a.Name)
-		}
 		checked++
-		tr, tt, tk, tq := paths.touched(t, a, vars)
+		tr, tt, tk, tq := paths.touched(t, a, vars, strict)
 		if routes := paths.untouchedRoutes(rules, ev, tr, tt, tk, tq); len(routes) == 0 {
-			failures = append(failures, fmt.Sprintf("%s:%d %q (%s %s): no untouched route reports it", redTeamPath, a.Line, a.Name,
+			failures = append(failures, fmt.Sprintf("%s:%d %q (%s %s): no untouched route reports it", a.File, a.Line, a.Name,
 				record["eventSource"], record["eventName"]))
 		}
 	}
@@ -244,7 +252,7 @@ func TestEveryAttackAlertsOnARouteAndDestinationItDidNotTouch(t *testing.T) {
 	for _, config := range redTeamConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
-			failures, checked := redTeamFailures(t, s, s.Bytes, attacks)
+			failures, checked := redTeamFailures(t, s, s.Bytes, attacks, true)
 			for _, f := range failures {
 				t.Error(f)
 			}
@@ -304,9 +312,40 @@ func TestOneDestinationAloneLeavesAttacksUnreported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	failures, _ := redTeamFailures(t, s, oneDestination, loadRedTeam(t))
+	failures, _ := redTeamFailures(t, s, oneDestination, loadRedTeam(t), false)
 	if len(failures) == 0 {
 		t.Fatalf("with the security destination's %d rule targets removed, every attack was still reported: the suite cannot tell one destination from two", removed)
 	}
 	t.Logf("control: %d attacks unreported with one destination, e.g. %s", len(failures), strings.Join(failures[:min(2, len(failures))], "; "))
+}
+
+// TestWithoutTheWatchdogDisablingTheRuleWatcherGoesUnreported is the control for the two tamper routes that
+// watch each other: the same attacks against the template without the watchdog rule must leave the attack
+// on the rule that watches rule changes unreported.
+func TestWithoutTheWatchdogDisablingTheRuleWatcherGoesUnreported(t *testing.T) {
+	s := synth(t, "default")
+	var doc map[string]any
+	if err := json.Unmarshal(s.Bytes, &doc); err != nil {
+		t.Fatal(err)
+	}
+	resources := doc["Resources"].(map[string]any)
+	removed := 0
+	for id, r := range resources {
+		res := r.(map[string]any)
+		if name, _ := res["Properties"].(map[string]any)["Name"].(string); res["Type"] == "AWS::Events::Rule" && strings.HasSuffix(name, "-audit-tamper-watchdog") {
+			delete(resources, id)
+			removed++
+		}
+	}
+	if removed != 1 {
+		t.Fatalf("want one watchdog rule, removed %d", removed)
+	}
+	noWatchdog, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures, _ := redTeamFailures(t, s, noWatchdog, loadRedTeam(t), false)
+	if !slices.ContainsFunc(failures, func(f string) bool { return strings.Contains(f, "events.amazonaws.com DisableRule") }) {
+		t.Fatalf("without the watchdog every rule change was still reported (%v): the suite cannot see a rule that watches itself", failures)
+	}
 }
