@@ -54,10 +54,12 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		g.ServerUser = serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName})
 		keyUsers = []string{*g.ServerUser.User.UserArn()}
 	}
+	accountRoot := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+		Resource: jsii.String("root"), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})
 	g.MasterKey = masterkey.New(stack, "MasterKey", masterkey.Props{
 		Alias:               cfg.KeyAlias,
 		AccountID:           *awscdk.Aws_ACCOUNT_ID(),
-		AccountRootArn:      "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID() + ":root",
+		AccountRootArn:      *accountRoot,
 		KeyUserArns:         keyUsers,
 		AdminArn:            adminArn,
 		AllowedCidrs:        cfg.AllowedCidrs,
@@ -69,10 +71,11 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails})
 	g.Detection = detection.New(stack, "Detection", detection.Props{
 		Targets:      g.detectionTargets(adminArn, keyUsers),
+		Topic:        g.Alerting.Topic,
+		LogGroup:     g.AuditTrail.LogGroup,
 		NotifyKeyUse: cfg.NotifyKeyUse,
 		Namespace:    "kmsguard/" + cfg.StackName,
 	})
-	// The metric filters name the log group by Ref, which also makes them wait for it.
 
 	g.warnAboutWeakSettings()
 	g.addOutputs()
@@ -90,16 +93,16 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 			users = append(users, arn)
 		}
 	}
+	aliasArn := g.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Resource: jsii.String("alias"),
+		ResourceName: jsii.String(strings.TrimPrefix(cfg.KeyAlias, "alias/")), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
 	return detection.Targets{
 		KeyArn:       *g.MasterKey.Key.AttrArn(),
 		KeyID:        *g.MasterKey.Key.AttrKeyId(),
 		KeyAlias:     cfg.KeyAlias,
-		AliasArn:     "arn:" + *awscdk.Aws_PARTITION() + ":kms:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + cfg.KeyAlias,
+		AliasArn:     *aliasArn,
 		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn()},
 		TrailName:    cfg.TrailName,
 		BucketNames:  []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()},
-		LogGroupName: g.AuditTrail.LogGroupName,
-		TopicArn:     *g.Alerting.Topic.TopicArn(),
 		NamePrefix:   cfg.StackName,
 		UserArns:     users,
 		UserNames:    cfg.watchedUserNames(),

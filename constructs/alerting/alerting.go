@@ -55,9 +55,12 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
-	for _, pub := range []struct{ sid, service, source string }{
-		{"AllowEventBridgeRulesToPublish", "events", "rule/*"},
-		{"AllowCloudWatchAlarmsToPublish", "cloudwatch", "alarm:*"},
+	for _, pub := range []struct {
+		sid, service, resource string
+		format                 awscdk.ArnFormat
+	}{
+		{"AllowEventBridgeRulesToPublish", "events", "rule", awscdk.ArnFormat_SLASH_RESOURCE_NAME},
+		{"AllowCloudWatchAlarmsToPublish", "cloudwatch", "alarm", awscdk.ArnFormat_COLON_RESOURCE_NAME},
 	} {
 		topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String(pub.sid),
@@ -65,8 +68,9 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 			Actions:    jsii.Strings("sns:Publish"),
 			Resources:  &[]*string{topic.TopicArn()},
 			// Only this account's rules and alarms: a confused-deputy guard that both services document.
-			Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": "arn:" + *awscdk.Aws_PARTITION() + ":" +
-				pub.service + ":" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + pub.source}},
+			Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": awscdk.Stack_Of(c).FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String(pub.service), Resource: jsii.String(pub.resource), ResourceName: jsii.String("*"), ArnFormat: pub.format,
+			})}},
 		}))
 	}
 	for _, email := range props.Emails {

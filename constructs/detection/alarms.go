@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -21,7 +20,7 @@ type Alarm struct {
 	Alarm  awscloudwatch.Alarm // nil for dashboard-only metrics
 }
 
-func newAlarms(scope cdkconstructs.Construct, props Props, topic awssns.ITopic) []*Alarm {
+func newAlarms(scope cdkconstructs.Construct, props Props) []*Alarm {
 	t := props.Targets
 	var out []*Alarm
 	for _, spec := range MetricFilters(t) {
@@ -40,9 +39,10 @@ func newAlarms(scope cdkconstructs.Construct, props Props, topic awssns.ITopic) 
 			// A zero when nothing matched keeps the graph continuous; CloudWatch forbids it with dimensions.
 			transformation.DefaultValue = jsii.Number(0)
 		}
+		// L1: the L2 MetricFilter nests its resource one level deeper, which would replace every deployed filter.
 		filter := awslogs.NewCfnMetricFilter(scope, jsii.String(spec.ID+"Filter"), &awslogs.CfnMetricFilterProps{
 			FilterName:            jsii.String(t.NamePrefix + "-" + spec.ID),
-			LogGroupName:          jsii.String(t.LogGroupName),
+			LogGroupName:          props.LogGroup.LogGroupRef().LogGroupName,
 			FilterPattern:         jsii.String(spec.Pattern),
 			MetricTransformations: &[]*awslogs.CfnMetricFilter_MetricTransformationProperty{transformation},
 		})
@@ -62,7 +62,7 @@ func newAlarms(scope cdkconstructs.Construct, props Props, topic awssns.ITopic) 
 				TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
 				ActionsEnabled:   jsii.Bool(true),
 			})
-			a.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+			a.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(props.Topic))
 		}
 		out = append(out, a)
 	}

@@ -19,7 +19,7 @@ type DeadLetters struct {
 	Alarm awscloudwatch.Alarm
 }
 
-func newDeadLetters(scope cdkconstructs.Construct, t Targets, topic awssns.ITopic) *DeadLetters {
+func newDeadLetters(scope cdkconstructs.Construct, namePrefix string, topic awssns.ITopic) *DeadLetters {
 	// SQS-managed encryption: a customer managed key would need its own grant to EventBridge, one more way
 	// for the undelivered alerts to be dropped as well.
 	q := awssqs.NewQueue(scope, jsii.String("UndeliveredAlerts"), &awssqs.QueueProps{
@@ -32,11 +32,12 @@ func newDeadLetters(scope cdkconstructs.Construct, t Targets, topic awssns.ITopi
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sqs:SendMessage"),
 		Resources:  &[]*string{q.QueueArn()},
-		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": "arn:" + *awscdk.Aws_PARTITION() + ":events:" +
-			*awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":rule/" + t.NamePrefix + "-*"}},
+		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String(namePrefix + "-*"),
+		})}},
 	}))
 	alarm := awscloudwatch.NewAlarm(scope, jsii.String("UndeliveredAlertsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmName:          jsii.String(t.NamePrefix + "-UndeliveredAlerts"),
+		AlarmName:          jsii.String(namePrefix + "-UndeliveredAlerts"),
 		AlarmDescription:   jsii.String("kmsguard: an alert could not be delivered to the alert topic; read it from the dead-letter queue"),
 		Metric:             q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}),
 		Threshold:          jsii.Number(1),

@@ -9,14 +9,22 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Props configures detection. Targets holds what is watched; NotifyKeyUse turns the informational key-use
-// tier on.
+// Props configures detection. Targets names what is watched; Topic and LogGroup are the constructs the
+// alerts go to and the metric filters read, passed by reference so that the CDK derives the dependencies;
+// NotifyKeyUse turns the informational key-use tier on.
 type Props struct {
-	Targets      Targets
+	Targets Targets
+	// Topic receives every alert: the rules' targets and the alarms' actions. The tamper rules watch it too.
+	Topic awssns.ITopic
+	// LogGroup is the audit log group the trail delivers to; the metric filters read it and the tamper rules
+	// watch it.
+	LogGroup     interfacesawslogs.ILogGroupRef
 	NotifyKeyUse bool
 	// Namespace is the CloudWatch metric namespace of the metric filters.
 	Namespace string
@@ -26,9 +34,14 @@ type Props struct {
 func (p Props) Validate() error {
 	var errs []error
 	t := p.Targets
+	if p.Topic == nil {
+		errs = append(errs, errors.New("Topic: required: the alert topic"))
+	}
+	if p.LogGroup == nil {
+		errs = append(errs, errors.New("LogGroup: required: the audit log group"))
+	}
 	for field, v := range map[string]string{"Targets.KeyArn": t.KeyArn, "Targets.KeyID": t.KeyID, "Targets.KeyAlias": t.KeyAlias,
-		"Targets.AliasArn": t.AliasArn, "Targets.TrailName": t.TrailName,
-		"Targets.LogGroupName": t.LogGroupName, "Targets.TopicArn": t.TopicArn, "Targets.NamePrefix": t.NamePrefix, "Namespace": p.Namespace} {
+		"Targets.AliasArn": t.AliasArn, "Targets.TrailName": t.TrailName, "Targets.NamePrefix": t.NamePrefix, "Namespace": p.Namespace} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s: required", field))
 		}
@@ -65,10 +78,13 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
 	d := &Detection{Construct: c, Rules: map[string][]awsevents.CfnRule{}}
+	d.DeadLetters = newDeadLetters(c, props.Targets.NamePrefix, props.Topic)
+	// The patterns are plain data: they name the topic, the log group and the queue by the tokens the
+	// constructs give.
+	props.Targets.TopicArn = *props.Topic.TopicArn()
+	props.Targets.LogGroupName = *props.LogGroup.LogGroupRef().LogGroupName
+	props.Targets.DeadLetterQueueURL = *d.DeadLetters.Queue.QueueUrl()
 	t := props.Targets
-	topic := awssns.Topic_FromTopicArn(c, jsii.String("AlertTopic"), jsii.String(t.TopicArn))
-	d.DeadLetters = newDeadLetters(c, t, topic)
-	t.DeadLetterQueueURL = *d.DeadLetters.Queue.QueueUrl()
 	tiers := []tierRules{
 		{KeyDanger, keySubject(t), KeyDangerPatterns(t)},
 		{Denied, keySubject(t) + " or its audit pipeline", DeniedPatterns(t)},
@@ -79,10 +95,10 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	for _, tr := range tiers {
 		for i, pattern := range tr.patterns {
-			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, i+1, tr.subject, pattern, *d.DeadLetters.Queue.QueueArn()))
+			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, i+1, tr.subject, pattern, props.Topic, d.DeadLetters.Queue))
 		}
 	}
-	d.Alarms = newAlarms(c, props, topic)
+	d.Alarms = newAlarms(c, props)
 	d.Dashboard = newDashboard(c, props, d.Alarms, d.DeadLetters.Alarm)
 	return d
 }
@@ -96,8 +112,10 @@ type tierRules struct {
 
 func keySubject(t Targets) string { return t.KeyAlias + " (" + t.KeyArn + ")" }
 
-func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, n int, subject string, pattern map[string]any, deadLetterArn string) awsevents.CfnRule {
+func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, n int, subject string, pattern map[string]any,
+	topic awssns.ITopic, deadLetters awssqs.IQueue) awsevents.CfnRule {
 	id := fmt.Sprintf("%s-%d", tier.Name, n)
+	// L1: the L2 Rule cannot set the state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (Tier).
 	rule := awsevents.NewCfnRule(scope, jsii.String(id), &awsevents.CfnRuleProps{
 		Name:         jsii.String(t.NamePrefix + "-" + id),
 		Description:  jsii.String(fmt.Sprintf("kmsguard %s (%s): %s", tier.Name, tier.Severity, tier.Meaning)),
@@ -105,12 +123,12 @@ func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, n int, subject
 		EventPattern: pattern,
 		Targets: []any{&awsevents.CfnRule_TargetProperty{
 			Id:  jsii.String("AlertTopic"),
-			Arn: jsii.String(t.TopicArn),
+			Arn: topic.TopicArn(),
 			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
 				InputPathsMap: inputPaths,
 				InputTemplate: jsii.String(InputTemplate(Message(tier, subject))),
 			},
-			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: jsii.String(deadLetterArn)},
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: deadLetters.QueueArn()},
 		}},
 	})
 	rule.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)

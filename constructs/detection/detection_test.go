@@ -61,7 +61,7 @@ func TestKeyUseExcludesDangerEvents(t *testing.T) {
 
 func TestValidateNamesMissingFields(t *testing.T) {
 	err := Props{}.Validate()
-	for _, f := range []string{"Targets.KeyArn", "Targets.TopicArn", "Targets.BucketNames", "Namespace"} {
+	for _, f := range []string{"Topic", "LogGroup", "Targets.KeyArn", "Targets.BucketNames", "Namespace"} {
 		if err == nil || !strings.Contains(err.Error(), f) {
 			t.Errorf("missing %s not reported: %v", f, err)
 		}

@@ -52,13 +52,13 @@ type Targets struct {
 	AuditKeyArns                      []string // the audit key and the alert topic's key
 	TrailName                         string
 	BucketNames                       []string
-	LogGroupName                      string
-	TopicArn                          string
 	NamePrefix                        string // rules and alarms of this stack are named NamePrefix-...
 	UserArns                          []string
 	UserNames                         []string // the same users by name, for the IAM metric filter
-	// DeadLetterQueueURL is filled in by New, which creates the queue; patterns built without it do not
-	// watch a queue.
+	// LogGroupName, TopicArn and DeadLetterQueueURL are filled in by New from Props.LogGroup, Props.Topic
+	// and the queue it creates; patterns built without a queue URL do not watch a queue.
+	LogGroupName       string
+	TopicArn           string
 	DeadLetterQueueURL string
 }
 
