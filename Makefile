@@ -43,7 +43,7 @@ synth: setup
 ## test: the whole test suite, as CI runs it.
 test: setup
 	go vet ./...
-	go test -count=1 ./...   # also replays every fuzz target's seed corpus and saved findings
+	go test -count=1 -timeout 20m ./...   # also replays every fuzz target's seed corpus and saved findings
 	scripts/fuzz.sh $(FUZZ_BUDGET) $(FUZZ_TARGETS)
 	FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz-check.sh 0   # a planted finding still fails the fuzz step
 

@@ -59,7 +59,8 @@ var configs = map[string]map[string]any{
 	},
 	"hardened": {
 		"stackName":           "KmsGuardProd",
-		"alertEmails":         []any{"dba@example.com", "security@example.com"},
+		"alertEmails":         []any{"dba@example.com"},
+		"securityEmails":      []any{"security@example.com"},
 		"allowedCidrs":        []any{"203.0.113.0/24", "2001:db8:1234::/48"},
 		"allowedVpcEndpoints": []any{"vpce-0123456789abcdef0"},
 		"requireMfa":          true,
