@@ -48,6 +48,10 @@ type AuditTrail struct {
 	LogGroupName    string // a token (Ref of LogGroup): the name is known only once the stack exists
 	Trail           awscloudtrail.CfnTrail
 	TrailArn        string
+	// DeliveryRole is the role CloudTrail writes to the log group with, DeliveryPolicy its managed policy:
+	// detection watches both.
+	DeliveryRole   awsiam.Role
+	DeliveryPolicy awsiam.ManagedPolicy
 }
 
 // New creates the pipeline; it panics on invalid props because the stack validates configuration first.
@@ -80,6 +84,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	retain(a.LogGroup)
 	a.LogGroupName = *a.LogGroup.Ref()
 	role, rolePolicy := newDeliveryRole(c, a.LogGroup)
+	a.DeliveryRole, a.DeliveryPolicy = role, rolePolicy
 
 	a.Trail = awscloudtrail.NewCfnTrail(c, jsii.String("Trail"), &awscloudtrail.CfnTrailProps{
 		TrailName:                  jsii.String(props.TrailName),

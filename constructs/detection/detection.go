@@ -108,7 +108,7 @@ func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, n int, subject
 			Arn: jsii.String(t.TopicArn),
 			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
 				InputPathsMap: inputPaths,
-				InputTemplate: jsii.String(InputTemplate(Message(tier, subject))),
+				InputTemplate: jsii.String(InputTemplate(MessageFor(tier, subject, pattern))),
 			},
 			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: jsii.String(deadLetterArn)},
 		}},
