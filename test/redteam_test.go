@@ -1,6 +1,6 @@
 package test
 
-// Red-team tests: each attack of README.md's threat model ("What alerts") written as the CloudTrail record
+// Red-team tests: each attack README.md's "Detection" answers, written as the CloudTrail record
 // (or KMS EventBridge event) AWS documents for it, in testdata/redteam/attacks.jsonl, replayed through the
 // synthesized rules. Each must raise its tier. An attack marked "undetected" (tier none) is one the trail
 // cannot see at all; the file says why and what stops it instead.
