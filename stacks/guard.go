@@ -94,8 +94,11 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detection.Targets {
 	cfg := g.Config
 	users := []string{adminArn}
+	var roles []string
 	for _, arn := range keyUsers {
-		if !strings.Contains(arn, ":role/") {
+		if strings.Contains(arn, ":role/") {
+			roles = append(roles, principalName(arn))
+		} else {
 			users = append(users, arn)
 		}
 	}
@@ -112,6 +115,14 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 		NamePrefix:   cfg.StackName,
 		UserArns:     users,
 		UserNames:    cfg.watchedUserNames(),
+		// What else can silence the alerts or hand out the key: the stack itself, the trail's delivery role
+		// and the key users that are roles.
+		KeyUserRoleNames: roles,
+		StackName:        cfg.StackName,
+		StackArnPrefix: "arn:" + *awscdk.Aws_PARTITION() + ":cloudformation:" + *awscdk.Aws_REGION() + ":" +
+			*awscdk.Aws_ACCOUNT_ID() + ":stack/" + cfg.StackName + "/",
+		DeliveryRoleName:  *g.AuditTrail.DeliveryRole.RoleName(),
+		DeliveryPolicyArn: *g.AuditTrail.DeliveryPolicy.ManagedPolicyArn(),
 	}
 }
 

@@ -184,7 +184,7 @@ func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, id, subject st
 			Arn: r.topic.TopicArn(),
 			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
 				InputPathsMap: inputPaths,
-				InputTemplate: jsii.String(InputTemplate(Message(tier, subject))),
+				InputTemplate: jsii.String(InputTemplate(MessageFor(tier, subject, pattern))),
 			},
 			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: r.deadLetters.QueueArn()},
 		})
