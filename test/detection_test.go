@@ -3,18 +3,23 @@ package test
 // Detection tests: a labelled corpus of CloudTrail records replayed through the synthesized template's actual
 // EventBridge rules (internal/replay), and assertions on the rules, alarms, metric filters and dashboard.
 //
-// Expected tiers come from the issue's tier definitions and the lead's design decisions (tiers are disjoint):
+// Expected tiers come from README.md's tier definitions ("Detection"), never from the rules' output (tiers
+// are disjoint):
 //   - key-danger: successful danger calls on the master key (DisableKey, ScheduleKeyDeletion, PutKeyPolicy,
 //     CreateGrant, RetireGrant, RevokeGrant, DisableKeyRotation, EnableKey, CancelKeyDeletion), alias
-//     operations naming our alias (whatever key they point at), the DeleteKey service event, and failures
-//     on our key whose errorCode is not a denial/unusable-key spelling;
+//     operations naming our alias (whatever key they point at), KMS's DeleteKey/DeleteExpiredKeyMaterial
+//     service events and its aws.kms deletion and expiry events for the key, failures on our key whose
+//     errorCode is not a denial/unusable-key spelling, and the key principals' doors: a key user's role
+//     changed, a new access key, password or MFA device of the administrator or a key user, such a user
+//     deleted or created, and every GetSessionToken they make (succeeded, or failed other than denied);
 //   - denied: denials and DisabledException/KMSInvalidStateException on our key (by resources ARN, by
-//     requestParameters.aliasName, or by requestParameters.keyId = key ARN/id/alias/alias ARN), denials on
-//     the audit pipeline, and refused GetSessionToken of our admin and server users;
-//   - audit-tamper: successful changes to this stack's trail, buckets, log group, audit key, rules, alarms
-//     and topic (failures with non-denial errors raise nothing);
-//   - key-use: every other successful call on the key (off when notifyKeyUse=false);
-//   - none: everything else.
+//     requestParameters.aliasName, or by requestParameters.keyId = key ARN/id/alias/alias ARN), and denials
+//     of every call the other tiers watch;
+//   - audit-tamper: changes to this stack's trail, buckets, log group and its routes, audit and topic keys
+//     (their deletion too), rules, alarms, topics, queues, the trail's delivery role and policy, and the
+//     stack, succeeded or failed other than denied;
+//   - key-use: the successful cryptographic calls on the key (off when notifyKeyUse=false);
+//   - none: everything else, metadata reads that succeed and rotation included.
 //
 // The corpus (testdata/cloudtrail/corpus.jsonl) writes per-config values as ${VAR} placeholders (see
 // corpusVars); fixed fake values for deploy-time names (buckets, topic, audit key) are filled into the
@@ -70,7 +75,7 @@ func fakeDeliveryPolicyArn(stack string) string {
 	return "arn:aws:iam::" + fakeAccount + ":policy/" + stack + "-AuditTrailDeliveryPolicy-ABC"
 }
 
-// The tiers of the issue, with the severity each one's emails must carry.
+// The tiers of README.md ("Detection"), with the severity each one's emails must carry.
 var tierSeverity = map[string]string{
 	"key-danger":   "critical",
 	"denied":       "critical",
@@ -533,7 +538,7 @@ func checkEntryShape(t *testing.T, file string, e corpusEntry, placeholders []st
 }
 
 // TestCorpusWellFormed keeps the corpus honest: full CloudTrail records (or EventBridge events), known
-// tiers and placeholders, a source for each record, and the coverage the issue asks for.
+// tiers and placeholders, a source for each record, and the coverage README.md's "Detection" calls for.
 func TestCorpusWellFormed(t *testing.T) {
 	corpus := loadCorpus(t)
 	if len(corpus) < 45 {
@@ -610,7 +615,7 @@ func TestCorpusWellFormed(t *testing.T) {
 	need("none/ok", "signin.amazonaws.com", "ConsoleLogin")
 	need("none/ok", "ec2.amazonaws.com", "DescribeInstances")
 	need("none/ok", "s3.amazonaws.com", "ListBuckets")
-	// Every denial spelling of the issue on our key.
+	// Every denial spelling README.md names, on our key.
 	spellings := map[string]bool{}
 	for _, e := range corpus {
 		var r map[string]any

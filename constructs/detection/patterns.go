@@ -102,9 +102,9 @@ var (
 // only a present value, so this never matches a success.
 func attempted(refusals []any) []any { return []any{map[string]any{"anything-but": refusals}} }
 
-// Targets names what the patterns watch. Values may be CloudFormation tokens. A list or name left empty is
-// not watched (its alternatives are left out), so that a stack that does not own a resource does not name
-// it.
+// Targets names what the patterns watch. Values may be CloudFormation tokens. An optional list or name left
+// empty is not watched (its alternatives are left out), so that a stack that does not own a resource does
+// not name it.
 type Targets struct {
 	KeyArn, KeyID, KeyAlias, AliasArn string
 	// AuditKeyArns are the keys of the audit pipeline: the audit key and every alert topic's key.
