@@ -17,7 +17,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	if cfg.RequireMfa || !cfg.AdminRequireMfa || cfg.LogRetentionDays != 365 || cfg.KeyAlias != "alias/mariadb-encryption" ||
 		cfg.AdminUserName != "MDBEncAdmin" || cfg.TrailName != "mariadb-encryption-key" || !cfg.NotifyKeyUse {
-		t.Fatalf("defaults differ from ARCHITECTURE.md: %+v", cfg)
+		t.Fatalf("defaults differ from the table in README.md, Configuration: %+v", cfg)
 	}
 }
 
@@ -64,8 +64,8 @@ func TestParseConfigIgnoresCDKOwnedKeys(t *testing.T) {
 	}
 }
 
-// TestBadInputNamesEveryKey is the acceptance list of the issue: each bad value must be reported, by key,
-// in one error, and nothing else may be reported.
+// TestBadInputNamesEveryKey walks what README.md's Configuration section says is rejected: each bad value
+// must be reported, by key, in one error, and nothing else may be reported.
 func TestBadInputNamesEveryKey(t *testing.T) {
 	cases := []struct {
 		key, value, mentions string

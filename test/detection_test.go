@@ -3,7 +3,8 @@ package test
 // Detection tests: a labelled corpus of CloudTrail records replayed through the synthesized template's actual
 // EventBridge rules (internal/replay), and assertions on the rules, alarms, metric filters and dashboard.
 //
-// Expected tiers come from the issue's tier definitions and the lead's design decisions (tiers are disjoint):
+// Expected tiers come from README.md's Detection section, its tier table and its exclusions (the tiers are
+// disjoint: each event raises at most one):
 //   - key-danger: successful danger calls on the master key (DisableKey, ScheduleKeyDeletion, PutKeyPolicy,
 //     CreateGrant, RetireGrant, RevokeGrant, DisableKeyRotation, EnableKey, CancelKeyDeletion), alias
 //     operations naming our alias (whatever key they point at), the DeleteKey service event, and failures
@@ -56,7 +57,7 @@ const (
 	fakeLogGroup = "/kmsguard/cloudtrail/trail/0a1b2c3d-1111-2222-3333-444455556666"
 )
 
-// The tiers of the issue, with the severity each one's emails must carry.
+// The tiers of README.md's Detection table, with the severity each one's emails must carry.
 var tierSeverity = map[string]string{
 	"key-danger":   "critical",
 	"denied":       "critical",
@@ -304,7 +305,7 @@ func tierList(tiers []string) string {
 }
 
 // TestCorpusWellFormed keeps the corpus honest: full CloudTrail records, known tiers and placeholders, a
-// source for each record, and the coverage the issue asks for.
+// source for each record, and a record for each call README.md's Detection section names.
 func TestCorpusWellFormed(t *testing.T) {
 	corpus := loadCorpus(t)
 	if len(corpus) < 45 {
@@ -394,14 +395,14 @@ func TestCorpusWellFormed(t *testing.T) {
 			}
 		}
 	}
-	// Tier 1 of the issue: every danger call, succeeded.
+	// key-danger: every danger call of README.md's Detection table, succeeded.
 	need("key-danger/ok", "kms.amazonaws.com", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "CreateGrant", "RetireGrant",
 		"RevokeGrant", "DisableKeyRotation", "EnableKey", "CancelKeyDeletion", "UpdateAlias", "DeleteAlias", "DeleteKey")
 	need("key-danger/failed", "kms.amazonaws.com", "Decrypt")
 	need("key-use/ok", "kms.amazonaws.com", "Decrypt", "GenerateDataKeyWithoutPlaintext", "DescribeKey")
 	need("denied/failed", "kms.amazonaws.com", "Decrypt", "GenerateDataKeyWithoutPlaintext")
 	need("denied/failed", "sts.amazonaws.com", "GetSessionToken")
-	// Tier 3 of the issue: every tamper call against our resources, and the same calls against others.
+	// audit-tamper: tamper calls against our resources, and the same calls against others (an exclusion).
 	for _, tier := range []string{"audit-tamper/ok", "none/ok"} {
 		need(tier, "cloudtrail.amazonaws.com", "StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors")
 		need(tier, "s3.amazonaws.com", "PutBucketPolicy", "PutBucketAcl")
@@ -414,7 +415,7 @@ func TestCorpusWellFormed(t *testing.T) {
 	need("none/ok", "signin.amazonaws.com", "ConsoleLogin")
 	need("none/ok", "ec2.amazonaws.com", "DescribeInstances")
 	need("none/ok", "s3.amazonaws.com", "ListBuckets")
-	// Every denial spelling of the issue on our key.
+	// Every denial spelling README.md's Detection section leaves to the denied tier, on our key.
 	spellings := map[string]bool{}
 	for _, e := range corpus {
 		var r map[string]any

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// Expected key-policy pieces, written from the policy table of ARCHITECTURE.md (not read back from a synth).
+// Expected key-policy pieces, written from the table in README.md, "The key policy" (not read back from a synth).
 var (
 	rootArn  = map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::", map[string]any{"Ref": "AWS::AccountId"}, ":root"}}}
 	cryptoOp = []any{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}

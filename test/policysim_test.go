@@ -15,8 +15,9 @@ import (
 
 // The key-policy semantics test: the master key's policy, exactly as synthesized (intrinsics resolved for
 // one account), is evaluated by @cloud-copilot/iam-simulate (test/policysim/simulate.mjs, AGPL, test-only)
-// against real questions. The expected answers below are written from the design in ARCHITECTURE.md and
-// from how KMS evaluates key policies, never copied from the simulator:
+// against real questions. The expected answers below are written from README.md ("The key policy": the
+// table and "Why it is written this way") and from how KMS evaluates key policies (docs/aws-facts.md),
+// never copied from the simulator:
 //   - a principal named in the key policy needs no identity policy;
 //   - the account root in the key policy delegates the listed actions to IAM: an IAM principal of the
 //     account gets them only with an identity policy that grants them, and never gets an action the
@@ -345,7 +346,7 @@ func TestKeyPolicySimulation(t *testing.T) {
 					continue
 				}
 				if r.Result != c.want {
-					t.Errorf("%s: %s %s with %v: got %s, the design says %s", c.name, c.principal, c.action, fmt.Sprint(map[string]any(c.ctx)), r.Result, c.want)
+					t.Errorf("%s: %s %s with %v: got %s, README.md's key policy says %s", c.name, c.principal, c.action, fmt.Sprint(map[string]any(c.ctx)), r.Result, c.want)
 				}
 			}
 		})

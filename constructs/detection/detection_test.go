@@ -3,8 +3,12 @@ package detection
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
 )
 
 func targets() Targets {
@@ -44,8 +48,8 @@ func TestKeyRulesMatchByResourceArn(t *testing.T) {
 	}
 }
 
-// TestKeyUseExcludesDangerEvents compares the key-use rule's event-name clause with the list of
-// danger calls, written out here, so the two tiers cannot both fire on one event.
+// TestKeyUseExcludesDangerEvents compares the key-use rule's event-name clause with the key-danger calls of
+// README.md's Detection table, written out here, so the two tiers cannot both fire on one event.
 func TestKeyUseExcludesDangerEvents(t *testing.T) {
 	patterns := KeyUsePatterns(targets())
 	if len(patterns) != 1 {
@@ -59,12 +63,54 @@ func TestKeyUseExcludesDangerEvents(t *testing.T) {
 	}
 }
 
-func TestValidateNamesMissingFields(t *testing.T) {
-	err := Props{}.Validate()
-	for _, f := range []string{"Topic", "LogGroup", "Targets.KeyArn", "Targets.BucketNames", "Namespace"} {
-		if err == nil || !strings.Contains(err.Error(), f) {
-			t.Errorf("missing %s not reported: %v", f, err)
+// presentTopic and presentLogGroup stand in for a construct that Validate only needs to be non-nil (it never calls it), so the
+// test needs no CDK app.
+type presentTopic struct{ awssns.ITopic }
+type presentLogGroup struct {
+	interfacesawslogs.ILogGroupRef
+}
+
+func completeProps() Props {
+	return Props{Targets: targets(), Topic: presentTopic{}, LogGroup: presentLogGroup{}, Namespace: "kmsguard/KmsGuard"}
+}
+
+// problemFields returns the field each line of a Validate error names, in order.
+func problemFields(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		field, _, _ := strings.Cut(line, ":")
+		out = append(out, field)
+	}
+	return out
+}
+
+// TestMissingPropsAreAllNamedInTheSameOrderEveryTime: a caller that forgets several fields gets one error
+// naming each of them once, in the order of the fields, and the same text on every run (checks that
+// ranged over a map would come out in a different order each time). The control removes one field from
+// complete props and expects exactly that one named.
+func TestMissingPropsAreAllNamedInTheSameOrderEveryTime(t *testing.T) {
+	want := []string{"Targets.KeyArn", "Targets.KeyID", "Targets.KeyAlias", "Targets.AliasArn", "Targets.AuditKeyArns",
+		"Targets.TrailName", "Targets.BucketNames", "Targets.NamePrefix", "Targets.UserNames", "Topic", "LogGroup", "Namespace"}
+	first := Props{}.Validate()
+	for run := 0; run < 100; run++ {
+		err := Props{}.Validate()
+		if got := problemFields(err); !slices.Equal(got, want) {
+			t.Fatalf("run %d: problems for %v, want %v", run, got, want)
 		}
+		if err.Error() != first.Error() {
+			t.Fatalf("run %d: the message changed:\n%v\nthen:\n%v", run, first, err)
+		}
+	}
+	if err := completeProps().Validate(); err != nil {
+		t.Fatalf("complete props refused: %v", err)
+	}
+	p := completeProps()
+	p.Targets.TrailName = ""
+	if got := problemFields(p.Validate()); !slices.Equal(got, []string{"Targets.TrailName"}) {
+		t.Errorf("control: props without the trail name gave problems for %v, want only Targets.TrailName", got)
 	}
 }
 
