@@ -7,21 +7,12 @@ import (
 	"testing"
 )
 
-func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig(map[string]any{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(cfg, DefaultConfig()) {
-		t.Fatalf("empty context gave %+v, want the defaults %+v", cfg, DefaultConfig())
-	}
-	if cfg.RequireMfa || !cfg.AdminRequireMfa || cfg.LogRetentionDays != 365 || cfg.KeyAlias != "alias/mariadb-encryption" ||
-		cfg.AdminUserName != "MDBEncAdmin" || cfg.TrailName != "mariadb-encryption-key" || !cfg.NotifyKeyUse {
-		t.Fatalf("defaults differ from the table in README.md, Configuration: %+v", cfg)
-	}
-}
+// What each default does to the deployed stack is tested on the synthesized template, in
+// test/defaults_test.go.
 
-func TestParseConfigListShapes(t *testing.T) {
+// TestListsAreAcceptedAsJSONOrCommaSeparated: a list is the same whether it comes from cdk.json or from
+// `-c` as a JSON array in quotes or a comma-separated string (README.md, Configuration).
+func TestListsAreAcceptedAsJSONOrCommaSeparated(t *testing.T) {
 	want := []string{"203.0.113.0/24", "198.51.100.7/32"}
 	for name, raw := range map[string]any{
 		"comma string":       "203.0.113.0/24, 198.51.100.7/32,",
@@ -39,7 +30,9 @@ func TestParseConfigListShapes(t *testing.T) {
 	}
 }
 
-func TestParseConfigScalarsFromStrings(t *testing.T) {
+// TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine: `-c requireMfa=true` and friends arrive
+// as strings and mean what they say.
+func TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine(t *testing.T) {
 	cfg, err := ParseConfig(map[string]any{
 		"requireMfa": "true", "adminRequireMfa": "false", "logRetentionDays": "731", "notifyKeyUse": false,
 		"allowedCidrs": "203.0.113.0/24",
@@ -52,7 +45,9 @@ func TestParseConfigScalarsFromStrings(t *testing.T) {
 	}
 }
 
-func TestParseConfigIgnoresCDKOwnedKeys(t *testing.T) {
+// TestCDKsOwnContextKeysAreNotRejectedAsUnknown: feature flags, CLI settings and cached lookups that the
+// CDK writes into the context are not configuration typos.
+func TestCDKsOwnContextKeysAreNotRejectedAsUnknown(t *testing.T) {
 	_, err := ParseConfig(map[string]any{
 		"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
 		"aws:cdk:enable-path-metadata":                    true,
@@ -112,7 +107,8 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 	}
 }
 
-func TestRequireMfaWithRoleUser(t *testing.T) {
+// TestRequireMfaRefusesARoleAsKeyUser: a role can never present MFA through iam-kms-wrapper.
+func TestRequireMfaRefusesARoleAsKeyUser(t *testing.T) {
 	_, err := ParseConfig(map[string]any{
 		"requireMfa":  true,
 		"keyUserArns": "arn:aws:iam::111122223333:role/mariadb",
@@ -125,7 +121,8 @@ func TestRequireMfaWithRoleUser(t *testing.T) {
 	}
 }
 
-func TestAllProblemsAtOnce(t *testing.T) {
+// TestEveryProblemIsReportedAtOnceSortedByKey: one run names every problem, in key order.
+func TestEveryProblemIsReportedAtOnceSortedByKey(t *testing.T) {
 	_, err := ParseConfig(map[string]any{
 		"allowedCidrs":     "0.0.0.0/0,10.0.0.0/8",
 		"alertEmails":      "nope",
@@ -154,7 +151,8 @@ func TestAllProblemsAtOnce(t *testing.T) {
 	}
 }
 
-func TestDuplicatesAreReported(t *testing.T) {
+// TestAValueListedTwiceIsRefused names the duplicate rather than deploying it twice.
+func TestAValueListedTwiceIsRefused(t *testing.T) {
 	_, err := ParseConfig(map[string]any{"alertEmails": "a@example.com,a@example.com"})
 	if err == nil || !strings.Contains(err.Error(), "listed twice") {
 		t.Fatalf("want a duplicate error, got %v", err)

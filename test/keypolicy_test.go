@@ -90,7 +90,9 @@ func normalize(v any) any {
 	return out
 }
 
-func TestKeyPolicyPerConfig(t *testing.T) {
+// TestTheKeyPolicyIsTheDocumentedTableInEveryConfiguration: each configuration's master key policy has
+// exactly the statements of README.md's table, in order, each as the table writes it.
+func TestTheKeyPolicyIsTheDocumentedTableInEveryConfiguration(t *testing.T) {
 	type want struct {
 		keyUsers    any // aws:PrincipalArn of AllowUseOfTheKey
 		network     map[string]any

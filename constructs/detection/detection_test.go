@@ -1,7 +1,6 @@
 package detection
 
 import (
-	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
+
+	"github.com/kmsguard/kmsguard/internal/eventpattern"
 )
 
 func targets() Targets {
@@ -36,30 +37,73 @@ func TestEveryPlaceholderHasAnInputPath(t *testing.T) {
 	}
 }
 
-func TestKeyRulesMatchByResourceArn(t *testing.T) {
-	for name, patterns := range map[string][]map[string]any{"danger": KeyDangerPatterns(targets()), "use": KeyUsePatterns(targets())} {
-		for i, p := range patterns {
-			b, _ := json.Marshal(p)
-			byAlias := strings.Contains(string(b), `"aliasName"`)
-			if !byAlias && !strings.Contains(string(b), `"resources":{"ARN":["arn:aws:kms:us-east-1:111122223333:key/k"]}`) {
-				t.Errorf("%s %d does not match the key by resources ARN: %s", name, i, b)
-			}
+// delivered is a CloudTrail record as EventBridge delivers it to the rules.
+func delivered(r record) map[string]any {
+	return map[string]any{"detail-type": apiCall, "source": "aws." + strings.TrimSuffix(r["eventSource"].(string), ".amazonaws.com"),
+		"detail": map[string]any(r)}
+}
+
+// raises reports whether one of a tier's patterns matches the record, as EventBridge matches
+// (internal/eventpattern).
+func raises(t *testing.T, patterns []map[string]any, r record) bool {
+	t.Helper()
+	for _, p := range patterns {
+		v, err := eventpattern.ValueOf(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := eventpattern.CompileValue(v)
+		if err != nil {
+			t.Fatalf("pattern %v: %v", p, err)
+		}
+		ok, err := c.MatchAny(delivered(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEveryDangerCallOnTheKeyRaisesKeyDangerNeverKeyUse: each successful call that README.md's Detection
+// table lists for key-danger, written out here, raises key-danger and not key-use, so one event never
+// sends both a critical and an informational email. The control: the plugin's routine calls raise
+// key-use and not key-danger.
+func TestEveryDangerCallOnTheKeyRaisesKeyDangerNeverKeyUse(t *testing.T) {
+	tg := targets()
+	danger, use := KeyDangerPatterns(tg), KeyUsePatterns(tg)
+	for _, name := range []string{"CancelKeyDeletion", "CreateAlias", "CreateGrant", "DeleteAlias", "DisableKey", "DisableKeyRotation",
+		"EnableKey", "PutKeyPolicy", "RetireGrant", "RevokeGrant", "ScheduleKeyDeletion", "UpdateAlias"} {
+		r := call("kms", name).on(tg.KeyArn)
+		if !raises(t, danger, r) || raises(t, use, r) {
+			t.Errorf("%s on the key: key-danger %v, key-use %v; want key-danger only", name, raises(t, danger, r), raises(t, use, r))
+		}
+	}
+	for _, name := range []string{"Decrypt", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "EnableKeyRotation"} {
+		r := call("kms", name).with("readOnly", true).on(tg.KeyArn)
+		if raises(t, danger, r) || !raises(t, use, r) {
+			t.Errorf("control: %s on the key: key-danger %v, key-use %v; want key-use only", name, raises(t, danger, r), raises(t, use, r))
 		}
 	}
 }
 
-// TestKeyUseExcludesDangerEvents compares the key-use rule's event-name clause with the key-danger calls of
-// README.md's Detection table, written out here, so the two tiers cannot both fire on one event.
-func TestKeyUseExcludesDangerEvents(t *testing.T) {
-	patterns := KeyUsePatterns(targets())
-	if len(patterns) != 1 {
-		t.Fatalf("want one key-use pattern, got %d", len(patterns))
+// TestKeyCallsAreRecognisedByTheKeyKmsResolvedNotByWhatTheCallerSent: KMS lists the key it acted on in
+// resources, while requestParameters.keyId is whatever the caller wrote (an alias, another spelling, or
+// nothing at all on Decrypt). The rules follow resources: a call on our key under any spelling alerts, a
+// call on another key alerts nothing even when its keyId looks like ours.
+func TestKeyCallsAreRecognisedByTheKeyKmsResolvedNotByWhatTheCallerSent(t *testing.T) {
+	tg := targets()
+	danger, use := KeyDangerPatterns(tg), KeyUsePatterns(tg)
+	if r := call("kms", "Decrypt").with("readOnly", true).on(tg.KeyArn); !raises(t, use, r) {
+		t.Errorf("a Decrypt naming no keyId, on our key, raises no key-use")
 	}
-	got, _ := json.Marshal(patterns[0]["detail"].(map[string]any)["eventName"])
-	want := `[{"anything-but":["CancelKeyDeletion","CreateAlias","CreateGrant","DeleteAlias","DisableKey",` +
-		`"DisableKeyRotation","EnableKey","PutKeyPolicy","RetireGrant","RevokeGrant","ScheduleKeyDeletion","UpdateAlias"]}]`
-	if string(got) != want {
-		t.Fatalf("key-use eventName clause\n got %s\nwant %s", got, want)
+	if r := call("kms", "DisableKey").with("requestParameters.keyId", "alias/someone-elses-name").on(tg.KeyArn); !raises(t, danger, r) {
+		t.Errorf("DisableKey on our key through another spelling raises no key-danger")
+	}
+	if r := call("kms", "DisableKey").with("requestParameters.keyId", tg.KeyID).on(otherKey); raises(t, danger, r) || raises(t, use, r) {
+		t.Errorf("DisableKey that KMS resolved to another key raised an alert because its keyId looks like ours")
 	}
 }
 
@@ -111,52 +155,5 @@ func TestMissingPropsAreAllNamedInTheSameOrderEveryTime(t *testing.T) {
 	p.Targets.TrailName = ""
 	if got := problemFields(p.Validate()); !slices.Equal(got, []string{"Targets.TrailName"}) {
 		t.Errorf("control: props without the trail name gave problems for %v, want only Targets.TrailName", got)
-	}
-}
-
-func TestMetricFilterPatternsAreBalanced(t *testing.T) {
-	for _, f := range MetricFilters(targets()) {
-		if strings.Count(f.Pattern, "(") != strings.Count(f.Pattern, ")") || !strings.HasPrefix(f.Pattern, "{") || !strings.HasSuffix(f.Pattern, "}") {
-			t.Errorf("%s: malformed pattern %s", f.ID, f.Pattern)
-		}
-	}
-}
-
-// TestDeletingOrCreatingAKeyUserAlarms: the key policy matches its users by ARN, so a user deleted and
-// re-created under the same name regains the key; both calls must alarm for every watched user. The
-// control drops one user and expects the check to notice.
-func TestDeletingOrCreatingAKeyUserAlarms(t *testing.T) {
-	users := []string{"MDBEncAdmin", "MDBEnc", "db-replica"}
-	find := func(fs []MetricFilter) *MetricFilter {
-		for i := range fs {
-			if fs[i].ID == "KeyPrincipalReplaced" {
-				return &fs[i]
-			}
-		}
-		return nil
-	}
-	missing := func(f *MetricFilter, names []string) []string {
-		var out []string
-		for _, n := range names {
-			if !strings.Contains(f.Pattern, `($.requestParameters.userName = "`+n+`")`) {
-				out = append(out, n)
-			}
-		}
-		for _, e := range []string{`($.eventName = "CreateUser")`, `($.eventName = "DeleteUser")`, `($.eventSource = "iam.amazonaws.com")`} {
-			if !strings.Contains(f.Pattern, e) {
-				out = append(out, e)
-			}
-		}
-		return out
-	}
-	f := find(MetricFilters(Targets{UserNames: users}))
-	if f == nil || f.Threshold < 1 {
-		t.Fatalf("no alarmed KeyPrincipalReplaced filter: %+v", f)
-	}
-	if m := missing(f, users); len(m) > 0 {
-		t.Errorf("KeyPrincipalReplaced does not match %v: %s", m, f.Pattern)
-	}
-	if m := missing(find(MetricFilters(Targets{UserNames: users[:2]})), users); len(m) != 1 || m[0] != "db-replica" {
-		t.Errorf("control: a filter built without db-replica must miss exactly it, got %v", m)
 	}
 }
