@@ -7,6 +7,24 @@ import (
 	"testing"
 )
 
+// withSafety adds the settings kmsguard refuses to run without (README.md, "Safe by default") when a test's
+// context does not set them, so each test here sees only the problems it is about.
+func withSafety(ctx map[string]any) map[string]any {
+	out := map[string]any{}
+	if _, ok := ctx["alertEmails"]; !ok {
+		out["alertEmails"] = "dba@example.com"
+	}
+	_, cidrs := ctx["allowedCidrs"]
+	_, vpces := ctx["allowedVpcEndpoints"]
+	if !cidrs && !vpces {
+		out["allowedCidrs"] = "203.0.113.0/24"
+	}
+	for k, v := range ctx {
+		out[k] = v
+	}
+	return out
+}
+
 // What each default does to the deployed stack is tested on the synthesized template, in
 // test/defaults_test.go.
 
@@ -19,7 +37,7 @@ func TestListsAreAcceptedAsJSONOrCommaSeparated(t *testing.T) {
 		"JSON in a string":   `["203.0.113.0/24","198.51.100.7/32"]`,
 		"cdk.json JSON list": []any{"203.0.113.0/24", "198.51.100.7/32"},
 	} {
-		cfg, err := ParseConfig(map[string]any{"allowedCidrs": raw})
+		cfg, err := ParseConfig(withSafety(map[string]any{"allowedCidrs": raw}))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -33,10 +51,10 @@ func TestListsAreAcceptedAsJSONOrCommaSeparated(t *testing.T) {
 // TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine: `-c requireMfa=true` and friends arrive
 // as strings and mean what they say.
 func TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine(t *testing.T) {
-	cfg, err := ParseConfig(map[string]any{
+	cfg, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa": "true", "adminRequireMfa": "false", "logRetentionDays": "731", "notifyKeyUse": false,
 		"allowedCidrs": "203.0.113.0/24",
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,12 +66,12 @@ func TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine(t *testing.T) 
 // TestCDKsOwnContextKeysAreNotRejectedAsUnknown: feature flags, CLI settings and cached lookups that the
 // CDK writes into the context are not configuration typos.
 func TestCDKsOwnContextKeysAreNotRejectedAsUnknown(t *testing.T) {
-	_, err := ParseConfig(map[string]any{
+	_, err := ParseConfig(withSafety(map[string]any{
 		"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
 		"aws:cdk:enable-path-metadata":                    true,
 		"availability-zones:account=1:region=us-east-1":   []any{"a"},
 		"acknowledged-issue-numbers":                      []any{1.0},
-	})
+	}))
 	if err != nil {
 		t.Fatalf("CDK's own context keys must not be rejected: %v", err)
 	}
@@ -95,7 +113,7 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 		{"allowedCidr", "203.0.113.0/24", "did you mean allowedCidrs"},
 	}
 	for _, c := range cases {
-		_, err := ParseConfig(map[string]any{c.key: c.value})
+		_, err := ParseConfig(withSafety(map[string]any{c.key: c.value}))
 		var problems Problems
 		if !errors.As(err, &problems) {
 			t.Errorf("%s=%q: want a configuration error, got %v", c.key, c.value, err)
@@ -109,27 +127,27 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 
 // TestRequireMfaRefusesARoleAsKeyUser: a role can never present MFA through iam-kms-wrapper.
 func TestRequireMfaRefusesARoleAsKeyUser(t *testing.T) {
-	_, err := ParseConfig(map[string]any{
+	_, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa":  true,
 		"keyUserArns": "arn:aws:iam::111122223333:role/mariadb",
-	})
+	}))
 	if err == nil || !strings.Contains(err.Error(), "requireMfa: key user") || !strings.Contains(err.Error(), "GetSessionToken") {
 		t.Fatalf("a role can never present MFA through iam-kms-wrapper; want a requireMfa error, got %v", err)
 	}
-	if _, err := ParseConfig(map[string]any{"requireMfa": true, "keyUserArns": "arn:aws:iam::111122223333:user/mariadb"}); err != nil {
+	if _, err := ParseConfig(withSafety(map[string]any{"requireMfa": true, "keyUserArns": "arn:aws:iam::111122223333:user/mariadb"})); err != nil {
 		t.Fatalf("an IAM user can get an MFA session: %v", err)
 	}
 }
 
 // TestEveryProblemIsReportedAtOnceSortedByKey: one run names every problem, in key order.
 func TestEveryProblemIsReportedAtOnceSortedByKey(t *testing.T) {
-	_, err := ParseConfig(map[string]any{
+	_, err := ParseConfig(withSafety(map[string]any{
 		"allowedCidrs":     "0.0.0.0/0,10.0.0.0/8",
 		"alertEmails":      "nope",
 		"logRetentionDays": 2,
 		"keyAlias":         "x",
 		"typoKey":          1,
-	})
+	}))
 	var problems Problems
 	if !errors.As(err, &problems) {
 		t.Fatalf("want Problems, got %v", err)
@@ -153,14 +171,14 @@ func TestEveryProblemIsReportedAtOnceSortedByKey(t *testing.T) {
 
 // TestAValueListedTwiceIsRefused names the duplicate rather than deploying it twice.
 func TestAValueListedTwiceIsRefused(t *testing.T) {
-	_, err := ParseConfig(map[string]any{"alertEmails": "a@example.com,a@example.com"})
+	_, err := ParseConfig(withSafety(map[string]any{"alertEmails": "a@example.com,a@example.com"}))
 	if err == nil || !strings.Contains(err.Error(), "listed twice") {
 		t.Fatalf("want a duplicate error, got %v", err)
 	}
 }
 
 func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
-	_, err := ParseConfig(map[string]any{"serverUserName": "MDBEncAdmin"})
+	_, err := ParseConfig(withSafety(map[string]any{"serverUserName": "MDBEncAdmin"}))
 	if err == nil || !strings.Contains(err.Error(), "serverUserName") {
 		t.Fatalf("want a serverUserName error, got %v", err)
 	}
@@ -170,7 +188,7 @@ func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
 // account where the administrator exists) names the existing user instead of creating MDBEncAdmin again.
 // Every problem is reported at once, by key, with the fix; a valid ARN passes (the control).
 func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
-	ok, err := ParseConfig(map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/ops/KeyToggler"})
+	ok, err := ParseConfig(withSafety(map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/ops/KeyToggler"}))
 	if err != nil || ok.adminName() != "KeyToggler" || ok.watchedUserNames()[0] != "KeyToggler" {
 		t.Fatalf("a valid existing administrator was refused or not watched: %v %+v", err, ok.watchedUserNames())
 	}
@@ -185,7 +203,7 @@ func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
 		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/MDBEnc"}, []string{"serverUserName: ", "also the admin user"}},
 		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:role/x", "trailName": "bad name!"}, []string{"adminUserArn: ", "trailName: "}},
 	} {
-		_, err := ParseConfig(tc.ctx)
+		_, err := ParseConfig(withSafety(tc.ctx))
 		if err == nil {
 			t.Errorf("%v: accepted", tc.ctx)
 			continue

@@ -25,8 +25,10 @@ type GuardStack struct {
 	KeyAdmin   *keyadmin.KeyAdmin     // nil when the operator named an existing administrator (adminUserArn)
 	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
 	AuditTrail *audittrail.AuditTrail
-	Alerting   *alerting.Alerting
-	Detection  *detection.Detection
+	Alerting   *alerting.Alerting // the "alerts" destination: alertEmails, and the informational key-use tier
+	// Security is the second, independent destination: securityEmails (or alertEmails), critical tiers only.
+	Security  *alerting.Alerting
+	Detection *detection.Detection
 }
 
 // NewGuardStack builds the stack. It validates cfg again (cheaply) so that code that builds a Config by
@@ -69,9 +71,13 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	})
 	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
 	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails})
+	g.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security"})
 	g.Detection = detection.New(stack, "Detection", detection.Props{
-		Targets:      g.detectionTargets(adminArn, keyUsers),
-		Topic:        g.Alerting.Topic,
+		Targets: g.detectionTargets(adminArn, keyUsers),
+		Destinations: []detection.Destination{
+			{Topic: g.Alerting.Topic, Info: true},
+			{ID: "Security", Topic: g.Security.Topic},
+		},
 		LogGroup:     g.AuditTrail.LogGroup,
 		NotifyKeyUse: cfg.NotifyKeyUse,
 		Namespace:    "kmsguard/" + cfg.StackName,
@@ -100,7 +106,7 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 		KeyID:        *g.MasterKey.Key.AttrKeyId(),
 		KeyAlias:     cfg.KeyAlias,
 		AliasArn:     *aliasArn,
-		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn()},
+		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn(), *g.Security.Key.KeyArn()},
 		TrailName:    cfg.TrailName,
 		BucketNames:  []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()},
 		NamePrefix:   cfg.StackName,
@@ -113,13 +119,24 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 // into errors for teams that want that.
 func (g *GuardStack) warnAboutWeakSettings() {
 	ann := awscdk.Annotations_Of(g.Stack)
-	if len(g.Config.AllowedCidrs) == 0 && len(g.Config.AllowedVpcEndpoints) == 0 {
-		ann.AddWarningV2(jsii.String("kmsguard:noNetworkRestriction"), jsii.String(
-			"allowedCidrs and allowedVpcEndpoints are empty: stolen credentials can use the master key from anywhere"), nil)
+	cfg := g.Config
+	if len(cfg.ExampleFilled) > 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:exampleConfiguration"), jsii.String(
+			"EXAMPLE configuration (example=true): "+strings.Join(cfg.ExampleFilled, ", ")+" stand in for settings cdk.json leaves unset. "+
+				"Never deploy it: set them in cdk.json (README.md, \"Safe by default\")"), nil)
 	}
-	if len(g.Config.AlertEmails) == 0 {
+	if cfg.accepts(RiskAnyNetwork) {
+		ann.AddWarningV2(jsii.String("kmsguard:noNetworkRestriction"), jsii.String(
+			"acceptRisks records any-network: stolen credentials can use the master key from anywhere"), nil)
+	}
+	if cfg.accepts(RiskNoAlertSubscriber) {
 		ann.AddWarningV2(jsii.String("kmsguard:noAlertEmails"), jsii.String(
-			"alertEmails is empty: alerts go to a topic nobody is subscribed to"), nil)
+			"acceptRisks records no-alert-subscriber: alerts go to topics nobody is subscribed to until you subscribe someone"), nil)
+	}
+	if len(cfg.SecurityEmails) == 0 && len(cfg.AlertEmails) > 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:securityEmailsFallback"), jsii.String(
+			"securityEmails is empty: the security destination mails the alertEmails addresses, so whoever reads (or unsubscribes) "+
+				"those mailboxes controls both destinations; set securityEmails to another team (README.md, \"Two alert destinations\")"), nil)
 	}
 }
 
@@ -139,6 +156,7 @@ func (g *GuardStack) addOutputs() {
 		out("ServerUserArn", "MariaDB server user: create its access key by hand", g.ServerUser.User.UserArn())
 	}
 	out("AlertTopicArn", "Alert topic: confirm each email subscription", g.Alerting.Topic.TopicArn())
+	out("SecurityAlertTopicArn", "Second, independent alert topic (securityEmails): confirm each email subscription", g.Security.Topic.TopicArn())
 	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
 	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
 	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())

@@ -249,92 +249,105 @@ func policyStatements(r map[string]any, property string) []map[string]any {
 	return out
 }
 
-// TestAlertTopicHasAKeyOfItsOwnThatTheAlertServicesMayUse: the topic is encrypted with its own customer
-// managed key, not the audit key (one DisableKey must not both stop the audit record and silence the
-// alert about it), and that key lets EventBridge and CloudWatch alarms encrypt what they publish (without
-// it SNS drops their alerts). The control: the audit key does not let them.
-func TestAlertTopicHasAKeyOfItsOwnThatTheAlertServicesMayUse(t *testing.T) {
-	s := synth(t, "hardened")
-	alertsKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "alerts-key")
-	auditKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "audit-key")
-	must(t, "one topic, on its own key", func() {
-		s.Template.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(1))
-		s.Template.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]any{
-			"KmsMasterKeyId": map[string]any{"Fn::GetAtt": []any{alertsKeyID, "Arn"}},
-		})
-	})
-	publishers := map[string]any{"Effect": "Allow", "Action": []any{"kms:Decrypt", "kms:GenerateDataKey*"},
-		"Principal": map[string]any{"Service": []any{"events.amazonaws.com", "cloudwatch.amazonaws.com"}}}
-	letsPublishersIn := func(keyID string) error {
-		return assertionError(func() {
-			s.Template.HasResource(jsii.String("AWS::KMS::Key"), map[string]any{
-				"Metadata":   map[string]any{"kmsguard:role": s.resourcesOfType("AWS::KMS::Key")[keyID]["Metadata"].(map[string]any)["kmsguard:role"]},
-				"Properties": map[string]any{"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&publishers)})}},
-			})
-		})
-	}
-	if err := letsPublishersIn(alertsKeyID); err != nil {
-		t.Errorf("the topic's key does not let EventBridge and CloudWatch encrypt: %v", err)
-	}
-	if letsPublishersIn(auditKeyID) == nil {
-		t.Errorf("control: the audit key must not let the alert services in")
-	}
-}
-
-// TestOnlyThisAccountsRulesAndAlarmsMayPublishAndOnlyOverTLS: the topic policy lets EventBridge rules and
-// CloudWatch alarms of this account and region publish (a confused-deputy guard) and refuses publishing
-// without TLS.
+// TestOnlyThisAccountsRulesAndAlarmsMayPublishAndOnlyOverTLS: each destination's topic policy lets
+// EventBridge rules and CloudWatch alarms of this account and region publish (a confused-deputy guard) and
+// refuses publishing without TLS.
 func TestOnlyThisAccountsRulesAndAlarmsMayPublishAndOnlyOverTLS(t *testing.T) {
 	s := synth(t, "hardened")
-	policies := s.resourcesOfType("AWS::SNS::TopicPolicy")
-	if len(policies) != 1 {
-		t.Fatalf("want one topic policy, got %d", len(policies))
-	}
-	topicID := logicalIDOfType(t, s, "AWS::SNS::Topic", nil)
-	publishers := map[string]string{}
-	var tlsOnly bool
-	for _, p := range policies {
-		for _, st := range policyStatements(p, "PolicyDocument") {
-			if !jsonEqual(st["Resource"], map[string]any{"Ref": topicID}) || st["Action"] != "sns:Publish" {
-				continue
-			}
-			switch st["Effect"] {
-			case "Allow":
-				service, _ := st["Principal"].(map[string]any)["Service"].(string)
-				cond, _ := st["Condition"].(map[string]any)["ArnLike"].(map[string]any)
-				publishers[service] = inAccount(t, s, cond["aws:SourceArn"])
-			case "Deny":
-				tlsOnly = tlsOnly || jsonEqual(st["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}})
-			}
-		}
-	}
 	want := map[string]string{
 		"events.amazonaws.com":     "arn:aws:events:us-east-1:111122223333:rule/*",
 		"cloudwatch.amazonaws.com": "arn:aws:cloudwatch:us-east-1:111122223333:alarm:*",
 	}
-	if !reflect.DeepEqual(publishers, want) {
-		t.Errorf("publishers and their source ARNs %v, want %v", publishers, want)
-	}
-	if !tlsOnly {
-		t.Errorf("the topic policy does not deny publishing without TLS")
+	for _, role := range []string{"alerts-key", "security-alerts-key"} {
+		topicID := topicEncryptedBy(t, s, role)
+		publishers := map[string]string{}
+		var tlsOnly bool
+		for _, p := range s.resourcesOfType("AWS::SNS::TopicPolicy") {
+			for _, st := range policyStatements(p, "PolicyDocument") {
+				if !jsonEqual(st["Resource"], map[string]any{"Ref": topicID}) || st["Action"] != "sns:Publish" {
+					continue
+				}
+				switch st["Effect"] {
+				case "Allow":
+					service, _ := st["Principal"].(map[string]any)["Service"].(string)
+					cond, _ := st["Condition"].(map[string]any)["ArnLike"].(map[string]any)
+					publishers[service] = inAccount(t, s, cond["aws:SourceArn"])
+				case "Deny":
+					tlsOnly = tlsOnly || jsonEqual(st["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}})
+				}
+			}
+		}
+		if !reflect.DeepEqual(publishers, want) {
+			t.Errorf("%s topic: publishers and their source ARNs %v, want %v", role, publishers, want)
+		}
+		if !tlsOnly {
+			t.Errorf("%s topic: the topic policy does not deny publishing without TLS", role)
+		}
 	}
 }
 
-// TestEveryAlertEmailIsSubscribed: each address in alertEmails gets an email subscription; none without.
-func TestEveryAlertEmailIsSubscribed(t *testing.T) {
+// TestTwoIndependentAlertDestinations: two topics, each with its own customer managed key (disabling one key
+// silences at most its own topic, never the audit trail or the other destination) that lets EventBridge and
+// CloudWatch publish, and each with its own subscribers. The control: the audit key does not let the alert
+// services in, so the key check can fail.
+func TestTwoIndependentAlertDestinations(t *testing.T) {
 	s := synth(t, "hardened")
-	var emails []string
+	if n := len(s.resourcesOfType("AWS::SNS::Topic")); n != 2 {
+		t.Fatalf("want two topics (two destinations), got %d", n)
+	}
+	// letsPublishersIn reports whether the key with that kmsguard:role lets EventBridge and CloudWatch
+	// alarms encrypt what they publish (without it SNS drops their alerts).
+	letsPublishersIn := func(role string) error {
+		return assertionError(func() {
+			s.Template.HasResource(jsii.String("AWS::KMS::Key"), map[string]any{
+				"Metadata": map[string]any{"kmsguard:role": role},
+				"Properties": map[string]any{"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+					assertions.Match_ObjectLike(&map[string]any{"Effect": "Allow", "Action": []any{"kms:Decrypt", "kms:GenerateDataKey*"},
+						"Principal": map[string]any{"Service": []any{"events.amazonaws.com", "cloudwatch.amazonaws.com"}}}),
+				})}},
+			})
+		})
+	}
+	subscribers := map[string][]string{}
 	for _, sub := range s.resourcesOfType("AWS::SNS::Subscription") {
 		if props(sub)["Protocol"] != "email" {
 			t.Errorf("subscription protocol %v", props(sub)["Protocol"])
 		}
-		emails = append(emails, props(sub)["Endpoint"].(string))
+		ref, _ := cfntemplate.RefOf(props(sub)["TopicArn"])
+		subscribers[ref.ID] = append(subscribers[ref.ID], props(sub)["Endpoint"].(string))
 	}
-	if strings.Join(slices.Sorted(slices.Values(emails)), ",") != "dba@example.com,security@example.com" {
-		t.Errorf("subscriptions %v", emails)
+	for role, want := range map[string]string{"alerts-key": "dba@example.com", "security-alerts-key": "security@example.com"} {
+		keyID, _ := s.resourceWithMetadata(t, "kmsguard:role", role)
+		topic := topicEncryptedBy(t, s, role)
+		if got := mustJSON(props(s.resourcesOfType("AWS::SNS::Topic")[topic])["KmsMasterKeyId"]); got != mustJSON(map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}}) {
+			t.Errorf("%s: topic %s must use its own key %s by ARN, got %s", role, topic, keyID, got)
+		}
+		if err := letsPublishersIn(role); err != nil {
+			t.Errorf("%s: the topic key does not let EventBridge and CloudWatch publish: %v", role, err)
+		}
+		if got := strings.Join(subscribers[topic], ","); got != want {
+			t.Errorf("%s: topic %s subscribers %q, want %q", role, topic, got, want)
+		}
+	}
+	if letsPublishersIn("audit-key") == nil {
+		t.Errorf("control: the audit key must not let the alert services in")
 	}
 	if n := len(synth(t, "default").resourcesOfType("AWS::SNS::Subscription")); n != 0 {
-		t.Errorf("default config has no emails, got %d subscriptions", n)
+		t.Errorf("default config records no-alert-subscriber, got %d subscriptions", n)
+	}
+	// Without securityEmails the security destination mails alertEmails (with a warning at synth).
+	example := synth(t, "example")
+	for _, role := range []string{"alerts-key", "security-alerts-key"} {
+		topic := topicEncryptedBy(t, example, role)
+		found := false
+		for _, sub := range example.resourcesOfType("AWS::SNS::Subscription") {
+			if ref, _ := cfntemplate.RefOf(props(sub)["TopicArn"]); ref.ID == topic && props(sub)["Endpoint"] == "alerts@example.com" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("example: the %s topic has no alertEmails subscriber (securityEmails falls back to alertEmails)", role)
+		}
 	}
 }
 
@@ -385,31 +398,38 @@ func TestUndeliveredAlertsAreKept(t *testing.T) {
 	for _, name := range []string{"default", "hardened"} {
 		s := synth(t, name)
 		queues := s.resourcesOfType("AWS::SQS::Queue")
-		if len(queues) != 1 {
-			t.Fatalf("%s: want one dead-letter queue, got %d", name, len(queues))
+		if len(queues) != 2 {
+			t.Fatalf("%s: want one dead-letter queue per destination, got %d", name, len(queues))
 		}
-		var queueID string
-		for id, q := range queues {
-			queueID = id
+		for queueID, q := range queues {
 			if props(q)["SqsManagedSseEnabled"] != true || props(q)["MessageRetentionPeriod"] != 1209600.0 {
 				t.Errorf("%s: queue encryption/retention: %v", name, props(q))
 			}
+			used := 0
+			for _, r := range s.resourcesOfType("AWS::Events::Rule") {
+				for _, target := range props(r)["Targets"].([]any) {
+					if mustJSON(target.(map[string]any)["DeadLetterConfig"]) == mustJSON(map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{queueID, "Arn"}}}) {
+						used++
+					}
+				}
+			}
+			if used == 0 {
+				t.Errorf("%s: queue %s is no rule target's dead-letter queue", name, queueID)
+			}
+			must(t, name+" undelivered-alerts alarm of "+queueID, func() {
+				s.Template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+					"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{queueID, "QueueName"}}}},
+					"Threshold":  1, "TreatMissingData": "notBreaching", "ActionsEnabled": true,
+				})
+			})
 		}
-		want := mustJSON(map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{queueID, "Arn"}}})
 		for id, r := range s.resourcesOfType("AWS::Events::Rule") {
 			for _, target := range props(r)["Targets"].([]any) {
-				if got := mustJSON(target.(map[string]any)["DeadLetterConfig"]); got != want {
-					t.Errorf("%s: rule %s dead-letter config %s, want %s", name, id, got, want)
+				if target.(map[string]any)["DeadLetterConfig"] == nil {
+					t.Errorf("%s: rule %s has a target without a dead-letter queue", name, id)
 				}
 			}
 		}
-		must(t, name+" undelivered-alerts alarm", func() {
-			s.Template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-				"AlarmName":  *s.Stack.StackName() + "-UndeliveredAlerts",
-				"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{queueID, "QueueName"}}}},
-				"Threshold":  1, "TreatMissingData": "notBreaching", "ActionsEnabled": true,
-			})
-		})
 	}
 }
 

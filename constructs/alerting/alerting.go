@@ -1,4 +1,5 @@
-// Package alerting builds the SNS topic that every kmsguard alert goes to, with its email subscriptions.
+// Package alerting builds one alert destination: an SNS topic with its own customer managed key and its email
+// subscriptions. The stack builds two, independent of each other (README.md, "Two alert destinations").
 package alerting
 
 import (
@@ -19,9 +20,19 @@ import (
 	"github.com/kmsguard/kmsguard/internal/cmk"
 )
 
-// Props configures the alert topic.
+// Props configures one destination.
 type Props struct {
 	Emails []string
+	// Name tells the destinations apart in the topic's display name, the key's description and the key's
+	// kmsguard:role metadata (alerts-key, or NAME-alerts-key); empty means "alerts".
+	Name string
+}
+
+func (p Props) name() string {
+	if p.Name == "" {
+		return "alerts"
+	}
+	return p.Name
 }
 
 // Validate reports every problem at once, by field name.
@@ -49,9 +60,13 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		panic(fmt.Sprintf("alerting: %v", err))
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
-	key := newTopicKey(c)
+	key := newTopicKey(c, props.name())
+	display := "kmsguard alerts"
+	if props.name() != "alerts" {
+		display = "kmsguard " + props.name() + " alerts"
+	}
 	topic := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
-		DisplayName: jsii.String("kmsguard alerts"),
+		DisplayName: jsii.String(display),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
@@ -95,8 +110,12 @@ func subscriptionID(email string) string {
 // at all). AWS documents the statement without conditions: the services' KMS calls carry no caller account
 // or source to test, and a condition that never matched would drop every alert. It is not the audit key, so
 // that disabling one key cannot both stop the audit record and silence the alert about it.
-func newTopicKey(scope cdkconstructs.Construct) awskms.Key {
-	key := cmk.New(scope, "TopicKey", "kmsguard: alert topic (never the MariaDB master key or the audit key)", "alerts-key")
+func newTopicKey(scope cdkconstructs.Construct, name string) awskms.Key {
+	what, role := "alert topic", "alerts-key"
+	if name != "alerts" {
+		what, role = name+" alert topic", name+"-alerts-key"
+	}
+	key := cmk.New(scope, "TopicKey", "kmsguard: "+what+" (never the MariaDB master key, the audit key or the other alert topic's key)", role)
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("AllowAlertPublishersToUseTheTopicKey"),
 		Principals: &[]awsiam.IPrincipal{

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -20,7 +21,7 @@ type Alarm struct {
 	Alarm  awscloudwatch.Alarm // nil for dashboard-only metrics
 }
 
-func newAlarms(scope cdkconstructs.Construct, props Props) []*Alarm {
+func newAlarms(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) []*Alarm {
 	t := props.Targets
 	var out []*Alarm
 	for _, spec := range MetricFilters(t) {
@@ -62,9 +63,38 @@ func newAlarms(scope cdkconstructs.Construct, props Props) []*Alarm {
 				TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
 				ActionsEnabled:   jsii.Bool(true),
 			})
-			a.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(props.Topic))
+			for _, topic := range topics {
+				a.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+			}
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// newHeartbeat alarms when the audit log group receives no log event for an hour. A trail that stopped
+// delivering, a delivery role that lost its permission or a log group emptied of its subscription goes
+// quiet rather than loud; missing data counts as breaching, so the alarm fires on silence itself. It notifies
+// every destination. In an account with almost no API activity an hour can pass without a management event,
+// and the alarm then fires without an attack (README.md, "Two alert destinations").
+func newHeartbeat(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) awscloudwatch.Alarm {
+	t := props.Targets
+	alarm := awscloudwatch.NewAlarm(scope, jsii.String("AuditLogHeartbeat"), &awscloudwatch.AlarmProps{
+		AlarmName:        jsii.String(t.NamePrefix + "-AuditLogHeartbeat"),
+		AlarmDescription: jsii.String("kmsguard: the audit log group received no CloudTrail event for an hour: the trail or its log route may be stopped"),
+		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/Logs"), MetricName: jsii.String("IncomingLogEvents"),
+			DimensionsMap: &map[string]*string{"LogGroupName": props.LogGroup.LogGroupRef().LogGroupName},
+			Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
+		ActionsEnabled:     jsii.Bool(true),
+	})
+	for _, topic := range topics {
+		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	}
+	return alarm
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -20,14 +21,27 @@ import (
 // NotifyKeyUse turns the informational key-use tier on.
 type Props struct {
 	Targets Targets
-	// Topic receives every alert: the rules' targets and the alarms' actions. The tamper rules watch it too.
-	Topic awssns.ITopic
+	// Destinations receive the alerts: every critical rule has one target per destination (each with that
+	// destination's own dead-letter queue), and every alarm notifies each destination, so that no single
+	// change to one destination, its key or one rule silences every path (README.md, "Two alert
+	// destinations"). The tamper rules watch each destination too.
+	Destinations []Destination
 	// LogGroup is the audit log group the trail delivers to; the metric filters read it and the tamper rules
 	// watch it.
 	LogGroup     interfacesawslogs.ILogGroupRef
 	NotifyKeyUse bool
 	// Namespace is the CloudWatch metric namespace of the metric filters.
 	Namespace string
+}
+
+// Destination is one independent place alerts go: a topic with its own key and subscribers.
+type Destination struct {
+	// ID names the destination's dead-letter queue and alarm ("" keeps the first destination's original
+	// construct ids, so its deployed queue is not replaced).
+	ID    string
+	Topic awssns.ITopic
+	// Info destinations also receive the informational key-use tier; the others only the critical tiers.
+	Info bool
 }
 
 // Validate reports every problem at once, by field name, always in the order of the fields of Props and
@@ -52,7 +66,10 @@ func (p Props) Validate() error {
 		errs = append(errs, fmt.Errorf("Targets.NamePrefix: %q is longer than 40 characters; rule names are limited to 64", t.NamePrefix))
 	}
 	require("Targets.UserNames", len(t.UserNames) == 0, "at least the key administrator")
-	require("Topic", p.Topic == nil, "the alert topic")
+	require("Destinations", len(p.Destinations) == 0, "at least one alert topic")
+	for i, d := range p.Destinations {
+		require(fmt.Sprintf("Destinations[%d].Topic", i), d.Topic == nil, "the destination's topic")
+	}
 	require("LogGroup", p.LogGroup == nil, "the audit log group")
 	require("Namespace", p.Namespace == "", "the metric namespace")
 	return errors.Join(errs...)
@@ -63,8 +80,10 @@ type Detection struct {
 	cdkconstructs.Construct
 	Rules       map[string][]awsevents.CfnRule
 	Alarms      []*Alarm
-	DeadLetters *DeadLetters
-	Dashboard   *Dashboard
+	DeadLetters []*DeadLetters // one per destination, in Props.Destinations order
+	// Heartbeat alarms when the audit log group receives nothing for an hour: a dead log route.
+	Heartbeat awscloudwatch.Alarm
+	Dashboard *Dashboard
 }
 
 // New creates the rules, metric filters, alarms and dashboard; it panics on invalid props because the stack
@@ -75,12 +94,19 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
 	d := &Detection{Construct: c, Rules: map[string][]awsevents.CfnRule{}}
-	d.DeadLetters = newDeadLetters(c, props.Targets.NamePrefix, props.Topic)
-	// The patterns are plain data: they name the topic, the log group and the queue by the tokens the
+	topics := make([]awssns.ITopic, len(props.Destinations))
+	for i, dest := range props.Destinations {
+		topics[i] = dest.Topic
+	}
+	for _, dest := range props.Destinations {
+		dl := newDeadLetters(c, props.Targets.NamePrefix, dest.ID, topics)
+		d.DeadLetters = append(d.DeadLetters, dl)
+		props.Targets.TopicArns = append(props.Targets.TopicArns, *dest.Topic.TopicArn())
+		props.Targets.DeadLetterQueueURLs = append(props.Targets.DeadLetterQueueURLs, *dl.Queue.QueueUrl())
+	}
+	// The patterns are plain data: they name the topics, the log group and the queues by the tokens the
 	// constructs give.
-	props.Targets.TopicArn = *props.Topic.TopicArn()
 	props.Targets.LogGroupName = *props.LogGroup.LogGroupRef().LogGroupName
-	props.Targets.DeadLetterQueueURL = *d.DeadLetters.Queue.QueueUrl()
 	t := props.Targets
 	tiers := []tierRules{
 		{KeyDanger, keySubject(t), KeyDangerPatterns(t)},
@@ -91,12 +117,24 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 		tiers = append(tiers, tierRules{KeyUse, keySubject(t), KeyUsePatterns(t)})
 	}
 	for _, tr := range tiers {
+		routes := d.routes(props.Destinations, tr.tier)
 		for i, pattern := range tr.patterns {
-			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, i+1, tr.subject, pattern, props.Topic, d.DeadLetters.Queue))
+			id := fmt.Sprintf("%s-%d", tr.tier.Name, i+1)
+			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, id, tr.subject, pattern, routes))
 		}
 	}
-	d.Alarms = newAlarms(c, props)
-	d.Dashboard = newDashboard(c, props, d.Alarms, d.DeadLetters.Alarm)
+	// The rules that watch rule changes cannot report a change to themselves once it is made (a disabled
+	// rule matches nothing): the watchdog watches them, and they watch the watchdog.
+	routes := d.routes(props.Destinations, AuditTamper)
+	d.Rules[AuditTamper.Name] = append(d.Rules[AuditTamper.Name], newRule(c, t, AuditTamper, WatchdogID,
+		"the rules that watch kmsguard's own rules", WatchdogPattern(t, RuleWatchers(t)), routes))
+	d.Alarms = newAlarms(c, props, topics)
+	d.Heartbeat = newHeartbeat(c, props, topics)
+	undelivered := []awscloudwatch.Alarm{d.Heartbeat}
+	for _, dl := range d.DeadLetters {
+		undelivered = append(undelivered, dl.Alarm)
+	}
+	d.Dashboard = newDashboard(c, props, d.Alarms, undelivered)
 	return d
 }
 
@@ -109,24 +147,50 @@ type tierRules struct {
 
 func keySubject(t Targets) string { return t.KeyAlias + " (" + t.KeyArn + ")" }
 
-func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, n int, subject string, pattern map[string]any,
-	topic awssns.ITopic, deadLetters awssqs.IQueue) awsevents.CfnRule {
-	id := fmt.Sprintf("%s-%d", tier.Name, n)
+// route is one rule target: a destination's topic and that destination's dead-letter queue.
+type route struct {
+	id          string
+	topic       awssns.ITopic
+	deadLetters awssqs.IQueue
+}
+
+// routes are the targets of a tier's rules: every destination for a critical tier, the Info destinations
+// for the informational one.
+func (d *Detection) routes(dests []Destination, tier Tier) []route {
+	var out []route
+	for i, dest := range dests {
+		if tier.Severity == "info" && !dest.Info {
+			continue
+		}
+		id := "AlertTopic"
+		if dest.ID != "" {
+			id = dest.ID + "Topic"
+		}
+		out = append(out, route{id: id, topic: dest.Topic, deadLetters: d.DeadLetters[i].Queue})
+	}
+	return out
+}
+
+func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, id, subject string, pattern map[string]any, routes []route) awsevents.CfnRule {
+	var targets []any
+	for _, r := range routes {
+		targets = append(targets, &awsevents.CfnRule_TargetProperty{
+			Id:  jsii.String(r.id),
+			Arn: r.topic.TopicArn(),
+			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
+				InputPathsMap: inputPaths,
+				InputTemplate: jsii.String(InputTemplate(Message(tier, subject))),
+			},
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: r.deadLetters.QueueArn()},
+		})
+	}
 	// L1: the L2 Rule cannot set the state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (Tier).
 	rule := awsevents.NewCfnRule(scope, jsii.String(id), &awsevents.CfnRuleProps{
 		Name:         jsii.String(t.NamePrefix + "-" + id),
 		Description:  jsii.String(fmt.Sprintf("kmsguard %s (%s): %s", tier.Name, tier.Severity, tier.Meaning)),
 		State:        jsii.String(tier.state()),
 		EventPattern: pattern,
-		Targets: []any{&awsevents.CfnRule_TargetProperty{
-			Id:  jsii.String("AlertTopic"),
-			Arn: topic.TopicArn(),
-			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-				InputPathsMap: inputPaths,
-				InputTemplate: jsii.String(InputTemplate(Message(tier, subject))),
-			},
-			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: deadLetters.QueueArn()},
-		}},
+		Targets:      targets,
 	})
 	rule.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)
 	return rule

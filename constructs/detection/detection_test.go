@@ -15,7 +15,7 @@ import (
 func targets() Targets {
 	return Targets{KeyArn: "arn:aws:kms:us-east-1:111122223333:key/k", KeyID: "k", KeyAlias: "alias/m",
 		AliasArn: "arn:aws:kms:us-east-1:111122223333:alias/m", AuditKeyArns: []string{"arn:aws:kms:us-east-1:111122223333:key/a"},
-		TrailName: "t", BucketNames: []string{"b1", "b2"}, LogGroupName: "/lg", TopicArn: "arn:aws:sns:us-east-1:111122223333:topic",
+		TrailName: "t", BucketNames: []string{"b1", "b2"}, LogGroupName: "/lg", TopicArns: []string{"arn:aws:sns:us-east-1:111122223333:topic", "arn:aws:sns:us-east-1:111122223333:security"},
 		NamePrefix: "KmsGuard", UserArns: []string{"arn:aws:iam::111122223333:user/MDBEncAdmin"},
 		UserNames: []string{"MDBEncAdmin", "MDBEnc"}}
 }
@@ -107,15 +107,16 @@ func TestKeyCallsAreRecognisedByTheKeyKmsResolvedNotByWhatTheCallerSent(t *testi
 	}
 }
 
-// presentTopic and presentLogGroup stand in for a construct that Validate only needs to be non-nil (it never calls it), so the
-// test needs no CDK app.
+// presentTopic and presentLogGroup stand in for constructs that Validate only needs to be non-nil (it
+// never calls them), so the test needs no CDK app.
 type presentTopic struct{ awssns.ITopic }
 type presentLogGroup struct {
 	interfacesawslogs.ILogGroupRef
 }
 
 func completeProps() Props {
-	return Props{Targets: targets(), Topic: presentTopic{}, LogGroup: presentLogGroup{}, Namespace: "kmsguard/KmsGuard"}
+	return Props{Targets: targets(), Destinations: []Destination{{Topic: presentTopic{}}}, LogGroup: presentLogGroup{},
+		Namespace: "kmsguard/KmsGuard"}
 }
 
 // problemFields returns the field each line of a Validate error names, in order.
@@ -137,7 +138,7 @@ func problemFields(err error) []string {
 // complete props and expects exactly that one named.
 func TestMissingPropsAreAllNamedInTheSameOrderEveryTime(t *testing.T) {
 	want := []string{"Targets.KeyArn", "Targets.KeyID", "Targets.KeyAlias", "Targets.AliasArn", "Targets.AuditKeyArns",
-		"Targets.TrailName", "Targets.BucketNames", "Targets.NamePrefix", "Targets.UserNames", "Topic", "LogGroup", "Namespace"}
+		"Targets.TrailName", "Targets.BucketNames", "Targets.NamePrefix", "Targets.UserNames", "Destinations", "LogGroup", "Namespace"}
 	first := Props{}.Validate()
 	for run := 0; run < 100; run++ {
 		err := Props{}.Validate()
