@@ -25,20 +25,12 @@ func withSafety(ctx map[string]any) map[string]any {
 	return out
 }
 
-func TestParseConfigDefaults(t *testing.T) {
-	risks := []string{RiskNoAlertSubscriber, RiskAnyNetwork}
-	cfg, err := ParseConfig(map[string]any{"acceptRisks": []any{RiskNoAlertSubscriber, RiskAnyNetwork}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := DefaultConfig()
-	want.AcceptRisks = risks
-	if !reflect.DeepEqual(cfg, want) {
-		t.Fatalf("context with only the risks recorded gave %+v, want the defaults %+v", cfg, want)
-	}
-}
+// What each default does to the deployed stack is tested on the synthesized template, in
+// test/defaults_test.go.
 
-func TestParseConfigListShapes(t *testing.T) {
+// TestListsAreAcceptedAsJSONOrCommaSeparated: a list is the same whether it comes from cdk.json or from
+// `-c` as a JSON array in quotes or a comma-separated string (README.md, Configuration).
+func TestListsAreAcceptedAsJSONOrCommaSeparated(t *testing.T) {
 	want := []string{"203.0.113.0/24", "198.51.100.7/32"}
 	for name, raw := range map[string]any{
 		"comma string":       "203.0.113.0/24, 198.51.100.7/32,",
@@ -56,7 +48,9 @@ func TestParseConfigListShapes(t *testing.T) {
 	}
 }
 
-func TestParseConfigScalarsFromStrings(t *testing.T) {
+// TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine: `-c requireMfa=true` and friends arrive
+// as strings and mean what they say.
+func TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine(t *testing.T) {
 	cfg, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa": "true", "adminRequireMfa": "false", "logRetentionDays": "731", "notifyKeyUse": false,
 		"allowedCidrs": "203.0.113.0/24",
@@ -69,7 +63,9 @@ func TestParseConfigScalarsFromStrings(t *testing.T) {
 	}
 }
 
-func TestParseConfigIgnoresCDKOwnedKeys(t *testing.T) {
+// TestCDKsOwnContextKeysAreNotRejectedAsUnknown: feature flags, CLI settings and cached lookups that the
+// CDK writes into the context are not configuration typos.
+func TestCDKsOwnContextKeysAreNotRejectedAsUnknown(t *testing.T) {
 	_, err := ParseConfig(withSafety(map[string]any{
 		"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
 		"aws:cdk:enable-path-metadata":                    true,
@@ -81,8 +77,8 @@ func TestParseConfigIgnoresCDKOwnedKeys(t *testing.T) {
 	}
 }
 
-// TestBadInputNamesEveryKey is the acceptance list of the issue: each bad value must be reported, by key,
-// in one error, and nothing else may be reported.
+// TestBadInputNamesEveryKey walks what README.md's Configuration section says is rejected: each bad value
+// must be reported, by key, in one error, and nothing else may be reported.
 func TestBadInputNamesEveryKey(t *testing.T) {
 	cases := []struct {
 		key, value, mentions string
@@ -129,7 +125,8 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 	}
 }
 
-func TestRequireMfaWithRoleUser(t *testing.T) {
+// TestRequireMfaRefusesARoleAsKeyUser: a role can never present MFA through iam-kms-wrapper.
+func TestRequireMfaRefusesARoleAsKeyUser(t *testing.T) {
 	_, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa":  true,
 		"keyUserArns": "arn:aws:iam::111122223333:role/mariadb",
@@ -142,7 +139,8 @@ func TestRequireMfaWithRoleUser(t *testing.T) {
 	}
 }
 
-func TestAllProblemsAtOnce(t *testing.T) {
+// TestEveryProblemIsReportedAtOnceSortedByKey: one run names every problem, in key order.
+func TestEveryProblemIsReportedAtOnceSortedByKey(t *testing.T) {
 	_, err := ParseConfig(withSafety(map[string]any{
 		"allowedCidrs":     "0.0.0.0/0,10.0.0.0/8",
 		"alertEmails":      "nope",
@@ -171,7 +169,8 @@ func TestAllProblemsAtOnce(t *testing.T) {
 	}
 }
 
-func TestDuplicatesAreReported(t *testing.T) {
+// TestAValueListedTwiceIsRefused names the duplicate rather than deploying it twice.
+func TestAValueListedTwiceIsRefused(t *testing.T) {
 	_, err := ParseConfig(withSafety(map[string]any{"alertEmails": "a@example.com,a@example.com"}))
 	if err == nil || !strings.Contains(err.Error(), "listed twice") {
 		t.Fatalf("want a duplicate error, got %v", err)

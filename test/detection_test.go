@@ -30,6 +30,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -44,6 +45,7 @@ import (
 
 	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
+	"github.com/kmsguard/kmsguard/internal/logfilter"
 	"github.com/kmsguard/kmsguard/internal/replay"
 )
 
@@ -393,9 +395,9 @@ func loadDetectionRules(t *testing.T, s *Synth) replay.Rules {
 	return rules
 }
 
-// TestCorpusReplay replays every labelled record through the synthesized rules of each configuration: each
-// record must raise exactly its tier, or nothing.
-func TestCorpusReplay(t *testing.T) {
+// TestEveryLabelledRecordRaisesExactlyItsTier replays every labelled record through the synthesized rules
+// of each configuration: each record must raise exactly its tier, or nothing.
+func TestEveryLabelledRecordRaisesExactlyItsTier(t *testing.T) {
 	corpus := loadCorpus(t)
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
@@ -559,6 +561,39 @@ func TestCorpusWellFormed(t *testing.T) {
 	}
 	t.Logf("corpus: %d records, per tier %v", len(corpus), perTier)
 
+	// Every tier is tested both ways in the default configuration (all four tiers on): records it must
+	// raise, and lookalikes, the same call labelled otherwise, that it must not.
+	tiersOfCall := map[string]map[string]bool{}
+	for _, e := range corpus {
+		if !e.appliesTo("default") {
+			continue
+		}
+		var r struct{ EventSource, EventName string }
+		_ = json.Unmarshal(e.Record, &r)
+		tier := "none"
+		if x := e.expected("default"); len(x) == 1 {
+			tier = x[0]
+		}
+		call := r.EventSource + " " + r.EventName
+		if tiersOfCall[call] == nil {
+			tiersOfCall[call] = map[string]bool{}
+		}
+		tiersOfCall[call][tier] = true
+	}
+	for _, tier := range slices.Sorted(maps.Keys(tierSeverity)) {
+		var raised, lookalike bool
+		for _, tiers := range tiersOfCall {
+			if tiers[tier] {
+				raised = true
+				lookalike = lookalike || len(tiers) > 1
+			}
+		}
+		if !raised || !lookalike {
+			t.Errorf("coverage: tier %s has a record it raises: %v; a lookalike it must not raise (the same call labelled otherwise): %v",
+				tier, raised, lookalike)
+		}
+	}
+
 	need := func(tier, source string, names ...string) {
 		for _, n := range names {
 			if !seen[entryKey{tier, source, n}] {
@@ -663,7 +698,10 @@ func flatten(v any) string {
 
 var inputPlaceholderRE = regexp.MustCompile(`<([^<>\s]+)>`)
 
-func TestRulesTiersStatesAndTargets(t *testing.T) {
+// TestEveryRuleMailsTheTopicAReadableAlertOfItsTier: each rule has a tier, the state its events need, a
+// name the tamper rules recognise, one target (the alert topic, through an input transformer) and an email
+// that names the tier and severity, who, what, when and how to look the event up.
+func TestEveryRuleMailsTheTopicAReadableAlertOfItsTier(t *testing.T) {
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
@@ -768,9 +806,9 @@ func patternRefPaths(pattern any, logicalID string) map[string]bool {
 	return out
 }
 
-// TestRulesMatchKeyByResources: KMS rules identify the master key by detail.resources ARN; a rule that
+// TestKeyRulesRecogniseTheKeyByTheResourceKmsResolved: KMS rules identify the master key by detail.resources ARN; a rule that
 // names the key in requestParameters.keyId only (callers choose the spelling: ARN, id, alias) is not enough.
-func TestRulesMatchKeyByResources(t *testing.T) {
+func TestKeyRulesRecogniseTheKeyByTheResourceKmsResolved(t *testing.T) {
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
@@ -812,8 +850,8 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-// TestRulesKeyUseFollowsNotifyKeyUse: the informational tier is on by default and off with notifyKeyUse=false.
-func TestRulesKeyUseFollowsNotifyKeyUse(t *testing.T) {
+// TestKeyUseAlertsAreOnByDefaultAndOffWithNotifyKeyUseFalse: the informational tier is on by default and off with notifyKeyUse=false.
+func TestKeyUseAlertsAreOnByDefaultAndOffWithNotifyKeyUseFalse(t *testing.T) {
 	for config, want := range map[string]bool{"default": true, "hardened": false} {
 		s := synth(t, config)
 		if s.Stack.Config.NotifyKeyUse != want {
@@ -879,86 +917,170 @@ func TestEveryAlarmNotifiesBothDestinations(t *testing.T) {
 	}
 }
 
-// metricFilter is an AWS::Logs::MetricFilter, flattened.
-type metricFilter struct {
-	ID, Pattern, LogGroup, MetricName, Namespace string
+// deployedFilter is an AWS::Logs::MetricFilter of a synthesized template, its pattern resolved with the
+// corpus's fake deploy-time values and parsed as CloudWatch Logs reads it.
+type deployedFilter struct {
+	ID        string // the filter's name after "<stackName>-": the MetricFilters id in constructs/detection
+	LogicalID string
+	LogGroup  any
+	Pattern   *logfilter.Filter
+	Alarmed   bool // an alarm on its metric notifies both alert destinations
 }
 
-func metricFilters(t *testing.T, s *Synth) []metricFilter {
+func deployedFilters(t *testing.T, s *Synth) []deployedFilter {
 	t.Helper()
-	var out []metricFilter
-	for id, r := range s.resourcesOfType("AWS::Logs::MetricFilter") {
-		p := r["Properties"].(map[string]any)
-		mf := metricFilter{ID: id, Pattern: flatten(p["FilterPattern"]), LogGroup: flatten(p["LogGroupName"])}
+	res := detectionResolver(t, s)
+	masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
+	values := maps.Clone(res.Values)
+	values[masterID] = res.KeyID()
+	values[masterID+".Arn"] = fakeMasterKeyArn
+	values[masterID+".KeyId"] = res.KeyID()
+	resolver := &cfntemplate.Resolver{Template: s.Tpl, Values: values,
+		Pseudo: cfntemplate.Pseudo{Partition: res.Partition, Region: res.Region, AccountID: res.Account}}
+	both := []any{map[string]any{"Ref": topicEncryptedBy(t, s, "alerts-key")}, map[string]any{"Ref": topicEncryptedBy(t, s, "security-alerts-key")}}
+	alarmed := map[string]bool{} // namespace/metric of the alarms that notify both destinations
+	for _, a := range s.resourcesOfType("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		if jsonEqual(p["AlarmActions"], both) {
+			alarmed[fmt.Sprint(p["Namespace"], "/", p["MetricName"])] = true
+		}
+	}
+	var out []deployedFilter
+	for _, id := range slices.Sorted(maps.Keys(s.resourcesOfType("AWS::Logs::MetricFilter"))) {
+		p := props(s.resourcesOfType("AWS::Logs::MetricFilter")[id])
+		name, _ := p["FilterName"].(string)
+		pattern, unresolved := resolver.String(p["FilterPattern"])
+		if len(unresolved) > 0 {
+			t.Fatalf("%s: metric filter %s: unresolved %v", s.Name, id, unresolved)
+		}
+		parsed, err := logfilter.Parse(pattern)
+		if err != nil {
+			t.Fatalf("%s: metric filter %s is not a pattern CloudWatch Logs reads: %v\n%s", s.Name, id, err, pattern)
+		}
+		f := deployedFilter{ID: strings.TrimPrefix(name, s.Stack.Config.StackName+"-"), LogicalID: id, LogGroup: p["LogGroupName"], Pattern: parsed}
 		if ts, _ := p["MetricTransformations"].([]any); len(ts) == 1 {
 			tr := ts[0].(map[string]any)
-			mf.MetricName, _ = tr["MetricName"].(string)
-			mf.Namespace, _ = tr["MetricNamespace"].(string)
+			f.Alarmed = alarmed[fmt.Sprint(tr["MetricNamespace"], "/", tr["MetricName"])]
 		} else {
 			t.Errorf("%s: metric filter %s has %d metric transformations, want 1", s.Name, id, len(ts))
 		}
-		out = append(out, mf)
+		out = append(out, f)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
-func TestAlarmsMetricFilters(t *testing.T) {
+// firing returns the ids of the deployed filters that count the record.
+func firing(t *testing.T, filters []deployedFilter, record map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, f := range filters {
+		ok, err := f.Pattern.Match(record)
+		if err != nil {
+			t.Fatalf("metric filter %s: %v", f.ID, err)
+		}
+		if ok {
+			out = append(out, f.ID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// corpusRecord returns the named corpus record with the configuration's placeholders filled.
+func corpusRecord(t *testing.T, corpus []corpusEntry, name string, vars map[string]string) map[string]any {
+	t.Helper()
+	for _, e := range corpus {
+		if e.Name == name {
+			var r map[string]any
+			if err := json.Unmarshal(substitute(t, corpusPath, e, e.Record, vars), &r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+	}
+	t.Fatalf("no corpus record named %q", name)
+	return nil
+}
+
+// TestTheAlarmsCountWhatTheyAreForInEveryDeployedConfiguration is the second, independent alert path
+// (README.md, Detection: metric filters on the audit log group, each with an alarm to the topic): each
+// deployed filter, read as CloudWatch Logs reads it (internal/logfilter), on labelled corpus records. Each
+// row names exactly the filters that must count the record, so a filter that counts too much fails as
+// surely as one that misses. Every alarmed filter must count at least one row.
+func TestTheAlarmsCountWhatTheyAreForInEveryDeployedConfiguration(t *testing.T) {
+	corpus := loadCorpus(t)
+	const cis = "UnauthorizedCalls" // account-wide (CIS): counts every denial outside the noise it excludes
+	rows := []struct {
+		record string
+		want   []string
+	}{
+		{"DisableKey on the master key", []string{"KeyCalls", "KeyDisabledOrScheduledForDeletion"}},
+		{"ScheduleKeyDeletion on the master key", []string{"KeyCalls", "KeyDisabledOrScheduledForDeletion"}},
+		{"PutKeyPolicy on the master key", []string{"KeyCalls", "KeyDisabledOrScheduledForDeletion"}},
+		{"DisableKey on another key", nil},
+		{"Decrypt by the MariaDB server user at startup", []string{"KeyCalls"}},
+		{"Decrypt with another key", nil},
+		{"Decrypt denied (AccessDeniedException) with the key in resources", []string{"KeyCalls", "KeyDenied", cis}},
+		{"GenerateDataKeyWithoutPlaintext denied, key named only by requestParameters.keyId = our alias", []string{"KeyCalls", "KeyDenied", cis}},
+		{"GenerateDataKeyWithoutPlaintext on the disabled key (DisabledException, the MariaDB journal example)", []string{"KeyCalls", "KeyDenied"}},
+		{"Decrypt denied on another key", []string{cis}},
+		{"EC2 RunInstances refused (Client.UnauthorizedOperation), unrelated", []string{cis}},
+		{"StopLogging on our trail by name", []string{"CloudTrailChanges"}},
+		{"StopLogging of another trail", []string{"CloudTrailChanges"}}, // CIS 3.5: any trail
+		{"DisableRule on our key-danger rule", []string{"AlertPipelineChanges"}},
+		{"DisableRule of another stack's rule", nil},
+		{"Console sign-in of the key administrator", nil}, // with MFA
+		{"Console sign-in without MFA by an IAM user (no rule; the CIS metric filter alarms)", []string{"ConsoleSignInWithoutMfa"}},
+		{"DeleteUser of the MariaDB server user (IAM: no rule, a metric filter alarms)", []string{"KeyPrincipalChanges", "KeyPrincipalReplaced"}},
+		{"CreateUser re-creating the key administrator under its name (IAM: no rule, a metric filter alarms)", []string{"KeyPrincipalChanges", "KeyPrincipalReplaced"}},
+		{"CreateAccessKey for the MariaDB server user (IAM: no rule, a metric filter alarms)", []string{"KeyPrincipalChanges"}},
+		{"DeleteUser of an unrelated user", nil},
+		{"GetSessionToken success for the key administrator", []string{"KeyPrincipalSessions"}},
+		{"GetSessionToken success for an unrelated user", nil},
+		{"UpdateAssumeRolePolicy on the trail's delivery role", []string{"RoleChanges"}},
+		{"AttachRolePolicy to another role", nil},
+	}
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
+			filters := deployedFilters(t, s)
 			lgID := logicalIDOfType(t, s, "AWS::Logs::LogGroup", nil)
-			// The name ends in the stack id (docs/teardown.md): every filter must reference the log group.
-			logGroup := flatten(map[string]any{"Ref": lgID})
-			if trail := s.resourcesOfType("AWS::CloudTrail::Trail")[logicalIDOfType(t, s, "AWS::CloudTrail::Trail", nil)]; !reflect.DeepEqual(
-				trail["Properties"].(map[string]any)["CloudWatchLogsLogGroupArn"], map[string]any{"Fn::GetAtt": []any{lgID, "Arn"}}) {
-				t.Errorf("%s: the trail does not deliver to log group %s", config, lgID)
+			// The trail delivers to the audit log group, and every filter reads it (by Ref: its name ends in
+			// the stack id, docs/teardown.md).
+			trail := s.resourcesOfType("AWS::CloudTrail::Trail")[logicalIDOfType(t, s, "AWS::CloudTrail::Trail", nil)]
+			if !jsonEqual(props(trail)["CloudWatchLogsLogGroupArn"], map[string]any{"Fn::GetAtt": []any{lgID, "Arn"}}) {
+				t.Errorf("the trail does not deliver to the log group %s", lgID)
 			}
-			masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
-			filters := metricFilters(t, s)
 			for _, f := range filters {
-				if f.LogGroup != logGroup {
-					t.Errorf("%s: metric filter %s is on %q, want the audit log group %q", config, f.ID, f.LogGroup, logGroup)
+				if !jsonEqual(f.LogGroup, map[string]any{"Ref": lgID}) {
+					t.Errorf("metric filter %s reads %v, not the audit log group %s", f.ID, f.LogGroup, lgID)
 				}
 			}
-			alarmed := map[string]bool{} // namespace/metric with an alarm
-			for _, a := range s.resourcesOfType("AWS::CloudWatch::Alarm") {
-				p := a["Properties"].(map[string]any)
-				alarmed[fmt.Sprint(p["Namespace"], "/", p["MetricName"])] = true
-			}
-			want := []struct {
-				what  string
-				terms []string
-			}{
-				{"unauthorized API calls (CIS)", []string{"$.errorCode", "UnauthorizedOperation", "AccessDenied"}},
-				{"master key disabled, scheduled for deletion or its policy changed", []string{"DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "${" + masterID + ".Arn}"}},
-				{"CloudTrail configuration changes (CIS)", []string{"CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"}},
-				{"console sign-in without MFA (CIS)", []string{"ConsoleLogin", "MFAUsed", "Yes"}},
-			}
-			for _, w := range want {
-				found := false
-				for _, f := range filters {
-					all := true
-					for _, term := range w.terms {
-						all = all && strings.Contains(f.Pattern, term)
-					}
-					if !all {
-						continue
-					}
-					found = true
-					if !alarmed[f.Namespace+"/"+f.MetricName] {
-						t.Errorf("%s: metric filter %s (%s) has no alarm on %s/%s", config, f.ID, w.what, f.Namespace, f.MetricName)
-					}
+			vars := corpusVars(t, s)
+			counted := map[string]bool{}
+			for _, row := range rows {
+				got := firing(t, filters, corpusRecord(t, corpus, row.record, vars))
+				if !slices.Equal(got, row.want) {
+					t.Errorf("%q is counted by %v, want %v", row.record, got, row.want)
 				}
-				if !found {
-					t.Errorf("%s: no metric filter for %s (pattern with %v)", config, w.what, w.terms)
+				for _, id := range got {
+					counted[id] = true
+				}
+			}
+			for _, f := range filters {
+				if f.ID != "KeyCalls" && !f.Alarmed {
+					t.Errorf("metric filter %s has no alarm that notifies both alert destinations", f.ID)
+				}
+				if f.Alarmed && !counted[f.ID] {
+					t.Errorf("alarmed metric filter %s counts none of the rows: add the record it is for", f.ID)
 				}
 			}
 		})
 	}
 }
 
-func TestDashboardWidgets(t *testing.T) {
+// TestTheDashboardShowsCallsOnTheKeyDenialsAndEveryAlarm: what an operator opens first in an incident.
+func TestTheDashboardShowsCallsOnTheKeyDenialsAndEveryAlarm(t *testing.T) {
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
@@ -1026,9 +1148,9 @@ func TestDashboardWidgets(t *testing.T) {
 	}
 }
 
-// TestDetectionTemplatesReplayCleanly: every reference of every rule resolves with the corpus values, so a
+// TestEveryRuleReferenceResolvesSoNoPatternSilentlyMatchesNothing: every reference of every rule resolves with the corpus values, so a
 // new reference in a pattern cannot silently match nothing.
-func TestDetectionTemplatesReplayCleanly(t *testing.T) {
+func TestEveryRuleReferenceResolvesSoNoPatternSilentlyMatchesNothing(t *testing.T) {
 	for _, config := range corpusConfigs {
 		s := synth(t, config)
 		rules := loadDetectionRules(t, s)

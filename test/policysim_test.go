@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,8 +17,9 @@ import (
 
 // The key-policy semantics test: the master key's policy, exactly as synthesized (intrinsics resolved for
 // one account), is evaluated by @cloud-copilot/iam-simulate (test/policysim/simulate.mjs, AGPL, test-only)
-// against real questions. The expected answers below are written from the design in ARCHITECTURE.md and
-// from how KMS evaluates key policies, never copied from the simulator:
+// against real questions. The expected answers below are written from README.md ("The key policy": the
+// table and "Why it is written this way") and from how KMS evaluates key policies (docs/aws-facts.md),
+// never copied from the simulator:
 //   - a principal named in the key policy needs no identity policy;
 //   - the account root in the key policy delegates the listed actions to IAM: an IAM principal of the
 //     account gets them only with an identity policy that grants them, and never gets an action the
@@ -249,6 +252,32 @@ type simResult struct {
 // simulate runs test/policysim/simulate.mjs with the pinned Node on the given key policy and requests.
 func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 	t.Helper()
+	var res []simResult
+	runSimulate(t, map[string]any{"keyPolicy": keyPolicy}, cases, &res)
+	if len(res) != len(cases) {
+		t.Fatalf("simulate.mjs answered %d of %d requests", len(res), len(cases))
+	}
+	return res
+}
+
+// simulateEach asks every request of each key policy, in one Node process.
+func simulateEach(t *testing.T, keyPolicies []any, cases []simCase) [][]simResult {
+	t.Helper()
+	var res [][]simResult
+	runSimulate(t, map[string]any{"keyPolicies": keyPolicies}, cases, &res)
+	if len(res) != len(keyPolicies) {
+		t.Fatalf("simulate.mjs answered for %d of %d policies", len(res), len(keyPolicies))
+	}
+	for i := range res {
+		if len(res[i]) != len(cases) {
+			t.Fatalf("simulate.mjs answered %d of %d requests for policy %d", len(res[i]), len(cases), i)
+		}
+	}
+	return res
+}
+
+func runSimulate(t *testing.T, in map[string]any, cases []simCase, out any) {
+	t.Helper()
 	node, err := filepath.Abs(filepath.Join("..", "node_modules", ".bin", "node"))
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +295,7 @@ func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 		Context          simCtx           `json:"context"`
 		IdentityPolicies []map[string]any `json:"identityPolicies"`
 	}
-	in := map[string]any{"accountId": simAccount, "keyArn": simKeyArn, "keyPolicy": keyPolicy}
+	in["accountId"], in["keyArn"] = simAccount, simKeyArn
 	var reqs []request
 	for _, c := range cases {
 		reqs = append(reqs, request{c.name, c.principal, c.action, c.ctx.withPrincipal(c.principal), c.identity})
@@ -277,18 +306,13 @@ func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 	cmd.Stdin = bytes.NewReader(raw)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	stdout, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("simulate.mjs: %v\n%s", err, stderr.String())
 	}
-	var res []simResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("simulate.mjs output: %v\n%s", err, out)
+	if err := json.Unmarshal(stdout, out); err != nil {
+		t.Fatalf("simulate.mjs output: %v\n%s", err, stdout)
 	}
-	if len(res) != len(cases) {
-		t.Fatalf("simulate.mjs answered %d of %d requests", len(res), len(cases))
-	}
-	return res
 }
 
 // masterKeyPolicy is the master key's policy (a fresh copy) with the CloudFormation intrinsics replaced by
@@ -321,14 +345,14 @@ func masterKeyPolicy(t *testing.T, s *Synth) any {
 	return policy
 }
 
-// TestKeyPolicySimulation asks every question of every listed configuration.
+// TestKeyPolicySimulation asks every question of every listed configuration. The questions must also
+// cover the policy: for each statement, the same questions asked of the policy without it must get at
+// least one different answer, so no statement goes unexamined (a new statement needs a question it
+// decides).
 func TestKeyPolicySimulation(t *testing.T) {
 	for _, name := range []string{"default", "ip-only", "vpce-only", "ip-and-vpce", "mfa", "existing-users", "hardened"} {
 		t.Run(name, func(t *testing.T) {
 			cases := simCasesFor(name)
-			if len(cases) < 20 {
-				t.Fatalf("only %d questions for %s", len(cases), name)
-			}
 			seen := map[string]bool{}
 			for _, c := range cases {
 				q := fmt.Sprint(c.name, c.principal, map[string]any(c.ctx))
@@ -337,7 +361,26 @@ func TestKeyPolicySimulation(t *testing.T) {
 				}
 				seen[q] = true
 			}
-			res := simulate(t, masterKeyPolicy(t, synth(t, name)), cases)
+			policy := masterKeyPolicy(t, synth(t, name)).(map[string]any)
+			statements := policy["Statement"].([]any)
+			variants := []any{policy}
+			for i := range statements {
+				without := maps.Clone(policy)
+				without["Statement"] = slices.Delete(slices.Clone(statements), i, i+1)
+				variants = append(variants, without)
+			}
+			answers := simulateEach(t, variants, cases)
+			res := answers[0]
+			for i, st := range statements {
+				decides := false
+				for q := range cases {
+					decides = decides || answers[i+1][q].Result != res[q].Result
+				}
+				if !decides {
+					t.Errorf("statement %v decides none of the %d questions: add a question whose answer depends on it",
+						st.(map[string]any)["Sid"], len(cases))
+				}
+			}
 			for i, c := range cases {
 				r := res[i]
 				if r.Result == "Error" {
@@ -345,7 +388,7 @@ func TestKeyPolicySimulation(t *testing.T) {
 					continue
 				}
 				if r.Result != c.want {
-					t.Errorf("%s: %s %s with %v: got %s, the design says %s", c.name, c.principal, c.action, fmt.Sprint(map[string]any(c.ctx)), r.Result, c.want)
+					t.Errorf("%s: %s %s with %v: got %s, README.md's key policy says %s", c.name, c.principal, c.action, fmt.Sprint(map[string]any(c.ctx)), r.Result, c.want)
 				}
 			}
 		})

@@ -187,6 +187,18 @@ func must(t testing.TB, what string, assertion func()) {
 	assertion()
 }
 
+// assertionError runs a CDK assertion and returns its failure (a jsii exception, surfacing as a Go panic)
+// as an error, for controls that expect an assertion to fail.
+func assertionError(assertion func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	assertion()
+	return nil
+}
+
 // resourcesOfType returns the template's resources of one CloudFormation type, by logical id.
 func (s *Synth) resourcesOfType(typ string) map[string]map[string]any {
 	out := map[string]map[string]any{}

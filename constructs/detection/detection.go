@@ -44,39 +44,34 @@ type Destination struct {
 	Info bool
 }
 
-// Validate reports every problem at once, by field name.
+// Validate reports every problem at once, by field name, always in the order of the fields of Props and
+// Targets, so that the same mistake gives the same message on every run.
 func (p Props) Validate() error {
 	var errs []error
 	t := p.Targets
-	if len(p.Destinations) == 0 {
-		errs = append(errs, errors.New("Destinations: required: at least one alert topic"))
-	}
-	for i, d := range p.Destinations {
-		if d.Topic == nil {
-			errs = append(errs, fmt.Errorf("Destinations[%d].Topic: required", i))
+	require := func(field string, missing bool, what string) {
+		if missing {
+			errs = append(errs, fmt.Errorf("%s: required: %s", field, what))
 		}
 	}
-	if p.LogGroup == nil {
-		errs = append(errs, errors.New("LogGroup: required: the audit log group"))
-	}
-	for field, v := range map[string]string{"Targets.KeyArn": t.KeyArn, "Targets.KeyID": t.KeyID, "Targets.KeyAlias": t.KeyAlias,
-		"Targets.AliasArn": t.AliasArn, "Targets.TrailName": t.TrailName, "Targets.NamePrefix": t.NamePrefix, "Namespace": p.Namespace} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s: required", field))
-		}
-	}
-	if len(t.AuditKeyArns) == 0 {
-		errs = append(errs, errors.New("Targets.AuditKeyArns: required: the keys of the audit pipeline"))
-	}
-	if len(t.UserNames) == 0 {
-		errs = append(errs, errors.New("Targets.UserNames: required: at least the key administrator"))
-	}
-	if len(t.BucketNames) == 0 {
-		errs = append(errs, errors.New("Targets.BucketNames: required: the trail's buckets"))
-	}
+	require("Targets.KeyArn", t.KeyArn == "", "the master key's ARN")
+	require("Targets.KeyID", t.KeyID == "", "the master key's id")
+	require("Targets.KeyAlias", t.KeyAlias == "", "the master key's alias")
+	require("Targets.AliasArn", t.AliasArn == "", "the alias's ARN")
+	require("Targets.AuditKeyArns", len(t.AuditKeyArns) == 0, "the keys of the audit pipeline")
+	require("Targets.TrailName", t.TrailName == "", "the trail's name")
+	require("Targets.BucketNames", len(t.BucketNames) == 0, "the trail's buckets")
+	require("Targets.NamePrefix", t.NamePrefix == "", "the prefix of the rule and alarm names")
 	if len(t.NamePrefix) > 40 {
 		errs = append(errs, fmt.Errorf("Targets.NamePrefix: %q is longer than 40 characters; rule names are limited to 64", t.NamePrefix))
 	}
+	require("Targets.UserNames", len(t.UserNames) == 0, "at least the key administrator")
+	require("Destinations", len(p.Destinations) == 0, "at least one alert topic")
+	for i, d := range p.Destinations {
+		require(fmt.Sprintf("Destinations[%d].Topic", i), d.Topic == nil, "the destination's topic")
+	}
+	require("LogGroup", p.LogGroup == nil, "the audit log group")
+	require("Namespace", p.Namespace == "", "the metric namespace")
 	return errors.Join(errs...)
 }
 
