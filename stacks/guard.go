@@ -139,4 +139,10 @@ func (g *GuardStack) addOutputs() {
 	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
 	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
 	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())
+	// The rest of what the alert rules watch, so that kmsguard-replay --outputs resolves every reference
+	// (docs/outputs.md).
+	out("AccessLogBucketName", "S3 bucket with the trail bucket's server access logs", g.AuditTrail.AccessLogBucket.BucketName())
+	out("AuditKeyArn", "Audit key (trail log files and the audit log group)", g.AuditTrail.AuditKey.KeyArn())
+	out("AlertTopicKeyArn", "Alert topic's key", g.Alerting.Key.KeyArn())
+	out("DeadLetterQueueUrl", "Undelivered alerts: read them here when the UndeliveredAlerts alarm fires", g.Detection.DeadLetters.Queue.QueueUrl())
 }
