@@ -24,7 +24,7 @@ type GuardStack struct {
 	MasterKey  *masterkey.MasterKey
 	KeyAdmin   *keyadmin.KeyAdmin     // nil when the operator named an existing administrator (adminUserArn)
 	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
-	AuditTrail *audittrail.AuditTrail
+	AuditTrail *audittrail.AuditTrail // nil when the operator named an existing trail (existingTrailArn)
 	Alerting   *alerting.Alerting
 	Detection  *detection.Detection
 }
@@ -65,7 +65,9 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		RequireMfa:          cfg.RequireMfa,
 		AdminRequireMfa:     cfg.AdminRequireMfa,
 	})
-	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
+	if cfg.ExistingTrailArn == "" {
+		g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
+	}
 	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails})
 	g.Detection = detection.New(stack, "Detection", detection.Props{
 		Targets:      g.detectionTargets(adminArn, keyUsers),
@@ -90,20 +92,28 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 			users = append(users, arn)
 		}
 	}
-	return detection.Targets{
+	t := detection.Targets{
 		KeyArn:       *g.MasterKey.Key.AttrArn(),
 		KeyID:        *g.MasterKey.Key.AttrKeyId(),
 		KeyAlias:     cfg.KeyAlias,
 		AliasArn:     "arn:" + *awscdk.Aws_PARTITION() + ":kms:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + cfg.KeyAlias,
-		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn()},
-		TrailName:    cfg.TrailName,
-		BucketNames:  []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()},
-		LogGroupName: g.AuditTrail.LogGroupName,
+		AuditKeyArns: []string{*g.Alerting.Key.KeyArn()},
+		TrailName:    cfg.WatchedTrailName(),
 		TopicArn:     *g.Alerting.Topic.TopicArn(),
 		NamePrefix:   cfg.StackName,
 		UserArns:     users,
 		UserNames:    cfg.watchedUserNames(),
 	}
+	if g.AuditTrail == nil {
+		// An existing trail: its bucket and key are not ours and not known here; its log group only when
+		// the operator names it (README.md, "Using an existing trail").
+		t.LogGroupName = cfg.ExistingTrailLogGroup
+		return t
+	}
+	t.AuditKeyArns = []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn()}
+	t.BucketNames = []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()}
+	t.LogGroupName = g.AuditTrail.LogGroupName
+	return t
 }
 
 // warnAboutWeakSettings flags choices that are allowed but leave a gap; `cdk synth --strict` turns them
@@ -118,7 +128,29 @@ func (g *GuardStack) warnAboutWeakSettings() {
 		ann.AddWarningV2(jsii.String("kmsguard:noAlertEmails"), jsii.String(
 			"alertEmails is empty: alerts go to a topic nobody is subscribed to"), nil)
 	}
+	if g.Config.ExistingTrailArn != "" {
+		ann.AddWarningV2(jsii.String("kmsguard:existingTrail"), jsii.String(ExistingTrailWarning), nil)
+		if g.Config.ExistingTrailLogGroup == "" {
+			ann.AddWarningV2(jsii.String("kmsguard:noMetricFilterRoute"), jsii.String(NoMetricFilterRouteWarning), nil)
+		}
+	}
 }
+
+// ExistingTrailWarning says what the tamper tier covers when the trail is not the stack's own.
+const ExistingTrailWarning = "existingTrailArn: the stack uses a trail it does not own. The audit-tamper and denied tiers " +
+	"watch that trail by its name (StopLogging, DeleteTrail, UpdateTrail, event selectors), but not its S3 bucket, " +
+	"its log files or its KMS key, which the stack does not know; and a trail of another account (an organization " +
+	"trail) is changed in that account, where these rules never see it. Protect them where they are owned " +
+	"(README.md, \"Using an existing trail\")"
+
+// NoMetricFilterRouteWarning says exactly what is lost without the existing trail's log group.
+const NoMetricFilterRouteWarning = "existingTrailArn without existingTrailLogGroup: the metric-filter route is off. " +
+	"Lost: the alarms UnauthorizedCalls, KeyDenied, KeyDisabledOrScheduledForDeletion, CloudTrailChanges, " +
+	"ConsoleSignInWithoutMfa, AlertPipelineChanges, KeyPrincipalChanges and KeyPrincipalReplaced, and the dashboard's " +
+	"graphs and latest-events table. Changes to the key administrator's and key users' credentials, MFA devices and " +
+	"permissions, and their deletion and re-creation, then raise no alert at all (IAM events reach EventBridge only " +
+	"in us-east-1), nor does a trail change made in another region. The EventBridge tiers are unaffected. " +
+	"Set existingTrailLogGroup to the trail's CloudWatch Logs log group to keep them"
 
 func (g *GuardStack) addOutputs() {
 	out := func(id, description string, value *string) {
@@ -136,13 +168,20 @@ func (g *GuardStack) addOutputs() {
 		out("ServerUserArn", "MariaDB server user: create its access key by hand", g.ServerUser.User.UserArn())
 	}
 	out("AlertTopicArn", "Alert topic: confirm each email subscription", g.Alerting.Topic.TopicArn())
-	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
-	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
-	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())
-	// The rest of what the alert rules watch, so that kmsguard-replay --outputs resolves every reference
-	// (docs/outputs.md).
-	out("AccessLogBucketName", "S3 bucket with the trail bucket's server access logs", g.AuditTrail.AccessLogBucket.BucketName())
-	out("AuditKeyArn", "Audit key (trail log files and the audit log group)", g.AuditTrail.AuditKey.KeyArn())
+	if g.AuditTrail == nil {
+		out("TrailArn", "The existing trail the alerts rely on (existingTrailArn; not managed by this stack)", jsii.String(g.Config.ExistingTrailArn))
+		if g.Config.ExistingTrailLogGroup != "" {
+			out("AuditLogGroupName", "The existing trail's log group the metric filters watch (existingTrailLogGroup)", jsii.String(g.Config.ExistingTrailLogGroup))
+		}
+	} else {
+		out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
+		out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
+		out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())
+		// The rest of what the alert rules watch, so that kmsguard-replay --outputs resolves every reference
+		// (docs/outputs.md).
+		out("AccessLogBucketName", "S3 bucket with the trail bucket's server access logs", g.AuditTrail.AccessLogBucket.BucketName())
+		out("AuditKeyArn", "Audit key (trail log files and the audit log group)", g.AuditTrail.AuditKey.KeyArn())
+	}
 	out("AlertTopicKeyArn", "Alert topic's key", g.Alerting.Key.KeyArn())
 	out("DeadLetterQueueUrl", "Undelivered alerts: read them here when the UndeliveredAlerts alarm fires", g.Detection.DeadLetters.Queue.QueueUrl())
 }

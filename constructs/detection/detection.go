@@ -27,8 +27,7 @@ func (p Props) Validate() error {
 	var errs []error
 	t := p.Targets
 	for field, v := range map[string]string{"Targets.KeyArn": t.KeyArn, "Targets.KeyID": t.KeyID, "Targets.KeyAlias": t.KeyAlias,
-		"Targets.AliasArn": t.AliasArn, "Targets.TrailName": t.TrailName,
-		"Targets.LogGroupName": t.LogGroupName, "Targets.TopicArn": t.TopicArn, "Targets.NamePrefix": t.NamePrefix, "Namespace": p.Namespace} {
+		"Targets.AliasArn": t.AliasArn, "Targets.TrailName": t.TrailName, "Targets.TopicArn": t.TopicArn, "Targets.NamePrefix": t.NamePrefix, "Namespace": p.Namespace} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s: required", field))
 		}
@@ -38,9 +37,6 @@ func (p Props) Validate() error {
 	}
 	if len(t.UserNames) == 0 {
 		errs = append(errs, errors.New("Targets.UserNames: required: at least the key administrator"))
-	}
-	if len(t.BucketNames) == 0 {
-		errs = append(errs, errors.New("Targets.BucketNames: required: the trail's buckets"))
 	}
 	if len(t.NamePrefix) > 40 {
 		errs = append(errs, fmt.Errorf("Targets.NamePrefix: %q is longer than 40 characters; rule names are limited to 64", t.NamePrefix))
@@ -82,7 +78,11 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, i+1, tr.subject, pattern, *d.DeadLetters.Queue.QueueArn()))
 		}
 	}
-	d.Alarms = newAlarms(c, props, topic)
+	// Without the trail's log group (an existing trail whose group was not named) the metric-filter route is
+	// off: there is nothing to put the filters on.
+	if t.LogGroupName != "" {
+		d.Alarms = newAlarms(c, props, topic)
+	}
 	d.Dashboard = newDashboard(c, props, d.Alarms, d.DeadLetters.Alarm)
 	return d
 }

@@ -51,8 +51,8 @@ type Targets struct {
 	KeyArn, KeyID, KeyAlias, AliasArn string
 	AuditKeyArns                      []string // the audit key and the alert topic's key
 	TrailName                         string
-	BucketNames                       []string
-	LogGroupName                      string
+	BucketNames                       []string // empty when the trail is not the stack's own
+	LogGroupName                      string   // empty when the trail's log group is unknown: no metric filters
 	TopicArn                          string
 	NamePrefix                        string // rules and alarms of this stack are named NamePrefix-...
 	UserArns                          []string
@@ -151,26 +151,36 @@ func pipelineScopeGroups(t Targets) [][]any {
 			"eventName":         strs("PutEventSelectors", "PutInsightSelectors"),
 			"requestParameters": req("trailName", ourTrail...)},
 	}
-	logs := []any{
-		map[string]any{"eventSource": source("logs"),
-			"eventName": strs("DeleteLogGroup", "DeleteMetricFilter", "DeleteRetentionPolicy", "DisassociateKmsKey",
-				"PutMetricFilter", "PutRetentionPolicy"),
-			"requestParameters": req("logGroupName", t.LogGroupName)},
-		// Newer log group APIs take an identifier that is the name or the ARN.
-		map[string]any{"eventSource": source("logs"),
-			"eventName":         strs("PutLogGroupDeletionProtection"),
-			"requestParameters": req("logGroupIdentifier", ourLogGroup...)},
-	}
-	buckets := []any{
-		map[string]any{"eventSource": source("logs"),
+	var logs, buckets []any
+	if t.LogGroupName != "" {
+		logs = []any{
+			map[string]any{"eventSource": source("logs"),
+				"eventName": strs("DeleteLogGroup", "DeleteMetricFilter", "DeleteRetentionPolicy", "DisassociateKmsKey",
+					"PutMetricFilter", "PutRetentionPolicy"),
+				"requestParameters": req("logGroupName", t.LogGroupName)},
+			// Newer log group APIs take an identifier that is the name or the ARN.
+			map[string]any{"eventSource": source("logs"),
+				"eventName":         strs("PutLogGroupDeletionProtection"),
+				"requestParameters": req("logGroupIdentifier", ourLogGroup...)},
+		}
+		keyOfLogGroup := map[string]any{"eventSource": source("logs"),
 			"eventName":         strs("DisassociateKmsKey"),
-			"requestParameters": req("resourceIdentifier", ourLogGroup...)},
-		map[string]any{"eventSource": source("s3"),
+			"requestParameters": req("resourceIdentifier", ourLogGroup...)}
+		if len(t.BucketNames) > 0 {
+			buckets = append(buckets, keyOfLogGroup)
+		} else {
+			// No buckets of ours: alone it would be a $or of one alternative, which EventBridge reads as a field
+			// named $or (never matching), so it joins the log group's alternatives.
+			logs = append(logs, keyOfLogGroup)
+		}
+	}
+	if len(t.BucketNames) > 0 {
+		buckets = append(buckets, map[string]any{"eventSource": source("s3"),
 			"eventName": strs("DeleteBucket", "DeleteBucketEncryption", "DeleteBucketLifecycle", "DeleteBucketOwnershipControls",
 				"DeleteBucketPolicy", "DeleteBucketPublicAccessBlock", "PutBucketAcl", "PutBucketEncryption", "PutBucketLifecycle",
 				"PutBucketLogging", "PutBucketOwnershipControls", "PutBucketPolicy", "PutBucketPublicAccessBlock", "PutBucketVersioning",
 				"PutObjectLockConfiguration"),
-			"requestParameters": req("bucketName", strs(t.BucketNames...)...)},
+			"requestParameters": req("bucketName", strs(t.BucketNames...)...)})
 	}
 	keysRulesAlarms := []any{
 		map[string]any{"eventSource": source("kms"),
@@ -203,5 +213,12 @@ func pipelineScopeGroups(t Targets) [][]any {
 			"eventName":         strs("DeleteQueue", "PurgeQueue", "RemovePermission", "SetQueueAttributes"),
 			"requestParameters": req("queueUrl", t.DeadLetterQueueURL)})
 	}
-	return [][]any{trail, logs, buckets, keysRulesAlarms, delivery}
+	// A group with nothing of this stack's to watch (no log group, no buckets: an existing trail) has no rule.
+	var groups [][]any
+	for _, g := range [][]any{trail, logs, buckets, keysRulesAlarms, delivery} {
+		if len(g) > 0 {
+			groups = append(groups, g)
+		}
+	}
+	return groups
 }
