@@ -101,7 +101,9 @@ func TestWithoutTheTrailsLogGroupTheMetricRouteIsOffWithAWarningNamingWhatIsLost
 			t.Errorf("the warning does not say %q: %s", lost, warning)
 		}
 	}
-	if !slices.ContainsFunc(warnings(s), func(w string) bool { return strings.Contains(w, "kmsguard:existingTrail]") || strings.Contains(w, stacks.ExistingTrailWarning[:40]) }) {
+	if !slices.ContainsFunc(warnings(s), func(w string) bool {
+		return strings.Contains(w, "kmsguard:existingTrail]") || strings.Contains(w, stacks.ExistingTrailWarning[:40])
+	}) {
 		t.Errorf("no warning about the tamper coverage of a trail that is not the stack's: %v", warnings(s))
 	}
 	for _, w := range warnings(synth(t, "existing-trail")) {
