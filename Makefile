@@ -16,7 +16,7 @@ KMSGUARD_MAKE := out/kmsguard-make
 CDK_NOISE := feature flags are not configured
 GOLDEN ?= test/testdata/default.template.json
 
-.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench
+.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench preflight
 
 # node_modules/go.mod keeps `go ... ./...` out of node_modules (aws-cdk ships Go template files).
 node_modules/.kmsguard-installed: package.json package-lock.json
@@ -35,6 +35,11 @@ synth: setup
 	echo "== cdk synth of stack $$stack (cdk.json context; cdk-nag reports in cdk.out/nag/)"; \
 	KMSGUARD_NAG=1 cdk synth --quiet --no-notices 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; }; \
 	go run ./cmd/kmsguard-summary --brief "cdk.out/$$stack.template.json"
+
+## preflight: synth, then ask the target account (the AWS SDK's default credentials and region) what would
+## make cdk deploy fail or surprise (docs/preflight.md); read-only. Exit 1 not ready, 3 could not check.
+preflight: synth
+	go run ./cmd/kmsguard-preflight
 
 ## test: the whole test suite, as CI runs it.
 test: setup

@@ -522,7 +522,7 @@ func (r *run) permissions(ctx context.Context) {
 			"deploy with a principal allowed these actions (an administrator of the account), or bootstrap with an execution role that has them")
 		return
 	}
-	r.add(OK, "permissions", fmt.Sprintf("all %d actions the deploy needs are allowed to %s (iam:SimulatePrincipalPolicy; SCPs and permission boundaries as IAM simulates them)", len(actions), via), "")
+	r.add(OK, "permissions", fmt.Sprintf("all %d actions the deploy needs are allowed to %s by its IAM policies (iam:SimulatePrincipalPolicy)", len(actions), via), "")
 }
 
 // simulateCreator returns the actions the deploy needs that are not allowed, and whose policies said so:

@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -284,6 +285,26 @@ func TestNamesThatExistAreReported(t *testing.T) {
 	want(t, r, "alias", Fail, "alias/mariadb-encryption")
 	want(t, r, "dashboard", Fail, "KmsGuard-mariadb-key-"+region)
 	want(t, r, "trail-name", Fail, "mariadb-encryption-key", "existingTrailArn")
+}
+
+// TestAnExistingStacksOwnNamesAreNotCollisions: on an update, the names the deployed stack already owns
+// exist by design. Control: a name the stack does not own still fails.
+func TestAnExistingStacksOwnNamesAreNotCollisions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := cloudformation.NewFromConfig(e.cfg).CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("KmsGuard"),
+		TemplateBody: aws.String(`{"Resources":{"Admin":{"Type":"AWS::IAM::User","Properties":{"UserName":"MDBEncAdmin"}}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, cfg := defaultTemplate(t)
+	r := e.run(raw, cfg)
+	want(t, r, "stack", OK, "stack KmsGuard exists")
+	want(t, r, "users", OK, `"MDBEnc"`)
+	if _, err := iam.NewFromConfig(e.cfg).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("MDBEnc")}); err != nil {
+		t.Fatal(err)
+	}
+	want(t, e.run(raw, cfg), "users", Fail, `"MDBEnc" exists`)
 }
 
 // trail creates a trail (and its bucket) in moto; it logs management events.
