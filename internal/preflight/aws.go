@@ -137,7 +137,7 @@ func errorCode(err error) string {
 func notFound(err error) bool {
 	switch errorCode(err) {
 	case "NoSuchEntity", "NoSuchEntityException", "NotFoundException", "ResourceNotFound", "ResourceNotFoundException",
-		"ParameterNotFound", "TrailNotFoundException", "NoSuchResourceException":
+		"ParameterNotFound", "TrailNotFoundException", "NoSuchResourceException", "DashboardNotFoundError":
 		return true
 	}
 	return false

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -118,8 +119,8 @@ type fakeDashboards struct{ names map[string]bool }
 
 func (f *fakeDashboards) GetDashboard(_ context.Context, in *cloudwatch.GetDashboardInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.GetDashboardOutput, error) {
 	if !f.names[aws.ToString(in.DashboardName)] {
-		// The error CloudWatch returns for a dashboard that does not exist.
-		return nil, &smithy.GenericAPIError{Code: "ResourceNotFound", Message: "Dashboard does not exist"}
+		// The error the SDK's CloudWatch client returns for a dashboard that does not exist.
+		return nil, &cwtypes.DashboardNotFoundError{Message: aws.String("Dashboard does not exist")}
 	}
 	return &cloudwatch.GetDashboardOutput{DashboardName: in.DashboardName}, nil
 }
