@@ -163,3 +163,19 @@ func TestTheTamperRulesWatchTheNamedTrail(t *testing.T) {
 		}
 	}
 }
+
+// TestALongExistingLogGroupIsRefusedNamingTheSetting: the tamper rules name existingTrailLogGroup several
+// times, and CloudWatch accepts names of 512 characters; one that would push a rule past kmsguard's pattern
+// budget is refused at synth, naming existingTrailLogGroup. Control: the existing-trail configuration fits.
+func TestALongExistingLogGroupIsRefusedNamingTheSetting(t *testing.T) {
+	ctx := map[string]any{}
+	for k, v := range configs["existing-trail"] {
+		ctx[k] = v
+	}
+	ctx["existingTrailLogGroup"] = "/org/" + strings.Repeat("g", 400)
+	_, err := synthesize("long-log-group", ctx, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "- existingTrailLogGroup") || !strings.Contains(err.Error(), "event pattern length") {
+		t.Errorf("a 405-character existingTrailLogGroup: got %v, want a quota error naming existingTrailLogGroup", err)
+	}
+	synth(t, "existing-trail") // the control: synth fails the test on a quota error
+}
