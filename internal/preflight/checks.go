@@ -281,6 +281,16 @@ func (r *run) trails(ctx context.Context) {
 	} else {
 		r.add(OK, "trails", summary, "")
 	}
+	// A multi-region trail of the same name from another region (typically kmsguard's own, from a first
+	// stack there) already records this region: a second one would record the same events twice.
+	for _, t := range trails {
+		if home := aws.ToString(t.HomeRegion); home != r.report.Region && slices.Contains(r.plan.Trails, aws.ToString(t.Name)) &&
+			!r.owned[aws.ToString(t.TrailARN)] {
+			r.add(Warn, "trail-shadow", fmt.Sprintf("multi-region trail %s (home region %s) already records %s under the name this stack would give its own trail: "+
+				"a second trail would record and bill every management event again", aws.ToString(t.TrailARN), home, r.report.Region),
+				fmt.Sprintf("reuse it: existingTrailArn=%s (README.md, \"Using an existing trail\")", aws.ToString(t.TrailARN)))
+		}
+	}
 	switch {
 	case len(org) > 0 && r.plan.ExistingTrailArn == "":
 		r.add(Warn, "org-trail", fmt.Sprintf("organization trail %s already records this account's management events; this stack would add a trail of its own (a second copy of management events is billed)",

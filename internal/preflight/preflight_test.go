@@ -34,6 +34,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 	sqtypes "github.com/aws/aws-sdk-go-v2/service/servicequotas/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -360,6 +361,41 @@ func TestAnOrganizationTrailIsSuggested(t *testing.T) {
 	want(t, e.run(raw, cfg), "org-trail", Warn, "organization trail "+arn, "existingTrailArn="+arn)
 	rawExisting, cfgExisting := golden(t, "existing-trail-no-logs", map[string]any{"existingTrailArn": arn})
 	want(t, e.run(rawExisting, cfgExisting), "org-trail", OK, "existingTrailArn is set")
+}
+
+// TestASecondRegionIsToldToReuseTheFirstRegionsTrail: kmsguard's multi-region trail from a first stack in
+// another region already records this one; a second stack with the same trailName is told to reuse it.
+// Control: a trail of another name, or a single-region one elsewhere, says nothing.
+func TestASecondRegionIsToldToReuseTheFirstRegionsTrail(t *testing.T) {
+	e := newEnv(t)
+	raw, cfg := defaultTemplate(t)
+	other := e.cfg.Copy()
+	other.Region = "eu-west-1"
+	ctx := context.Background()
+	if _, err := s3.NewFromConfig(other, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("first-region-trail"),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraintEuWest1}}); err != nil {
+		t.Fatal(err)
+	}
+	ct := cloudtrail.NewFromConfig(other)
+	mk := func(name string, multi bool) string {
+		out, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(name), S3BucketName: aws.String("first-region-trail"), IsMultiRegionTrail: aws.Bool(multi)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.TrailARN)
+	}
+	mk("another-trail", true)
+	mk("mariadb-encryption-key", false)
+	for _, res := range e.run(raw, cfg).Results {
+		if res.Check == "trail-shadow" {
+			t.Errorf("control: %s", res.Summary)
+		}
+	}
+	if _, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String("mariadb-encryption-key")}); err != nil {
+		t.Fatal(err)
+	}
+	arn := mk("mariadb-encryption-key", true)
+	want(t, e.run(raw, cfg), "trail-shadow", Warn, arn, "home region eu-west-1", "existingTrailArn="+arn)
 }
 
 // TestAnExistingTrailMustLogWhatTheRulesNeed: existingTrailArn must name a trail of this region that is
