@@ -191,9 +191,39 @@ func (r *run) names(ctx context.Context) {
 			r.add(Fail, "existing-logs", fmt.Sprintf("existingTrailLogGroup %q does not exist in %s: the metric filters cannot be created", g, r.report.Region),
 				"name the log group the trail delivers to (aws cloudtrail describe-trails: CloudWatchLogsLogGroupArn), in the stack's region")
 		default:
-			r.add(OK, "existing-logs", fmt.Sprintf("existingTrailLogGroup %q exists", g), "")
+			r.existingLogGroupFilters(ctx, g)
 		}
 	}
+}
+
+// existingLogGroupFilters: CloudWatch Logs allows 100 metric filters per log group, and a trail's log group
+// shared with others may already hold many.
+func (r *run) existingLogGroupFilters(ctx context.Context, group string) {
+	existing := 0
+	var token *string
+	for {
+		out, err := r.d.LogGroups.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String(group), NextToken: token})
+		if err != nil {
+			r.could("existing-logs", "logs:DescribeMetricFilters", err)
+			return
+		}
+		for _, f := range out.MetricFilters {
+			if !strings.HasPrefix(aws.ToString(f.FilterName), r.plan.Stack+"-") { // this stack's own are replaced, not added
+				existing++
+			}
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	ours := r.plan.FiltersOnExistingLogGroup
+	summary := fmt.Sprintf("existingTrailLogGroup %q exists with %d metric filter(s), %d more with this stack; the quota is %d per log group",
+		group, existing, ours, quota.MetricFiltersPerLogGroup)
+	if existing+ours > quota.MetricFiltersPerLogGroup {
+		r.add(Fail, "existing-logs", summary+": PutMetricFilter would fail", "remove unused metric filters from that log group (the quota cannot be raised)")
+		return
+	}
+	r.add(OK, "existing-logs", summary, "")
 }
 
 func exists(err error) (bool, error) {

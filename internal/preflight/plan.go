@@ -22,6 +22,8 @@ type Plan struct {
 	// ExistingTrailArn and ExistingLogGroup are the configuration's existingTrailArn and
 	// existingTrailLogGroup: things that must exist, not names that must be free.
 	ExistingTrailArn, ExistingLogGroup string
+	// FiltersOnExistingLogGroup counts the metric filters the template puts on ExistingLogGroup.
+	FiltersOnExistingLogGroup int
 	// Usage is kmsguard's share of the shared quotas, from the quota checker (at the longest names).
 	Usage quota.Usage
 	// Bootstrap is nil when the template does not need a CDK bootstrap.
@@ -89,6 +91,11 @@ func NewPlan(raw []byte, cfg stacks.Config, partition, region, account string) (
 			list, prop = &p.Trails, "TrailName"
 		case "AWS::Events::Rule":
 			list, prop = &p.RuleNames, "Name"
+		case "AWS::Logs::MetricFilter":
+			if g, ok := name(id, "LogGroupName"); ok && g == p.ExistingLogGroup && g != "" {
+				p.FiltersOnExistingLogGroup++
+			}
+			continue
 		default:
 			continue
 		}

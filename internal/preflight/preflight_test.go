@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -402,19 +403,20 @@ func TestASecondRegionIsToldToReuseTheFirstRegionsTrail(t *testing.T) {
 // logging read and write management events with KMS included; existingTrailLogGroup must exist. Controls:
 // a trail that does is accepted, and so is a log group that exists.
 func TestAnExistingTrailMustLogWhatTheRulesNeed(t *testing.T) {
+	const trailLogs = "aws-cloudtrail-logs-111122223333-management-events" // the golden existing-trail template's
 	e := newEnv(t)
 	ctx := context.Background()
 	missing := "arn:aws:cloudtrail:" + region + ":" + motoAccount + ":trail/management-events"
-	raw, cfg := golden(t, "existing-trail", map[string]any{"existingTrailArn": missing, "existingTrailLogGroup": "org-trail-logs"})
+	raw, cfg := golden(t, "existing-trail", map[string]any{"existingTrailArn": missing, "existingTrailLogGroup": trailLogs})
 	r := e.run(raw, cfg)
 	want(t, r, "existing-trail", Fail, "is not a trail that records "+region)
-	want(t, r, "existing-logs", Fail, `"org-trail-logs" does not exist`)
+	want(t, r, "existing-logs", Fail, `"`+trailLogs+`" does not exist`)
 
 	arn := e.trail("management-events")
 	if arn != missing {
 		t.Fatalf("moto made trail %s, want %s", arn, missing)
 	}
-	if _, err := cloudwatchlogs.NewFromConfig(e.cfg).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("org-trail-logs")}); err != nil {
+	if _, err := cloudwatchlogs.NewFromConfig(e.cfg).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(trailLogs)}); err != nil {
 		t.Fatal(err)
 	}
 	ct := cloudtrail.NewFromConfig(e.cfg)
@@ -424,7 +426,21 @@ func TestAnExistingTrailMustLogWhatTheRulesNeed(t *testing.T) {
 	}
 	r = e.run(raw, cfg)
 	want(t, r, "existing-trail", OK, "logging read and write management events")
-	want(t, r, "existing-logs", OK)
+	want(t, r, "existing-logs", OK, "0 metric filter(s), 9 more with this stack")
+
+	// CloudWatch Logs' 100 metric filters per log group: 91 others leave room for kmsguard's 9, 92 do not.
+	logs := cloudwatchlogs.NewFromConfig(e.cfg)
+	for i := range 92 {
+		if _, err := logs.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String(trailLogs),
+			FilterName: aws.String(fmt.Sprintf("other-%02d", i)), FilterPattern: aws.String(`{ $.eventName = "X" }`),
+			MetricTransformations: []cwltypes.MetricTransformation{{MetricName: aws.String("m"), MetricNamespace: aws.String("n"), MetricValue: aws.String("1")}}}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 90 {
+			want(t, e.run(raw, cfg), "existing-logs", OK, "91 metric filter(s)")
+		}
+	}
+	want(t, e.run(raw, cfg), "existing-logs", Fail, "92 metric filter(s), 9 more", "quota is 100")
 
 	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(arn), EventSelectors: []cttypes.EventSelector{
 		{ReadWriteType: cttypes.ReadWriteTypeWriteOnly, IncludeManagementEvents: aws.Bool(true)}}}); err != nil {
