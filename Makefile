@@ -19,7 +19,7 @@ GOLDEN ?= test/testdata/example.template.json
 # synth, diff and demo then use the example values (kmsguard-make cdk-args) and say so first.
 EXAMPLE_NOTE := if [ -n "$$args" ]; then echo "== cdk.json leaves alertEmails and/or allowedCidrs/allowedVpcEndpoints unset, which cdk deploy refuses: using the EXAMPLE configuration ($$args; README.md, \"Safe by default\")"; fi
 
-.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench
+.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench preflight
 
 # node_modules/go.mod keeps `go ... ./...` out of node_modules (aws-cdk ships Go template files).
 node_modules/.kmsguard-installed: package.json package-lock.json
@@ -39,6 +39,11 @@ synth: setup
 	$(EXAMPLE_NOTE); \
 	KMSGUARD_NAG=1 cdk synth $$args --quiet --no-notices 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; }; \
 	go run ./cmd/kmsguard-summary --brief "cdk.out/$$stack.template.json"
+
+## preflight: synth, then ask the target account (the AWS SDK's default credentials and region) what would
+## make cdk deploy fail or surprise (docs/preflight.md); read-only. Exit 1 not ready, 3 could not check.
+preflight: synth
+	go run ./cmd/kmsguard-preflight
 
 ## test: the whole test suite, as CI runs it.
 test: setup

@@ -215,3 +215,41 @@ func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
 		}
 	}
 }
+
+// TestExistingTrailArnIsCheckedNamingTheFieldAndTheFix: an existing trail is named by its ARN, whose shape is
+// checked at synth (a trail name or a mistyped ARN would be watched under the wrong name, silently); its log
+// group comes only with it; and the settings of the trail the stack would have made cannot be given with it,
+// since they would be ignored. Every problem at once, by key; a valid pair passes (the control).
+func TestExistingTrailArnIsCheckedNamingTheFieldAndTheFix(t *testing.T) {
+	const arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail"
+	ok, err := ParseConfig(withSafety(map[string]any{"existingTrailArn": arn, "existingTrailLogGroup": "aws-cloudtrail-logs-org"}))
+	if err != nil || ok.WatchedTrailName() != "org-trail" {
+		t.Fatalf("a valid existing trail was refused or is not watched by its name: %v, %q", err, ok.WatchedTrailName())
+	}
+	if d := DefaultConfig(); d.WatchedTrailName() != d.TrailName {
+		t.Errorf("without existingTrailArn the stack's own trail %q must be watched, got %q", d.TrailName, d.WatchedTrailName())
+	}
+	for _, tc := range []struct {
+		ctx  map[string]any
+		want []string
+	}{
+		{map[string]any{"existingTrailArn": "org-trail"}, []string{"existingTrailArn: ", "is a trail name, not an ARN", "arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME"}},
+		{map[string]any{"existingTrailArn": "arn:aws:cloudtrail:eu-west-1:111122223333:org-trail"}, []string{"existingTrailArn: ", "not a trail ARN", "describe-trails"}},
+		{map[string]any{"existingTrailLogGroup": "aws-cloudtrail-logs-org"}, []string{"existingTrailLogGroup: ", "only used with existingTrailArn"}},
+		{map[string]any{"existingTrailArn": arn, "existingTrailLogGroup": "arn:aws:logs:eu-west-1:111122223333:log-group:org:*"},
+			[]string{"existingTrailLogGroup: ", "is an ARN", "(org)"}},
+		{map[string]any{"existingTrailArn": arn, "trailName": "mine", "logRetentionDays": 731.0},
+			[]string{"logRetentionDays: is not used with existingTrailArn", "trailName: is not used with existingTrailArn"}},
+	} {
+		_, err := ParseConfig(withSafety(tc.ctx))
+		if err == nil {
+			t.Errorf("%v: accepted", tc.ctx)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error lacks %q:\n%v", tc.ctx, w, err)
+			}
+		}
+	}
+}

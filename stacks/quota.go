@@ -52,13 +52,15 @@ func (c Config) settingBehind(f quota.Finding) string {
 		n   int
 	}
 	values := map[string][]string{
-		"keyUserArns":         c.KeyUserArns,
-		"keyAlias":            {c.KeyAlias},
-		"trailName":           {c.TrailName},
-		"stackName":           {c.StackName},
-		"adminUserName":       {c.AdminUserName},
-		"allowedCidrs":        c.AllowedCidrs,
-		"allowedVpcEndpoints": c.AllowedVpcEndpoints,
+		"keyUserArns":           c.KeyUserArns,
+		"keyAlias":              {c.KeyAlias},
+		"trailName":             {c.TrailName},
+		"stackName":             {c.StackName},
+		"adminUserName":         {c.AdminUserName},
+		"allowedCidrs":          c.AllowedCidrs,
+		"allowedVpcEndpoints":   c.AllowedVpcEndpoints,
+		"existingTrailArn":      {c.ExistingTrailArn},
+		"existingTrailLogGroup": {c.ExistingTrailLogGroup},
 	}
 	if len(c.KeyUserArns) == 0 {
 		values["serverUserName"] = []string{c.ServerUserName}

@@ -360,10 +360,21 @@ func TestEveryOutputTheToolsReadIsThereAndTheStackIsProtected(t *testing.T) {
 			t.Errorf("%s: termination protection is off", name)
 		}
 		outputs := s.JSON["Outputs"].(map[string]any)
-		for _, want := range []string{"KeyArn", "KeyId", "KeyAlias", "AdminUserArn", "AlertTopicArn", "TrailArn", "TrailBucketName", "AuditLogGroupName"} {
-			if _, ok := outputs[want]; !ok {
-				t.Errorf("%s: output %s missing", name, want)
+		want := []string{"KeyArn", "KeyId", "KeyAlias", "AdminUserArn", "AlertTopicArn", "TrailArn", "AlertTopicKeyArn", "DeadLetterQueueUrl"}
+		cfg := s.Stack.Config
+		switch {
+		case cfg.ExistingTrailArn == "":
+			want = append(want, "TrailBucketName", "AuditLogGroupName", "AccessLogBucketName", "AuditKeyArn")
+		case cfg.ExistingTrailLogGroup != "":
+			want = append(want, "AuditLogGroupName")
+		}
+		for _, w := range want {
+			if _, ok := outputs[w]; !ok {
+				t.Errorf("%s: output %s missing", name, w)
 			}
+		}
+		if cfg.ExistingTrailArn != "" && mustJSON(outputs["TrailArn"].(map[string]any)["Value"]) != mustJSON(cfg.ExistingTrailArn) {
+			t.Errorf("%s: output TrailArn is %v, want the existing trail %s", name, outputs["TrailArn"], cfg.ExistingTrailArn)
 		}
 	}
 }

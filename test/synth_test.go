@@ -57,6 +57,23 @@ var configs = map[string]map[string]any{
 		"allowedCidrs": "203.0.113.0/24",
 		"alertEmails":  "dba@example.com",
 	},
+	// existing-trail is a second deploy in the same account (another region): the administrator, the key
+	// user and a trail recording management events exist already, and the trail's log group is named.
+	"existing-trail": {
+		"adminUserArn":          "arn:aws:iam::111122223333:user/ops/KeyToggler",
+		"keyUserArns":           "arn:aws:iam::111122223333:user/db/mariadb-prod",
+		"existingTrailArn":      "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events",
+		"existingTrailLogGroup": "aws-cloudtrail-logs-111122223333-management-events",
+		"allowedCidrs":          "203.0.113.0/24",
+		"alertEmails":           "dba@example.com",
+	},
+	// existing-trail-no-logs relies on an organization trail of the management account, whose log group
+	// it cannot name: the metric-filter route is off, with a warning.
+	"existing-trail-no-logs": {
+		"existingTrailArn": "arn:aws:cloudtrail:us-east-1:999988887777:trail/org-trail",
+		"allowedCidrs":     "203.0.113.0/24",
+		"alertEmails":      "dba@example.com",
+	},
 	"hardened": {
 		"stackName":           "KmsGuardProd",
 		"alertEmails":         []any{"dba@example.com"},

@@ -26,8 +26,8 @@ type Props struct {
 	// change to one destination, its key or one rule silences every path (README.md, "Two alert
 	// destinations"). The tamper rules watch each destination too.
 	Destinations []Destination
-	// LogGroup is the audit log group the trail delivers to; the metric filters read it and the tamper rules
-	// watch it.
+	// LogGroup is the audit log group the trail delivers to; the metric filters and the heartbeat read it and
+	// the tamper rules watch it. Nil (an existing trail whose log group was not named) turns that route off.
 	LogGroup     interfacesawslogs.ILogGroupRef
 	NotifyKeyUse bool
 	// Namespace is the CloudWatch metric namespace of the metric filters.
@@ -60,7 +60,6 @@ func (p Props) Validate() error {
 	require("Targets.AliasArn", t.AliasArn == "", "the alias's ARN")
 	require("Targets.AuditKeyArns", len(t.AuditKeyArns) == 0, "the keys of the audit pipeline")
 	require("Targets.TrailName", t.TrailName == "", "the trail's name")
-	require("Targets.BucketNames", len(t.BucketNames) == 0, "the trail's buckets")
 	require("Targets.NamePrefix", t.NamePrefix == "", "the prefix of the rule and alarm names")
 	if len(t.NamePrefix) > 40 {
 		errs = append(errs, fmt.Errorf("Targets.NamePrefix: %q is longer than 40 characters; rule names are limited to 64", t.NamePrefix))
@@ -70,7 +69,6 @@ func (p Props) Validate() error {
 	for i, d := range p.Destinations {
 		require(fmt.Sprintf("Destinations[%d].Topic", i), d.Topic == nil, "the destination's topic")
 	}
-	require("LogGroup", p.LogGroup == nil, "the audit log group")
 	require("Namespace", p.Namespace == "", "the metric namespace")
 	return errors.Join(errs...)
 }
@@ -81,7 +79,7 @@ type Detection struct {
 	Rules       map[string][]awsevents.CfnRule
 	Alarms      []*Alarm
 	DeadLetters []*DeadLetters // one per destination, in Props.Destinations order
-	// Heartbeat alarms when the audit log group receives nothing for an hour: a dead log route.
+	// Heartbeat (nil without a log group) alarms when the audit log group receives nothing for an hour: a dead log route.
 	Heartbeat awscloudwatch.Alarm
 	Dashboard *Dashboard
 }
@@ -106,7 +104,9 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	// The patterns are plain data: they name the topics, the log group and the queues by the tokens the
 	// constructs give.
-	props.Targets.LogGroupName = *props.LogGroup.LogGroupRef().LogGroupName
+	if props.LogGroup != nil {
+		props.Targets.LogGroupName = *props.LogGroup.LogGroupRef().LogGroupName
+	}
 	t := props.Targets
 	tiers := []tierRules{
 		{KeyDanger, keySubject(t), KeyDangerPatterns(t)},
@@ -128,9 +128,14 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	routes := d.routes(props.Destinations, AuditTamper)
 	d.Rules[AuditTamper.Name] = append(d.Rules[AuditTamper.Name], newRule(c, t, AuditTamper, WatchdogID,
 		"the rules that watch kmsguard's own rules", WatchdogPattern(t, RuleWatchers(t)), routes))
-	d.Alarms = newAlarms(c, props, topics)
-	d.Heartbeat = newHeartbeat(c, props, topics)
-	undelivered := []awscloudwatch.Alarm{d.Heartbeat}
+	var undelivered []awscloudwatch.Alarm
+	// Without the trail's log group (an existing trail whose group was not named) the metric-filter route and
+	// the heartbeat are off: there is nothing to put them on.
+	if props.LogGroup != nil {
+		d.Alarms = newAlarms(c, props, topics)
+		d.Heartbeat = newHeartbeat(c, props, topics)
+		undelivered = append(undelivered, d.Heartbeat)
+	}
 	for _, dl := range d.DeadLetters {
 		undelivered = append(undelivered, dl.Alarm)
 	}

@@ -346,3 +346,45 @@ func TestMissingPropsAreAllNamedInTheSameOrderEveryTime(t *testing.T) {
 		t.Errorf("control: props without the trail name gave problems for %v, want only Targets.TrailName", got)
 	}
 }
+
+// TestAnExistingTrailIsWatchedByNameWithoutEmptyLists: with a trail that is not the stack's own there are no
+// buckets and, without its log group, no log group to watch. The tamper rules then still watch the trail by
+// name, and no pattern holds an empty list (EventBridge rejects a pattern with one, and the deploy would
+// fail). Control: the stack's own trail gives the two extra groups, naming the buckets and the log group.
+func TestAnExistingTrailIsWatchedByNameWithoutEmptyLists(t *testing.T) {
+	existing := targets()
+	existing.BucketNames, existing.LogGroupName, existing.TrailName = nil, "", "org-trail"
+	for name, patterns := range map[string][]map[string]any{"audit-tamper": AuditTamperPatterns(existing), "denied": DeniedPatterns(existing)} {
+		b, _ := json.Marshal(patterns)
+		if strings.Contains(string(b), "[]") || strings.Contains(string(b), `""`) {
+			t.Errorf("%s: a pattern has an empty list or value: %s", name, b)
+		}
+		if !strings.Contains(string(b), `"name":["org-trail",{"suffix":":trail/org-trail"}]`) {
+			t.Errorf("%s: the existing trail is not watched by name: %s", name, b)
+		}
+	}
+	if n := len(AuditTamperPatterns(existing)); n != 3 {
+		t.Errorf("existing trail without log group: want 3 audit-tamper rules (trail, keys/rules/alarms, delivery), got %d", n)
+	}
+	withGroup := existing
+	withGroup.LogGroupName = "/org/cloudtrail"
+	b, _ := json.Marshal(AuditTamperPatterns(withGroup))
+	if n := len(AuditTamperPatterns(withGroup)); n != 4 || !strings.Contains(string(b), `"logGroupName":["/org/cloudtrail"]`) ||
+		!strings.Contains(string(b), `"resourceIdentifier":["/org/cloudtrail"`) {
+		t.Errorf("existing trail with its log group: want 4 rules watching it (its key too), got %d: %s", n, b)
+	}
+	// A $or of one alternative is no OR for EventBridge (event-ruler reads it as a field named $or, which no
+	// event has, so the rule would never fire; internal/eventpattern follows it): every group has two or more.
+	for _, tg := range []Targets{existing, withGroup, targets()} {
+		for _, p := range append(AuditTamperPatterns(tg), DeniedPatterns(tg)...) {
+			if or, ok := p["detail"].(map[string]any)["$or"].([]any); ok && len(or) < 2 {
+				pj, _ := json.Marshal(p)
+				t.Errorf("a $or with %d alternative: %s", len(or), pj)
+			}
+		}
+	}
+	own, _ := json.Marshal(AuditTamperPatterns(targets()))
+	if n := len(AuditTamperPatterns(targets())); n != 5 || !strings.Contains(string(own), `"bucketName":["b1","b2"]`) {
+		t.Errorf("control: the stack's own trail: want 5 rules naming the buckets, got %d: %s", n, own)
+	}
+}
