@@ -1,6 +1,7 @@
 package athena
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +244,20 @@ func TestDetailTypesAreReplays(t *testing.T) {
 		if got.Str() != want || ev.Delivered != (want != "") {
 			t.Errorf("eventType %q: replay gives %q (delivered %v), the queries assume %q", et, got.Str(), ev.Delivered, want)
 		}
+	}
+}
+
+// TestMakeTestRunsTheSQLProof: the DuckDB tests sit behind a build tag;
+// make test (what CI runs) must pass that tag, or the proof silently stops
+// running.
+func TestMakeTestRunsTheSQLProof(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recipe, _ := strings.Cut(string(mk), "\ntest: setup\n")
+	recipe, _, _ = strings.Cut(recipe, "\n\n")
+	if !strings.Contains(recipe, "go test -count=1 -tags duckdb ./internal/athena/") {
+		t.Errorf("make test does not run go test -tags duckdb ./internal/athena/:\n%s", recipe)
 	}
 }
