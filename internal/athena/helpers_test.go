@@ -166,6 +166,8 @@ var syntheticPatterns = []struct{ id, state, pattern string }{
 	{"S15AnythingButStrings", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", `{"detail":{"responseElements":{"keyState":[{"anything-but":["Enabled"]}]}}}`},
 	{"S16Null", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", `{"detail":{"requestParameters":{"policyName":[null,"default"]}}}`},
 	{"S17Deep", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", `{"detail":{"requestParameters":{"ObjectLockConfiguration":{"Rule":{"DefaultRetention":{"Days":[{"numeric":[">",0]}]}}}}}}`},
+	{"S19AnythingButNumbersOnText", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", `{"detail":{"errorCode":[{"anything-but":[5,7]}]}}`},
+	{"S20AnythingButOnTheBoolean", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", `{"detail":{"readOnly":[{"anything-but":["x"]}],"eventSource":["sts.amazonaws.com"]}}`},
 	{"S18AnythingButAffixes", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", `{"detail":{"requestParameters":{"keyId":[{"anything-but":{"prefix":"arn:aws:kms:"}},{"anything-but":{"suffix":"-abc"}}]},"errorCode":[{"anything-but":{"wildcard":"*Denied*"}}]}}`},
 }
 

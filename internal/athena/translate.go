@@ -403,13 +403,13 @@ func (t *translator) textLeaf(l ep.Leaf, s slot, path string) sqlx {
 				}
 			}
 			if len(ex) == 0 {
-				ms = append(ms, xTrue) // nothing of the field's type is excluded
+				ms = append(ms, present) // nothing of the field's type is excluded
 			} else {
 				ms = append(ms, atom(s.sql+" NOT IN ("+strings.Join(ex, ", ")+")"))
 			}
 		case ep.OpAnythingButPrefix, ep.OpAnythingButSuffix, ep.OpAnythingButWild:
 			if s.boolCol {
-				ms = append(ms, xTrue) // not a string: anything-but matches
+				ms = append(ms, present) // not a string: anything-but matches what is there
 				continue
 			}
 			var ex []sqlx
@@ -427,7 +427,7 @@ func (t *translator) textLeaf(l ep.Leaf, s slot, path string) sqlx {
 		default:
 			if s.boolCol {
 				if m.Op == ep.OpAnythingButFold {
-					ms = append(ms, xTrue) // not a string: anything-but matches
+					ms = append(ms, present) // not a string: anything-but matches what is there
 				}
 				continue // string and number operators never match a boolean
 			}
