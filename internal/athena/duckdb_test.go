@@ -437,6 +437,12 @@ func (s *recordSet) addAlternatives(rules replay.Rules) int {
 			t.Fatalf("rule %s: %v", r.LogicalID, err)
 		}
 		for i, ev := range events {
+			// KMS's own events (source aws.kms, e.g. "KMS CMK Deletion") are not CloudTrail records: no
+			// CloudTrail table holds them, so an alternative for one has no record to generate
+			// (docs/replay.md, "Athena").
+			if src, _ := ev["source"].(string); src == "aws.kms" {
+				continue
+			}
 			m, _ := ev["detail"].(map[string]any)
 			if m == nil {
 				m = map[string]any{}
@@ -618,8 +624,8 @@ func expectCaught(t *testing.T, e *engine, f fixture, qs []TierQuery) {
 }
 
 // TestDaysOutsideTheTableAreNotRead: the queries read only the days of the
-// table (the partition predicate): the corpus delivered on 2025/05/20 is
-// selected as replay selects it, and the same records delivered the day
+// table (the partition predicate): the corpus moved to 2025/05/20 is
+// selected as replay selects it, and the same records moved to the day
 // before or the day after are not.
 func TestDaysOutsideTheTableAreNotRead(t *testing.T) {
 	e := newEngine(t)
@@ -629,7 +635,7 @@ func TestDaysOutsideTheTableAreNotRead(t *testing.T) {
 		for _, day := range []string{"2025-05-19", "2025-05-20", "2025-05-21"} {
 			m := decode(t, raw)
 			tm, _ := m["eventTime"].(string)
-			m["eventTime"] = day + strings.TrimPrefix(tm, "2025-05-20")
+			m["eventTime"] = day + tm[len(day):] // the record's own time of day, on this day
 			m["eventID"] = fmt.Sprintf("%s/%s", m["eventID"], day)
 			s.add(fmt.Sprintf("corpus line %d on %s", i+1, day), m)
 		}

@@ -33,12 +33,30 @@ var goldens = []golden{
 		"STACK": "KmsGuard", "ALIAS": "alias/mariadb-encryption", "TRAIL": "mariadb-encryption-key",
 		"LOG_GROUP": logGroup, "ADMIN": "MDBEncAdmin", "SERVER_USER": "MDBEnc",
 		"ADMIN_ARN": "arn:aws:iam::111122223333:user/MDBEncAdmin", "SERVER_USER_ARN": "arn:aws:iam::111122223333:user/MDBEnc",
+		"STACK_ID":            "arn:aws:cloudformation:us-east-1:111122223333:stack/KmsGuard/11112222-3333-4444-5555-666677778888",
+		"KEY_USER_ROLE":       "no-key-user-role",
+		"DELIVERY_ROLE":       "KmsGuard-AuditTrailDeliveryRole-ABC",
+		"DELIVERY_POLICY_ARN": "arn:aws:iam::111122223333:policy/KmsGuard-AuditTrailDeliveryPolicy-ABC",
 	}},
 	{"hardened", map[string]string{
 		"STACK": "KmsGuardProd", "ALIAS": "alias/prod/mariadb", "TRAIL": "prod-mariadb-key",
 		"LOG_GROUP": logGroup, "ADMIN": "KeyToggler", "SERVER_USER": "mariadb-prod",
 		"ADMIN_ARN": "arn:aws:iam::111122223333:user/KeyToggler", "SERVER_USER_ARN": "arn:aws:iam::111122223333:user/mariadb-prod",
+		"STACK_ID":            "arn:aws:cloudformation:us-east-1:111122223333:stack/KmsGuardProd/11112222-3333-4444-5555-666677778888",
+		"KEY_USER_ROLE":       "no-key-user-role",
+		"DELIVERY_ROLE":       "KmsGuardProd-AuditTrailDeliveryRole-ABC",
+		"DELIVERY_POLICY_ARN": "arn:aws:iam::111122223333:policy/KmsGuardProd-AuditTrailDeliveryPolicy-ABC",
 	}},
+}
+
+// stackOf is a golden configuration's stack name, its STACK placeholder.
+func stackOf(name string) string {
+	for _, g := range goldens {
+		if g.name == name {
+			return g.vars["STACK"]
+		}
+	}
+	return ""
 }
 
 func goldenTemplate(tb testing.TB, name string) []byte {
@@ -66,6 +84,8 @@ func goldenRules(tb testing.TB, name string) replay.Rules {
 	keyArns := map[string]string{
 		"audit-key":  "arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
 		"alerts-key": "arn:aws:kms:us-east-1:111122223333:key/5555eeee-66ff-7788-99aa-bbccddeeff00",
+		// The second, independent alert destination.
+		"security-alerts-key": "arn:aws:kms:us-east-1:111122223333:key/7777aaaa-88bb-99cc-00dd-eeff11223344",
 	}
 	trailBucket := ""
 	for _, id := range tpl.OfType("AWS::CloudTrail::Trail") {
@@ -82,6 +102,9 @@ func goldenRules(tb testing.TB, name string) replay.Rules {
 			}
 		case "AWS::SQS::Queue":
 			res.Values[id] = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionUndeliveredAlerts-ABC"
+			if strings.Contains(id, "Security") { // one dead-letter queue per destination
+				res.Values[id] = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionSecurityUndeliveredAlerts-DEF"
+			}
 		case "AWS::S3::Bucket":
 			if id == trailBucket {
 				res.Values[id] = "kmsguard-trailbucket-abc123"
@@ -90,8 +113,15 @@ func goldenRules(tb testing.TB, name string) replay.Rules {
 			}
 		case "AWS::SNS::Topic":
 			res.Values[id] = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
+			if strings.Contains(id, "Security") {
+				res.Values[id] = "arn:aws:sns:us-east-1:111122223333:KmsGuard-SecurityAlertingTopic-UVW"
+			}
 		case "AWS::Logs::LogGroup":
 			res.Values[id] = logGroup
+		case "AWS::IAM::Role": // the trail's delivery role; the managed policy is its delivery policy
+			res.Values[id] = stackOf(name) + "-AuditTrailDeliveryRole-ABC"
+		case "AWS::IAM::ManagedPolicy":
+			res.Values[id] = "arn:aws:iam::111122223333:policy/" + stackOf(name) + "-AuditTrailDeliveryPolicy-ABC"
 		case "AWS::IAM::User":
 			name, _ := r.Properties["UserName"].(string)
 			res.Values[id+".Arn"] = "arn:aws:iam::111122223333:user/" + name
@@ -125,6 +155,9 @@ func corpusRecords(tb testing.TB, vars map[string]string) [][]byte {
 		}
 		if err := json.Unmarshal(line, &e); err != nil {
 			tb.Fatal(err)
+		}
+		if len(e.Record) == 0 {
+			continue // KMS's own aws.kms events are not CloudTrail records: no Athena table holds them
 		}
 		rec := re.ReplaceAllFunc(e.Record, func(m []byte) []byte {
 			v, ok := vars[string(m[2:len(m)-1])]
