@@ -43,6 +43,7 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		AnalyticsReporting: jsii.Bool(false),
 	})
 	g := &GuardStack{Stack: stack, Config: cfg}
+	lock := cfg.Lock(stack) // who may still make the locked changes (docs/aws-facts.md, "Locked changes")
 
 	adminArn := cfg.AdminUserArn
 	if adminArn == "" {
@@ -64,9 +65,11 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		AllowedVpcEndpoints: cfg.AllowedVpcEndpoints,
 		RequireMfa:          cfg.RequireMfa,
 		AdminRequireMfa:     cfg.AdminRequireMfa,
+		Lock:                lock,
 	})
-	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
-	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails})
+	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays,
+		ObjectLockMode: cfg.ObjectLockMode, Lock: lock})
+	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Lock: lock})
 	g.Detection = detection.New(stack, "Detection", detection.Props{
 		Targets:      g.detectionTargets(adminArn, keyUsers),
 		NotifyKeyUse: cfg.NotifyKeyUse,

@@ -17,11 +17,16 @@ import (
 
 	"github.com/kmsguard/kmsguard/internal/check"
 	"github.com/kmsguard/kmsguard/internal/cmk"
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
 // Props configures the alert topic.
 type Props struct {
 	Emails []string
+	// Lock names who may still change the topic and its key (LockTopic, cmk.Lock): the break-glass
+	// principals (with MFA) and the role that deploys the stack. Required, so that no destination is ever
+	// built unlocked.
+	Lock lockdown.Exemptions
 }
 
 // Validate reports every problem at once, by field name.
@@ -31,6 +36,9 @@ func (p Props) Validate() error {
 		if err := check.Email(e); err != nil {
 			errs = append(errs, fmt.Errorf("Emails: %w", err))
 		}
+	}
+	if err := p.Lock.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Lock: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -50,11 +58,13 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
 	key := newTopicKey(c)
+	cmk.Lock(key, props.Lock)
 	topic := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
 		DisplayName: jsii.String("kmsguard alerts"),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	LockTopic(topic, props.Lock)
 	for _, pub := range []struct{ sid, service, source string }{
 		{"AllowEventBridgeRulesToPublish", "events", "rule/*"},
 		{"AllowCloudWatchAlarmsToPublish", "cloudwatch", "alarm:*"},
@@ -77,6 +87,18 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		})
 	}
 	return &Alerting{Construct: c, Topic: topic, Key: key}
+}
+
+// LockTopic denies every change to the topic that a topic policy can deny (new subscriptions, attributes
+// such as the policy and the key, permissions, the data protection policy, deletion) to every principal but
+// the break-glass principals (with MFA) and the deploy roles of ex: DenyTopicChanges and
+// DenyTopicChangesWithoutMfa. SNS accepts only its documented topic-policy actions there
+// (docs/aws-facts.md); Unsubscribe and SetSubscriptionAttributes are not among them (README.md, "What
+// kmsguard does not protect against", says what covers them).
+func LockTopic(topic awssns.Topic, ex lockdown.Exemptions) {
+	for _, st := range ex.Deny("DenyTopicChanges", lockdown.TopicActions, *topic.TopicArn()) {
+		topic.AddToResourcePolicy(awsiam.PolicyStatement_FromJson(st))
+	}
 }
 
 // subscriptionID derives the construct id from the address, not its position, so removing one address does

@@ -1,7 +1,8 @@
-// simulate.mjs evaluates requests against a KMS key policy (and the caller's identity policies) with
+// simulate.mjs evaluates requests against a resource policy (a KMS key policy, an SNS topic policy, an S3
+// bucket policy) and the caller's identity policies with
 // @cloud-copilot/iam-simulate (AGPL-3.0-or-later; a test-only devDependency, never shipped or deployed).
 //
-// stdin:  {"accountId": "111122223333", "keyArn": "arn:aws:kms:...:key/...", "keyPolicy": {...},
+// stdin:  {"accountId": "111122223333", "resourceArn": "arn:aws:kms:...:key/...", "resourcePolicy": {...},
 //          "requests": [{"name": "...", "principal": "arn:aws:iam::...:user/x", "action": "kms:Decrypt",
 //                        "context": {"aws:SourceIp": "203.0.113.5", ...}, "identityPolicies": [{...}, ...]}]}
 // stdout: [{"name": "...", "result": "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied", "errors": ...}]
@@ -21,13 +22,13 @@ for (const r of input.requests) {
     request: {
       principal: r.principal,
       action: r.action,
-      resource: { resource: input.keyArn, accountId: input.accountId },
+      resource: { resource: input.resourceArn, accountId: input.accountId },
       contextVariables: r.context ?? {}
     },
     identityPolicies: (r.identityPolicies ?? []).map((policy, i) => ({ name: `identity${i}`, policy })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    resourcePolicy: input.keyPolicy
+    resourcePolicy: input.resourcePolicy
   }
   const res = await runSimulation(simulation, { simulationMode: 'Strict' })
   if (res.resultType === 'error') {
