@@ -382,3 +382,31 @@ func TestObjectLockModeFollowsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountRootAsBreakGlassIsExemptOnlyWithMfa: longest-names names the account root among its break-glass
+// principals. With its MFA sign-in no lock may deny it; the simulator's known limit with the literal root
+// (docs/checks.md: it answers ImplicitlyDenied for what a key policy grants the root) leaves "not explicitly
+// denied" as the answer it can give. Without MFA every lock denies it, which shows the Deny does reach the
+// root; in hardened, where the root is not break-glass, the first two answers are denials (checked as the
+// control).
+func TestAccountRootAsBreakGlassIsExemptOnlyWithMfa(t *testing.T) {
+	ok := public(allowedIP)
+	cases := []simCase{ // want: denied, or "" for "anything but denied"
+		{"root with MFA replaces the key policy", simRoot, "kms:PutKeyPolicy", ok.mfa(), nil, ""},
+		{"root with MFA schedules deletion in 30 days", simRoot, "kms:ScheduleKeyDeletion", ok.mfa().window(30), nil, ""},
+		{"root without MFA replaces the key policy", simRoot, "kms:PutKeyPolicy", ok, nil, denied},
+		{"root with MFA schedules deletion in 7 days", simRoot, "kms:ScheduleKeyDeletion", ok.mfa().window(7), nil, denied},
+	}
+	res := simulate(t, masterKeyPolicy(t, synth(t, "longest-names")), cases)
+	for i, c := range cases {
+		if got := res[i].Result; got == "Error" || (c.want == denied) != (got == denied) {
+			t.Errorf("%s: got %s %s, want %q (\"\" is anything but %s)", c.name, got, res[i].Errors, c.want, denied)
+		}
+	}
+	control := simulate(t, masterKeyPolicy(t, synth(t, "hardened")), cases[:2])
+	for i, r := range control {
+		if r.Result != denied {
+			t.Errorf("control: %s where the root is not break-glass: got %s, want %s", cases[i].name, r.Result, denied)
+		}
+	}
+}
