@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/kmsguard/kmsguard/internal/managekey"
+	"github.com/kmsguard/kmsguard/internal/projectconfig"
 	"github.com/kmsguard/kmsguard/internal/wrapper"
 	"github.com/kmsguard/kmsguard/stacks"
 )
@@ -263,9 +264,14 @@ func (c *checker) checkFlags(bin string, args []string) []string {
 	return bad
 }
 
-// checkCdkContext runs every `-c key=value` through the app's config loader.
+// checkCdkContext runs every `-c key=value` through the app's config loader, on top of the committed
+// cdk.json's context, as the CDK CLI of a fresh clone would.
 func checkCdkContext(args []string) []string {
-	ctx := map[string]any{}
+	ctx, err := projectconfig.Context("..")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	given := 0
 	for i := 0; i < len(args); i++ {
 		if args[i] != "-c" && args[i] != "--context" {
 			continue
@@ -275,8 +281,9 @@ func checkCdkContext(args []string) []string {
 		}
 		k, v, _ := strings.Cut(args[i+1], "=")
 		ctx[k] = v
+		given++
 	}
-	if len(ctx) == 0 {
+	if given == 0 {
 		return nil
 	}
 	if _, err := stacks.ParseConfig(ctx); err != nil {

@@ -32,6 +32,17 @@ type Config struct {
 	TrailName           string
 	LogRetentionDays    int
 	NotifyKeyUse        bool
+	// SecurityEmails subscribe to the second, independent alert destination (README.md, "Two alert
+	// destinations"); empty falls back to AlertEmails with a warning.
+	SecurityEmails []string
+	// AcceptRisks records, in committed configuration, a deliberate choice to run without a safeguard that
+	// is otherwise required (README.md, "Safe by default"): RiskNoAlertSubscriber, RiskAnyNetwork.
+	AcceptRisks []string
+	// Example fills the safety settings the configuration leaves unset with inert example values
+	// (ExampleAlertEmail, ExampleCidr) so that `make synth` works on a fresh clone; the synth says so loudly.
+	Example bool
+	// ExampleFilled names the settings Example filled in, for that warning.
+	ExampleFilled []string
 	// BreakGlassArns may, with MFA, make the locked changes: replace a key policy, schedule a key's
 	// deletion, disable a supporting key, change an alert topic, bypass the trail's Object Lock.
 	BreakGlassArns []string
@@ -42,6 +53,20 @@ type Config struct {
 	// ObjectLockMode is the trail bucket's default Object Lock retention mode.
 	ObjectLockMode string
 }
+
+// Risks an operator can accept with acceptRisks; without the record, the missing safeguard is an error.
+const (
+	RiskNoAlertSubscriber = "no-alert-subscriber"
+	RiskAnyNetwork        = "any-network"
+)
+
+// The example values are inert on purpose: example.com receives no mail for anyone (RFC 2606), and
+// 192.0.2.0/24 is TEST-NET-1 (RFC 5737), a range no real host uses, so a key deployed with them by mistake
+// is usable from nowhere rather than from everywhere.
+const (
+	ExampleAlertEmail = "alerts@example.com"
+	ExampleCidr       = "192.0.2.0/24"
+)
 
 // DefaultConfig is the safe default: MFA for the key administrator, a year of logs, and every use of the
 // key reported.
@@ -81,6 +106,9 @@ var fields = []field{
 	{"trailName", str(func(c *Config) *string { return &c.TrailName })},
 	{"logRetentionDays", integer(func(c *Config) *int { return &c.LogRetentionDays })},
 	{"notifyKeyUse", boolean(func(c *Config) *bool { return &c.NotifyKeyUse })},
+	{"securityEmails", list(func(c *Config) *[]string { return &c.SecurityEmails })},
+	{"acceptRisks", list(func(c *Config) *[]string { return &c.AcceptRisks })},
+	{"example", boolean(func(c *Config) *bool { return &c.Example })},
 	{"breakGlassArns", list(func(c *Config) *[]string { return &c.BreakGlassArns })},
 	{"deployRoleArns", list(func(c *Config) *[]string { return &c.DeployRoleArns })},
 	{"objectLockMode", upper(str(func(c *Config) *string { return &c.ObjectLockMode }))},
@@ -131,8 +159,58 @@ func ParseConfig(context map[string]any) (Config, error) {
 			problems.Add(k, "%v", err)
 		}
 	}
+	c.applyExample()
 	problems = append(problems, c.problems()...)
 	return c, problems.Err()
+}
+
+// applyExample fills the unset safety settings with the inert example values when example is on.
+func (c *Config) applyExample() {
+	if !c.Example {
+		return
+	}
+	if len(c.AlertEmails) == 0 && !c.accepts(RiskNoAlertSubscriber) {
+		c.AlertEmails = []string{ExampleAlertEmail}
+		c.ExampleFilled = append(c.ExampleFilled, "alertEmails="+ExampleAlertEmail)
+	}
+	if len(c.AllowedCidrs) == 0 && len(c.AllowedVpcEndpoints) == 0 && !c.accepts(RiskAnyNetwork) {
+		c.AllowedCidrs = []string{ExampleCidr}
+		c.ExampleFilled = append(c.ExampleFilled, "allowedCidrs="+ExampleCidr)
+	}
+}
+
+func (c Config) accepts(risk string) bool { return slices.Contains(c.AcceptRisks, risk) }
+
+// safetyProblems makes running without an alert subscriber, or with a key usable from any network, a
+// recorded choice: either the setting is given, or acceptRisks names the risk. A recorded risk that the
+// configuration does not take is an error too, so the record never outlives the choice.
+func (c Config) safetyProblems() Problems {
+	var p Problems
+	for _, r := range c.AcceptRisks {
+		if r != RiskNoAlertSubscriber && r != RiskAnyNetwork {
+			p.Add("acceptRisks", "unknown risk %q; the risks that can be accepted are %q and %q", r, RiskNoAlertSubscriber, RiskAnyNetwork)
+		}
+	}
+	p = append(p, duplicates("acceptRisks", c.AcceptRisks)...)
+	noSubscriber := len(c.AlertEmails) == 0
+	switch {
+	case noSubscriber && !c.accepts(RiskNoAlertSubscriber):
+		p.Add("alertEmails", "not set: alerts would reach nobody. List the addresses that must receive them in cdk.json "+
+			"(\"alertEmails\": [\"secops@yourcompany.example\"]), or record the choice with \"acceptRisks\": [%q] "+
+			"(for example when subscriptions are managed outside kmsguard)", RiskNoAlertSubscriber)
+	case !noSubscriber && c.accepts(RiskNoAlertSubscriber):
+		p.Add("acceptRisks", "%q is recorded but alertEmails is set: remove it from acceptRisks", RiskNoAlertSubscriber)
+	}
+	anyNetwork := len(c.AllowedCidrs) == 0 && len(c.AllowedVpcEndpoints) == 0
+	switch {
+	case anyNetwork && !c.accepts(RiskAnyNetwork):
+		p.Add("allowedCidrs", "neither allowedCidrs nor allowedVpcEndpoints is set: stolen credentials could use the master key "+
+			"from any network. Set the database servers' public ranges (allowedCidrs) and/or the KMS VPC endpoints they use "+
+			"(allowedVpcEndpoints) in cdk.json, or record the choice with \"acceptRisks\": [%q]", RiskAnyNetwork)
+	case !anyNetwork && c.accepts(RiskAnyNetwork):
+		p.Add("acceptRisks", "%q is recorded but a network restriction is set: remove it from acceptRisks", RiskAnyNetwork)
+	}
+	return p
 }
 
 func str(at func(*Config) *string) func(*Config, any) error {
@@ -302,8 +380,15 @@ func (c Config) problems() Problems {
 	if err := check.LogRetention(c.LogRetentionDays); err != nil {
 		p.Add("logRetentionDays", "%v", err)
 	}
+	for _, e := range c.SecurityEmails {
+		if err := check.Email(e); err != nil {
+			p.Add("securityEmails", "%v", err)
+		}
+	}
+	p = append(p, c.safetyProblems()...)
 	p = append(p, c.lockProblems()...)
 	p = append(p, duplicates("alertEmails", c.AlertEmails)...)
+	p = append(p, duplicates("securityEmails", c.SecurityEmails)...)
 	p = append(p, duplicates("allowedCidrs", c.AllowedCidrs)...)
 	p = append(p, duplicates("allowedVpcEndpoints", c.AllowedVpcEndpoints)...)
 	p = append(p, duplicates("keyUserArns", c.KeyUserArns)...)
@@ -453,6 +538,15 @@ func (c Config) watchedUserNames() []string {
 		}
 	}
 	return names
+}
+
+// securityDestinationEmails are the subscribers of the second destination: securityEmails, or alertEmails
+// when it is empty (with a warning at synth).
+func (c Config) securityDestinationEmails() []string {
+	if len(c.SecurityEmails) > 0 {
+		return c.SecurityEmails
+	}
+	return c.AlertEmails
 }
 
 // adminName is the key administrator's user name: of adminUserArn when set, else adminUserName.

@@ -7,17 +7,34 @@ import (
 	"testing"
 )
 
+// withSafety adds the settings kmsguard refuses to run without (README.md, "Safe by default") when a test's
+// context does not set them, so each test here sees only the problems it is about.
+func withSafety(ctx map[string]any) map[string]any {
+	out := map[string]any{}
+	if _, ok := ctx["alertEmails"]; !ok {
+		out["alertEmails"] = "dba@example.com"
+	}
+	_, cidrs := ctx["allowedCidrs"]
+	_, vpces := ctx["allowedVpcEndpoints"]
+	if !cidrs && !vpces {
+		out["allowedCidrs"] = "203.0.113.0/24"
+	}
+	for k, v := range ctx {
+		out[k] = v
+	}
+	return out
+}
+
 func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig(map[string]any{})
+	risks := []string{RiskNoAlertSubscriber, RiskAnyNetwork}
+	cfg, err := ParseConfig(map[string]any{"acceptRisks": []any{RiskNoAlertSubscriber, RiskAnyNetwork}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(cfg, DefaultConfig()) {
-		t.Fatalf("empty context gave %+v, want the defaults %+v", cfg, DefaultConfig())
-	}
-	if cfg.RequireMfa || !cfg.AdminRequireMfa || cfg.LogRetentionDays != 365 || cfg.KeyAlias != "alias/mariadb-encryption" ||
-		cfg.AdminUserName != "MDBEncAdmin" || cfg.TrailName != "mariadb-encryption-key" || !cfg.NotifyKeyUse {
-		t.Fatalf("defaults differ from ARCHITECTURE.md: %+v", cfg)
+	want := DefaultConfig()
+	want.AcceptRisks = risks
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("context with only the risks recorded gave %+v, want the defaults %+v", cfg, want)
 	}
 }
 
@@ -28,7 +45,7 @@ func TestParseConfigListShapes(t *testing.T) {
 		"JSON in a string":   `["203.0.113.0/24","198.51.100.7/32"]`,
 		"cdk.json JSON list": []any{"203.0.113.0/24", "198.51.100.7/32"},
 	} {
-		cfg, err := ParseConfig(map[string]any{"allowedCidrs": raw})
+		cfg, err := ParseConfig(withSafety(map[string]any{"allowedCidrs": raw}))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -40,10 +57,10 @@ func TestParseConfigListShapes(t *testing.T) {
 }
 
 func TestParseConfigScalarsFromStrings(t *testing.T) {
-	cfg, err := ParseConfig(map[string]any{
+	cfg, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa": "true", "adminRequireMfa": "false", "logRetentionDays": "731", "notifyKeyUse": false,
 		"allowedCidrs": "203.0.113.0/24",
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,12 +70,12 @@ func TestParseConfigScalarsFromStrings(t *testing.T) {
 }
 
 func TestParseConfigIgnoresCDKOwnedKeys(t *testing.T) {
-	_, err := ParseConfig(map[string]any{
+	_, err := ParseConfig(withSafety(map[string]any{
 		"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
 		"aws:cdk:enable-path-metadata":                    true,
 		"availability-zones:account=1:region=us-east-1":   []any{"a"},
 		"acknowledged-issue-numbers":                      []any{1.0},
-	})
+	}))
 	if err != nil {
 		t.Fatalf("CDK's own context keys must not be rejected: %v", err)
 	}
@@ -110,7 +127,7 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 		{"objectLockMode", "legal-hold", "write GOVERNANCE"},
 	}
 	for _, c := range cases {
-		_, err := ParseConfig(map[string]any{c.key: c.value})
+		_, err := ParseConfig(withSafety(map[string]any{c.key: c.value}))
 		var problems Problems
 		if !errors.As(err, &problems) {
 			t.Errorf("%s=%q: want a configuration error, got %v", c.key, c.value, err)
@@ -123,26 +140,26 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 }
 
 func TestRequireMfaWithRoleUser(t *testing.T) {
-	_, err := ParseConfig(map[string]any{
+	_, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa":  true,
 		"keyUserArns": "arn:aws:iam::111122223333:role/mariadb",
-	})
+	}))
 	if err == nil || !strings.Contains(err.Error(), "requireMfa: key user") || !strings.Contains(err.Error(), "GetSessionToken") {
 		t.Fatalf("a role can never present MFA through iam-kms-wrapper; want a requireMfa error, got %v", err)
 	}
-	if _, err := ParseConfig(map[string]any{"requireMfa": true, "keyUserArns": "arn:aws:iam::111122223333:user/mariadb"}); err != nil {
+	if _, err := ParseConfig(withSafety(map[string]any{"requireMfa": true, "keyUserArns": "arn:aws:iam::111122223333:user/mariadb"})); err != nil {
 		t.Fatalf("an IAM user can get an MFA session: %v", err)
 	}
 }
 
 func TestAllProblemsAtOnce(t *testing.T) {
-	_, err := ParseConfig(map[string]any{
+	_, err := ParseConfig(withSafety(map[string]any{
 		"allowedCidrs":     "0.0.0.0/0,10.0.0.0/8",
 		"alertEmails":      "nope",
 		"logRetentionDays": 2,
 		"keyAlias":         "x",
 		"typoKey":          1,
-	})
+	}))
 	var problems Problems
 	if !errors.As(err, &problems) {
 		t.Fatalf("want Problems, got %v", err)
@@ -165,14 +182,14 @@ func TestAllProblemsAtOnce(t *testing.T) {
 }
 
 func TestDuplicatesAreReported(t *testing.T) {
-	_, err := ParseConfig(map[string]any{"alertEmails": "a@example.com,a@example.com"})
+	_, err := ParseConfig(withSafety(map[string]any{"alertEmails": "a@example.com,a@example.com"}))
 	if err == nil || !strings.Contains(err.Error(), "listed twice") {
 		t.Fatalf("want a duplicate error, got %v", err)
 	}
 }
 
 func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
-	_, err := ParseConfig(map[string]any{"serverUserName": "MDBEncAdmin"})
+	_, err := ParseConfig(withSafety(map[string]any{"serverUserName": "MDBEncAdmin"}))
 	if err == nil || !strings.Contains(err.Error(), "serverUserName") {
 		t.Fatalf("want a serverUserName error, got %v", err)
 	}
@@ -182,7 +199,7 @@ func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
 // account where the administrator exists) names the existing user instead of creating MDBEncAdmin again.
 // Every problem is reported at once, by key, with the fix; a valid ARN passes (the control).
 func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
-	ok, err := ParseConfig(map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/ops/KeyToggler"})
+	ok, err := ParseConfig(withSafety(map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/ops/KeyToggler"}))
 	if err != nil || ok.adminName() != "KeyToggler" || ok.watchedUserNames()[0] != "KeyToggler" {
 		t.Fatalf("a valid existing administrator was refused or not watched: %v %+v", err, ok.watchedUserNames())
 	}
@@ -197,7 +214,7 @@ func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
 		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/MDBEnc"}, []string{"serverUserName: ", "also the admin user"}},
 		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:role/x", "trailName": "bad name!"}, []string{"adminUserArn: ", "trailName: "}},
 	} {
-		_, err := ParseConfig(tc.ctx)
+		_, err := ParseConfig(withSafety(tc.ctx))
 		if err == nil {
 			t.Errorf("%v: accepted", tc.ctx)
 			continue
@@ -212,11 +229,11 @@ func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
 
 // The locks' settings: defaults, case of the Object Lock mode, and a principal in both exemption lists.
 func TestLockSettings(t *testing.T) {
-	cfg, err := ParseConfig(map[string]any{
+	cfg, err := ParseConfig(withSafety(map[string]any{
 		"breakGlassArns": []any{"arn:aws:iam::111122223333:role/BreakGlass", "arn:aws:iam::111122223333:root"},
 		"deployRoleArns": "arn:aws:iam::111122223333:role/pipeline/StackSetExecution",
 		"objectLockMode": "compliance",
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,12 +244,12 @@ func TestLockSettings(t *testing.T) {
 		t.Fatalf("defaults: governance mode, no break-glass, the bootstrap's role (nil): %+v", d)
 	}
 	both := "arn:aws:iam::111122223333:role/both"
-	_, err = ParseConfig(map[string]any{"breakGlassArns": both, "deployRoleArns": both})
+	_, err = ParseConfig(withSafety(map[string]any{"breakGlassArns": both, "deployRoleArns": both}))
 	if err == nil || !strings.Contains(err.Error(), "breakGlassArns: \""+both+"\" is also in deployRoleArns") {
 		t.Fatalf("want the principal in both lists refused, got %v", err)
 	}
 	// A user with a path is never one the stack creates, so it may be break-glass even if named MDBEnc.
-	if _, err := ParseConfig(map[string]any{"breakGlassArns": "arn:aws:iam::111122223333:user/ops/MDBEnc"}); err != nil {
+	if _, err := ParseConfig(withSafety(map[string]any{"breakGlassArns": "arn:aws:iam::111122223333:user/ops/MDBEnc"})); err != nil {
 		t.Fatalf("control: %v", err)
 	}
 }

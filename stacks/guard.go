@@ -25,8 +25,10 @@ type GuardStack struct {
 	KeyAdmin   *keyadmin.KeyAdmin     // nil when the operator named an existing administrator (adminUserArn)
 	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
 	AuditTrail *audittrail.AuditTrail
-	Alerting   *alerting.Alerting
-	Detection  *detection.Detection
+	Alerting   *alerting.Alerting // the "alerts" destination: alertEmails, and the informational key-use tier
+	// Security is the second, independent destination: securityEmails (or alertEmails), critical tiers only.
+	Security  *alerting.Alerting
+	Detection *detection.Detection
 }
 
 // NewGuardStack builds the stack. It validates cfg again (cheaply) so that code that builds a Config by
@@ -55,10 +57,12 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		g.ServerUser = serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName})
 		keyUsers = []string{*g.ServerUser.User.UserArn()}
 	}
+	accountRoot := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+		Resource: jsii.String("root"), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})
 	g.MasterKey = masterkey.New(stack, "MasterKey", masterkey.Props{
 		Alias:               cfg.KeyAlias,
 		AccountID:           *awscdk.Aws_ACCOUNT_ID(),
-		AccountRootArn:      "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID() + ":root",
+		AccountRootArn:      *accountRoot,
 		KeyUserArns:         keyUsers,
 		AdminArn:            adminArn,
 		AllowedCidrs:        cfg.AllowedCidrs,
@@ -69,13 +73,19 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 	})
 	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays,
 		ObjectLockMode: cfg.ObjectLockMode, Lock: lock})
+	// Both destinations carry the same locks (README.md, "Locked changes").
 	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Lock: lock})
+	g.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security", Lock: lock})
 	g.Detection = detection.New(stack, "Detection", detection.Props{
-		Targets:      g.detectionTargets(adminArn, keyUsers),
+		Targets: g.detectionTargets(adminArn, keyUsers),
+		Destinations: []detection.Destination{
+			{Topic: g.Alerting.Topic, Info: true},
+			{ID: "Security", Topic: g.Security.Topic},
+		},
+		LogGroup:     g.AuditTrail.LogGroup,
 		NotifyKeyUse: cfg.NotifyKeyUse,
 		Namespace:    "kmsguard/" + cfg.StackName,
 	})
-	// The metric filters name the log group by Ref, which also makes them wait for it.
 
 	g.warnAboutWeakSettings()
 	g.addOutputs()
@@ -93,16 +103,16 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 			users = append(users, arn)
 		}
 	}
+	aliasArn := g.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Resource: jsii.String("alias"),
+		ResourceName: jsii.String(strings.TrimPrefix(cfg.KeyAlias, "alias/")), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
 	return detection.Targets{
 		KeyArn:       *g.MasterKey.Key.AttrArn(),
 		KeyID:        *g.MasterKey.Key.AttrKeyId(),
 		KeyAlias:     cfg.KeyAlias,
-		AliasArn:     "arn:" + *awscdk.Aws_PARTITION() + ":kms:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + cfg.KeyAlias,
-		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn()},
+		AliasArn:     *aliasArn,
+		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn(), *g.Security.Key.KeyArn()},
 		TrailName:    cfg.TrailName,
 		BucketNames:  []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()},
-		LogGroupName: g.AuditTrail.LogGroupName,
-		TopicArn:     *g.Alerting.Topic.TopicArn(),
 		NamePrefix:   cfg.StackName,
 		UserArns:     users,
 		UserNames:    cfg.watchedUserNames(),
@@ -113,13 +123,24 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 // into errors for teams that want that.
 func (g *GuardStack) warnAboutWeakSettings() {
 	ann := awscdk.Annotations_Of(g.Stack)
-	if len(g.Config.AllowedCidrs) == 0 && len(g.Config.AllowedVpcEndpoints) == 0 {
-		ann.AddWarningV2(jsii.String("kmsguard:noNetworkRestriction"), jsii.String(
-			"allowedCidrs and allowedVpcEndpoints are empty: stolen credentials can use the master key from anywhere"), nil)
+	cfg := g.Config
+	if len(cfg.ExampleFilled) > 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:exampleConfiguration"), jsii.String(
+			"EXAMPLE configuration (example=true): "+strings.Join(cfg.ExampleFilled, ", ")+" stand in for settings cdk.json leaves unset. "+
+				"Never deploy it: set them in cdk.json (README.md, \"Safe by default\")"), nil)
 	}
-	if len(g.Config.AlertEmails) == 0 {
+	if cfg.accepts(RiskAnyNetwork) {
+		ann.AddWarningV2(jsii.String("kmsguard:noNetworkRestriction"), jsii.String(
+			"acceptRisks records any-network: stolen credentials can use the master key from anywhere"), nil)
+	}
+	if cfg.accepts(RiskNoAlertSubscriber) {
 		ann.AddWarningV2(jsii.String("kmsguard:noAlertEmails"), jsii.String(
-			"alertEmails is empty: alerts go to a topic nobody is subscribed to"), nil)
+			"acceptRisks records no-alert-subscriber: alerts go to topics nobody is subscribed to until you subscribe someone"), nil)
+	}
+	if len(cfg.SecurityEmails) == 0 && len(cfg.AlertEmails) > 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:securityEmailsFallback"), jsii.String(
+			"securityEmails is empty: the security destination mails the alertEmails addresses, so whoever reads (or unsubscribes) "+
+				"those mailboxes controls both destinations; set securityEmails to another team (README.md, \"Two alert destinations\")"), nil)
 	}
 }
 
@@ -139,6 +160,7 @@ func (g *GuardStack) addOutputs() {
 		out("ServerUserArn", "MariaDB server user: create its access key by hand", g.ServerUser.User.UserArn())
 	}
 	out("AlertTopicArn", "Alert topic: confirm each email subscription", g.Alerting.Topic.TopicArn())
+	out("SecurityAlertTopicArn", "Second, independent alert topic (securityEmails): confirm each email subscription", g.Security.Topic.TopicArn())
 	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
 	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
 	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())

@@ -67,12 +67,14 @@ func (g *GuardStack) NagSuppressions() map[string][]NagSuppression {
 			AppliesTo: []string{"Resource::*"},
 		}}
 	}
-	s["Detection/UndeliveredAlerts"] = []NagSuppression{{
-		Rule: "AwsSolutions-SQS3",
-		Reason: "This queue is itself the dead-letter queue of every kmsguard EventBridge rule target (cdk-nag only " +
-			"recognises queues named in another queue's redrive policy). A dead-letter queue of its own would hold " +
-			"nothing: nobody consumes this queue automatically; the UndeliveredAlerts alarm fires on its first message.",
-	}}
+	for _, queue := range []string{"Detection/UndeliveredAlerts", "Detection/SecurityUndeliveredAlerts"} {
+		s[queue] = []NagSuppression{{
+			Rule: "AwsSolutions-SQS3",
+			Reason: "This queue is itself the dead-letter queue of one destination's EventBridge rule targets (cdk-nag only " +
+				"recognises queues named in another queue's redrive policy). A dead-letter queue of its own would hold " +
+				"nothing: nobody consumes this queue automatically; its UndeliveredAlerts alarm fires on its first message.",
+		}}
+	}
 	if g.ServerUser != nil {
 		s["ServerUser/User"] = []NagSuppression{{
 			Rule: "NIST.800.53.R5-IAMUserGroupMembership",

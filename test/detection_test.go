@@ -52,6 +52,10 @@ const (
 	fakeTrailBucket        = "kmsguard-trailbucket-abc123"
 	fakeAccessLogBucket    = "kmsguard-accesslogbucket-def456"
 	fakeTopicArn           = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
+	// The second, independent destination (README.md, "Two alert destinations").
+	fakeSecurityTopicArn           = "arn:aws:sns:us-east-1:111122223333:KmsGuard-SecurityAlertingTopic-UVW"
+	fakeSecurityKeyArn             = "arn:aws:kms:us-east-1:111122223333:key/7777aaaa-88bb-99cc-00dd-eeff11223344"
+	fakeSecurityDeadLetterQueueURL = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionSecurityUndeliveredAlerts-DEF"
 	// fakeLogGroup is what Ref of the audit log group gives: its name, which ends in the stack id.
 	fakeLogGroup = "/kmsguard/cloudtrail/trail/0a1b2c3d-1111-2222-3333-444455556666"
 )
@@ -188,8 +192,9 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 	masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
 	auditKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "audit-key")
 	alertsKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "alerts-key")
-	if n := len(s.resourcesOfType("AWS::KMS::Key")); n != 3 {
-		t.Fatalf("%s: want three keys (master, audit, alert topic), got %d", s.Name, n)
+	securityKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "security-alerts-key")
+	if n := len(s.resourcesOfType("AWS::KMS::Key")); n != 4 {
+		t.Fatalf("%s: want four keys (master, audit, and each alert topic's), got %d", s.Name, n)
 	}
 	trailID := logicalIDOfType(t, s, "AWS::CloudTrail::Trail", nil)
 	trailProps := s.resourcesOfType("AWS::CloudTrail::Trail")[trailID]["Properties"].(map[string]any)
@@ -211,13 +216,15 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 		t.Fatalf("%s: want one bucket besides the trail bucket %s (the access-log bucket), found %v", s.Name, trailBucketID, others)
 	}
 	accessLogID := others[0]
-	topicID := logicalIDOfType(t, s, "AWS::SNS::Topic", nil)
 	res.Values[auditKeyID+".Arn"] = fakeAuditKeyArn
 	res.Values[alertsKeyID+".Arn"] = fakeAlertsKeyArn
-	res.Values[logicalIDOfType(t, s, "AWS::SQS::Queue", nil)] = fakeDeadLetterQueueURL
+	res.Values[securityKeyID+".Arn"] = fakeSecurityKeyArn
+	res.Values[topicEncryptedBy(t, s, "alerts-key")] = fakeTopicArn
+	res.Values[topicEncryptedBy(t, s, "security-alerts-key")] = fakeSecurityTopicArn
+	res.Values[queueOf(t, s, "")] = fakeDeadLetterQueueURL
+	res.Values[queueOf(t, s, "Security")] = fakeSecurityDeadLetterQueueURL
 	res.Values[trailBucketID] = fakeTrailBucket
 	res.Values[accessLogID] = fakeAccessLogBucket
-	res.Values[topicID] = fakeTopicArn
 	res.Values[logicalIDOfType(t, s, "AWS::Logs::LogGroup", nil)] = fakeLogGroup
 	for id, u := range s.resourcesOfType("AWS::IAM::User") {
 		name, _ := u["Properties"].(map[string]any)["UserName"].(string)
@@ -230,6 +237,33 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 		t.Fatalf("%s: the master key must be resolved through the key ARN", s.Name)
 	}
 	return res
+}
+
+// topicEncryptedBy is the topic whose KmsMasterKeyId is the key with the given kmsguard:role: each
+// destination is found by its key, not by its logical id.
+func topicEncryptedBy(t *testing.T, s *Synth, role string) string {
+	t.Helper()
+	keyID, _ := s.resourceWithMetadata(t, "kmsguard:role", role)
+	return logicalIDOfType(t, s, "AWS::SNS::Topic", func(r map[string]any) bool {
+		ref, _ := cfntemplate.RefOf(r["Properties"].(map[string]any)["KmsMasterKeyId"])
+		return ref.ID == keyID
+	})
+}
+
+// queueOf is the dead-letter queue of a destination, found by the word its construct id carries in the
+// logical id ("" for the first destination, "Security" for the second).
+func queueOf(t *testing.T, s *Synth, word string) string {
+	t.Helper()
+	var found []string
+	for id := range s.resourcesOfType("AWS::SQS::Queue") {
+		if strings.Contains(id, "Security") == (word == "Security") {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s: want one %q dead-letter queue, found %v", s.Name, word, found)
+	}
+	return found[0]
 }
 
 func loadDetectionRules(t *testing.T, s *Synth) replay.Rules {
@@ -466,7 +500,7 @@ func TestRulesTiersStatesAndTargets(t *testing.T) {
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
-			topicID := logicalIDOfType(t, s, "AWS::SNS::Topic", nil)
+			alertsTopic, securityTopic := topicEncryptedBy(t, s, "alerts-key"), topicEncryptedBy(t, s, "security-alerts-key")
 			for id, r := range detectionRules(t, s) {
 				props := r["Properties"].(map[string]any)
 				tier := ruleTier(r)
@@ -492,15 +526,26 @@ func TestRulesTiersStatesAndTargets(t *testing.T) {
 					t.Errorf("%s: rule %s: Name %q does not start with %q (the tamper rules recognise our rules by that prefix)",
 						config, id, name, s.Stack.Config.StackName+"-")
 				}
+				// Critical tiers reach both destinations, each target with its own destination's dead-letter
+				// queue; the informational key-use tier only the alerts destination.
 				targets, _ := props["Targets"].([]any)
-				if len(targets) != 1 {
-					t.Errorf("%s: rule %s: %d targets, want exactly 1 (the alert topic)", config, id, len(targets))
+				want := []any{map[string]any{"Ref": alertsTopic}, map[string]any{"Ref": securityTopic}}
+				wantQueues := []string{queueOf(t, s, ""), queueOf(t, s, "Security")}
+				if severity == "info" {
+					want, wantQueues = want[:1], wantQueues[:1]
+				}
+				var got []any
+				var gotQueues []string
+				for _, tg := range targets {
+					got = append(got, tg.(map[string]any)["Arn"])
+					ref, _ := cfntemplate.RefOf(tg.(map[string]any)["DeadLetterConfig"].(map[string]any)["Arn"])
+					gotQueues = append(gotQueues, ref.ID)
+				}
+				if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotQueues, wantQueues) {
+					t.Errorf("%s: rule %s (%s): targets %v with dead-letter queues %v, want %v with %v", config, id, tier, got, gotQueues, want, wantQueues)
 					continue
 				}
 				target := targets[0].(map[string]any)
-				if !reflect.DeepEqual(target["Arn"], map[string]any{"Ref": topicID}) {
-					t.Errorf("%s: rule %s: target Arn %v, want the alert topic {Ref: %s}", config, id, target["Arn"], topicID)
-				}
 				it, _ := target["InputTransformer"].(map[string]any)
 				if it == nil {
 					t.Errorf("%s: rule %s: target has no InputTransformer", config, id)
@@ -626,21 +671,37 @@ func TestRulesKeyUseFollowsNotifyKeyUse(t *testing.T) {
 
 // ---- alarms, metric filters, dashboard
 
-func TestAlarmsNotifyTheTopic(t *testing.T) {
+// TestEveryAlarmNotifiesBothDestinations: the metric-filter route, the undelivered-alerts alarms and the
+// heartbeat reach both topics, so that disabling one destination silences none of them.
+func TestEveryAlarmNotifiesBothDestinations(t *testing.T) {
 	for _, config := range corpusConfigs {
 		s := synth(t, config)
-		topicID := logicalIDOfType(t, s, "AWS::SNS::Topic", nil)
+		both := []any{map[string]any{"Ref": topicEncryptedBy(t, s, "alerts-key")}, map[string]any{"Ref": topicEncryptedBy(t, s, "security-alerts-key")}}
 		alarms := s.resourcesOfType("AWS::CloudWatch::Alarm")
 		if len(alarms) == 0 {
 			t.Fatalf("%s: no AWS::CloudWatch::Alarm", config)
 		}
-		must(t, config+": every alarm notifies the topic, missing data is not breaching", func() {
-			s.Template.AllResourcesProperties(jsii.String("AWS::CloudWatch::Alarm"), assertions.Match_ObjectLike(&map[string]any{
-				"TreatMissingData": "notBreaching",
-				"ActionsEnabled":   true,
-				"AlarmActions":     []any{map[string]any{"Ref": topicID}},
-			}))
-		})
+		heartbeats := 0
+		for id, a := range alarms {
+			props := a["Properties"].(map[string]any)
+			if !reflect.DeepEqual(props["AlarmActions"], both) || props["ActionsEnabled"] != true {
+				t.Errorf("%s: alarm %s: AlarmActions %v, want both destinations %v", config, id, props["AlarmActions"], both)
+			}
+			want := "notBreaching" // no matching log event is the normal state of a metric filter
+			if props["MetricName"] == "IncomingLogEvents" {
+				heartbeats++
+				want = "breaching" // silence is the failure the heartbeat is for
+				if props["Namespace"] != "AWS/Logs" || props["ComparisonOperator"] != "LessThanThreshold" || props["Threshold"] != 1.0 || props["Period"] != 3600.0 {
+					t.Errorf("%s: heartbeat %s: %v", config, id, props)
+				}
+			}
+			if props["TreatMissingData"] != want {
+				t.Errorf("%s: alarm %s: TreatMissingData %v, want %s", config, id, props["TreatMissingData"], want)
+			}
+		}
+		if heartbeats != 1 {
+			t.Errorf("%s: %d audit log heartbeat alarms, want 1", config, heartbeats)
+		}
 	}
 }
 

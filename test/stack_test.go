@@ -2,7 +2,7 @@ package test
 
 import (
 	"encoding/json"
-	"slices"
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 	"strings"
 	"testing"
 
@@ -191,32 +191,35 @@ func TestLogGroupRetentionFollowsConfig(t *testing.T) {
 	}
 }
 
-func TestAlertTopic(t *testing.T) {
+// TestTwoIndependentAlertDestinations: two topics, each with its own customer managed key (disabling one key
+// silences at most its own topic, never the audit trail or the other destination) that lets EventBridge and
+// CloudWatch publish, and each with its own subscribers.
+func TestTwoIndependentAlertDestinations(t *testing.T) {
 	s := synth(t, "hardened")
-	topics := s.resourcesOfType("AWS::SNS::Topic")
-	if len(topics) != 1 {
-		t.Fatalf("want one topic, got %d", len(topics))
+	if n := len(s.resourcesOfType("AWS::SNS::Topic")); n != 2 {
+		t.Fatalf("want two topics (two destinations), got %d", n)
 	}
-	alertsKeyID, alertsKey := s.resourceWithMetadata(t, "kmsguard:role", "alerts-key")
-	for _, topic := range topics {
-		// Its own key: disabling the audit key must not also silence the alert about it.
-		if got := mustJSON(props(topic)["KmsMasterKeyId"]); got != mustJSON(map[string]any{"Fn::GetAtt": []any{alertsKeyID, "Arn"}}) {
-			t.Errorf("the topic must use its own customer managed key %s, got %s", alertsKeyID, got)
-		}
-	}
-	policy := mustJSON(props(alertsKey)["KeyPolicy"])
-	if !strings.Contains(policy, `"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Effect":"Allow","Principal":{"Service":["events.amazonaws.com","cloudwatch.amazonaws.com"]}`) {
-		t.Errorf("the topic key must let EventBridge and CloudWatch publish: %s", policy)
-	}
-	var emails []string
+	subscribers := map[string][]string{}
 	for _, sub := range s.resourcesOfType("AWS::SNS::Subscription") {
 		if props(sub)["Protocol"] != "email" {
 			t.Errorf("subscription protocol %v", props(sub)["Protocol"])
 		}
-		emails = append(emails, props(sub)["Endpoint"].(string))
+		ref, _ := cfntemplate.RefOf(props(sub)["TopicArn"])
+		subscribers[ref.ID] = append(subscribers[ref.ID], props(sub)["Endpoint"].(string))
 	}
-	if strings.Join(slices.Sorted(slices.Values(emails)), ",") != "dba@example.com,security@example.com" {
-		t.Errorf("subscriptions %v", emails)
+	for role, want := range map[string]string{"alerts-key": "dba@example.com", "security-alerts-key": "security@example.com"} {
+		keyID, key := s.resourceWithMetadata(t, "kmsguard:role", role)
+		topic := topicEncryptedBy(t, s, role)
+		if got := mustJSON(props(s.resourcesOfType("AWS::SNS::Topic")[topic])["KmsMasterKeyId"]); got != mustJSON(map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}}) {
+			t.Errorf("%s: topic %s must use its own key %s by ARN, got %s", role, topic, keyID, got)
+		}
+		policy := mustJSON(props(key)["KeyPolicy"])
+		if !strings.Contains(policy, `"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Effect":"Allow","Principal":{"Service":["events.amazonaws.com","cloudwatch.amazonaws.com"]}`) {
+			t.Errorf("%s: the topic key must let EventBridge and CloudWatch publish: %s", role, policy)
+		}
+		if got := strings.Join(subscribers[topic], ","); got != want {
+			t.Errorf("%s: topic %s subscribers %q, want %q", role, topic, got, want)
+		}
 	}
 	for _, tp := range s.resourcesOfType("AWS::SNS::TopicPolicy") {
 		text := mustJSON(props(tp)["PolicyDocument"])
@@ -227,7 +230,21 @@ func TestAlertTopic(t *testing.T) {
 		}
 	}
 	if n := len(synth(t, "default").resourcesOfType("AWS::SNS::Subscription")); n != 0 {
-		t.Errorf("default config has no emails, got %d subscriptions", n)
+		t.Errorf("default config records no-alert-subscriber, got %d subscriptions", n)
+	}
+	// Without securityEmails the security destination mails alertEmails (with a warning at synth).
+	example := synth(t, "example")
+	for _, role := range []string{"alerts-key", "security-alerts-key"} {
+		topic := topicEncryptedBy(t, example, role)
+		found := false
+		for _, sub := range example.resourcesOfType("AWS::SNS::Subscription") {
+			if ref, _ := cfntemplate.RefOf(props(sub)["TopicArn"]); ref.ID == topic && props(sub)["Endpoint"] == "alerts@example.com" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("example: the %s topic has no alertEmails subscriber (securityEmails falls back to alertEmails)", role)
+		}
 	}
 }
 
@@ -276,31 +293,38 @@ func TestUndeliveredAlertsAreKept(t *testing.T) {
 	for _, name := range []string{"default", "hardened"} {
 		s := synth(t, name)
 		queues := s.resourcesOfType("AWS::SQS::Queue")
-		if len(queues) != 1 {
-			t.Fatalf("%s: want one dead-letter queue, got %d", name, len(queues))
+		if len(queues) != 2 {
+			t.Fatalf("%s: want one dead-letter queue per destination, got %d", name, len(queues))
 		}
-		var queueID string
-		for id, q := range queues {
-			queueID = id
+		for queueID, q := range queues {
 			if props(q)["SqsManagedSseEnabled"] != true || props(q)["MessageRetentionPeriod"] != 1209600.0 {
 				t.Errorf("%s: queue encryption/retention: %v", name, props(q))
 			}
+			used := 0
+			for _, r := range s.resourcesOfType("AWS::Events::Rule") {
+				for _, target := range props(r)["Targets"].([]any) {
+					if mustJSON(target.(map[string]any)["DeadLetterConfig"]) == mustJSON(map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{queueID, "Arn"}}}) {
+						used++
+					}
+				}
+			}
+			if used == 0 {
+				t.Errorf("%s: queue %s is no rule target's dead-letter queue", name, queueID)
+			}
+			must(t, name+" undelivered-alerts alarm of "+queueID, func() {
+				s.Template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+					"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{queueID, "QueueName"}}}},
+					"Threshold":  1, "TreatMissingData": "notBreaching", "ActionsEnabled": true,
+				})
+			})
 		}
-		want := mustJSON(map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{queueID, "Arn"}}})
 		for id, r := range s.resourcesOfType("AWS::Events::Rule") {
 			for _, target := range props(r)["Targets"].([]any) {
-				if got := mustJSON(target.(map[string]any)["DeadLetterConfig"]); got != want {
-					t.Errorf("%s: rule %s dead-letter config %s, want %s", name, id, got, want)
+				if target.(map[string]any)["DeadLetterConfig"] == nil {
+					t.Errorf("%s: rule %s has a target without a dead-letter queue", name, id)
 				}
 			}
 		}
-		must(t, name+" undelivered-alerts alarm", func() {
-			s.Template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-				"AlarmName":  *s.Stack.StackName() + "-UndeliveredAlerts",
-				"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{queueID, "QueueName"}}}},
-				"Threshold":  1, "TreatMissingData": "notBreaching", "ActionsEnabled": true,
-			})
-		})
 	}
 }
 

@@ -22,7 +22,12 @@ import (
 // configs are context maps as an operator writes them: some values as `-c key=value` strings, some as
 // cdk.json JSON values, so both parsing paths are exercised.
 var configs = map[string]map[string]any{
-	"default": {},
+	// default is every default with no network restriction and no subscriber, which kmsguard refuses unless
+	// both risks are recorded (README.md, "Safe by default"): the weakest configuration it deploys.
+	"default": {"acceptRisks": []any{"no-alert-subscriber", "any-network"}},
+	// example is what make synth builds from a fresh clone's cdk.json: the inert example values stand in for
+	// the unset subscribers and networks.
+	"example": {"example": true},
 	"ip-only": {
 		"allowedCidrs": "203.0.113.0/24, 198.51.100.7/32",
 		"alertEmails":  "dba@example.com",
@@ -54,7 +59,8 @@ var configs = map[string]map[string]any{
 	},
 	"hardened": {
 		"stackName":           "KmsGuardProd",
-		"alertEmails":         []any{"dba@example.com", "security@example.com"},
+		"alertEmails":         []any{"dba@example.com"},
+		"securityEmails":      []any{"security@example.com"},
 		"allowedCidrs":        []any{"203.0.113.0/24", "2001:db8:1234::/48"},
 		"allowedVpcEndpoints": []any{"vpce-0123456789abcdef0"},
 		"requireMfa":          true,

@@ -66,7 +66,6 @@ type AuditTrail struct {
 	Bucket          awss3.Bucket
 	AccessLogBucket awss3.Bucket
 	LogGroup        awslogs.CfnLogGroup
-	LogGroupName    string // a token (Ref of LogGroup): the name is known only once the stack exists
 	Trail           awscloudtrail.CfnTrail
 	TrailArn        string
 }
@@ -80,7 +79,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	a := &AuditTrail{Construct: c}
 	// The trail ARN is spelled out rather than read from the trail, so that the bucket and key policies
 	// can name it without a dependency cycle.
-	a.TrailArn = arn("cloudtrail", *awscdk.Aws_REGION(), "trail/"+props.TrailName)
+	a.TrailArn = arn(c, "cloudtrail", nil, "trail", props.TrailName, awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 	// The log group's name ends in the stack's unique id, so it is new for every stack that is created:
 	// the log group is retained (deletion protection makes it undeletable by a rollback), and a fixed name
 	// left behind by a failed create would make the retry fail. The audit key names it through the same
@@ -93,6 +92,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	a.AccessLogBucket = newAccessLogBucket(c)
 	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn, props)
 
+	// L1: the L2 LogGroup nests its resource one level deeper, which would replace the retained log group.
 	a.LogGroup = awslogs.NewCfnLogGroup(c, jsii.String("LogGroup"), &awslogs.CfnLogGroupProps{
 		LogGroupName:              jsii.String(logGroupName),
 		RetentionInDays:           jsii.Number(props.LogRetentionDays),
@@ -100,9 +100,9 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 		DeletionProtectionEnabled: jsii.Bool(true),
 	})
 	retain(a.LogGroup)
-	a.LogGroupName = *a.LogGroup.Ref()
 	role, rolePolicy := newDeliveryRole(c, a.LogGroup)
 
+	// L1: the L2 Trail adds its own bucket-policy statements and an inline-policy delivery role (docs/checks.md).
 	a.Trail = awscloudtrail.NewCfnTrail(c, jsii.String("Trail"), &awscloudtrail.CfnTrailProps{
 		TrailName:                  jsii.String(props.TrailName),
 		IsLogging:                  jsii.Bool(true),
@@ -127,8 +127,10 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	return a
 }
 
-func arn(service, region, resource string) string {
-	return "arn:" + *awscdk.Aws_PARTITION() + ":" + service + ":" + region + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + resource
+// arn is the ARN of a resource of this stack's account, in the stack's region unless region is given.
+func arn(scope cdkconstructs.Construct, service string, region *string, resource, name string, format awscdk.ArnFormat) string {
+	return *awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Region: region,
+		Resource: jsii.String(resource), ResourceName: jsii.String(name), ArnFormat: format})
 }
 
 func retain(r awscdk.CfnResource) {

@@ -14,10 +14,13 @@ type Dashboard struct {
 	awscloudwatch.Dashboard
 }
 
-func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm, undelivered awscloudwatch.Alarm) *Dashboard {
+func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm, pathAlarms []awscloudwatch.Alarm) *Dashboard {
 	t := props.Targets
 	metric := map[string]awscloudwatch.Metric{}
-	withAlarm := []interfacesawscloudwatch.IAlarmRef{undelivered}
+	var withAlarm []interfacesawscloudwatch.IAlarmRef
+	for _, a := range pathAlarms {
+		withAlarm = append(withAlarm, a)
+	}
 	for _, a := range alarms {
 		metric[a.Spec.ID] = a.Metric
 		if a.Alarm != nil {
@@ -38,7 +41,7 @@ func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm, u
 			{awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
 				Width: jsii.Number(24), Height: jsii.Number(2),
 				Markdown: jsii.String("# MariaDB master key " + t.KeyAlias + "\nTrail **" + t.TrailName + "**, log group **" +
-					t.LogGroupName + "**. Alerts go to the kmsguard topic; replay old events with `kmsguard-replay`."),
+					t.LogGroupName + "**. Alerts go to both kmsguard destinations; replay old events with `kmsguard-replay`."),
 			})},
 			{
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{

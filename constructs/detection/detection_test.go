@@ -10,7 +10,7 @@ import (
 func targets() Targets {
 	return Targets{KeyArn: "arn:aws:kms:us-east-1:111122223333:key/k", KeyID: "k", KeyAlias: "alias/m",
 		AliasArn: "arn:aws:kms:us-east-1:111122223333:alias/m", AuditKeyArns: []string{"arn:aws:kms:us-east-1:111122223333:key/a"},
-		TrailName: "t", BucketNames: []string{"b1", "b2"}, LogGroupName: "/lg", TopicArn: "arn:aws:sns:us-east-1:111122223333:topic",
+		TrailName: "t", BucketNames: []string{"b1", "b2"}, LogGroupName: "/lg", TopicArns: []string{"arn:aws:sns:us-east-1:111122223333:topic", "arn:aws:sns:us-east-1:111122223333:security"},
 		NamePrefix: "KmsGuard", UserArns: []string{"arn:aws:iam::111122223333:user/MDBEncAdmin"},
 		UserNames: []string{"MDBEncAdmin", "MDBEnc"}}
 }
@@ -61,7 +61,7 @@ func TestKeyUseExcludesDangerEvents(t *testing.T) {
 
 func TestValidateNamesMissingFields(t *testing.T) {
 	err := Props{}.Validate()
-	for _, f := range []string{"Targets.KeyArn", "Targets.TopicArn", "Targets.BucketNames", "Namespace"} {
+	for _, f := range []string{"Destinations", "LogGroup", "Targets.KeyArn", "Targets.BucketNames", "Namespace"} {
 		if err == nil || !strings.Contains(err.Error(), f) {
 			t.Errorf("missing %s not reported: %v", f, err)
 		}

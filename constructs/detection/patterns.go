@@ -49,17 +49,17 @@ var (
 // Targets names what the patterns watch. Values may be CloudFormation tokens.
 type Targets struct {
 	KeyArn, KeyID, KeyAlias, AliasArn string
-	AuditKeyArns                      []string // the audit key and the alert topic's key
+	AuditKeyArns                      []string // the audit key and every alert topic's key
 	TrailName                         string
 	BucketNames                       []string
-	LogGroupName                      string
-	TopicArn                          string
 	NamePrefix                        string // rules and alarms of this stack are named NamePrefix-...
 	UserArns                          []string
 	UserNames                         []string // the same users by name, for the IAM metric filter
-	// DeadLetterQueueURL is filled in by New, which creates the queue; patterns built without it do not
-	// watch a queue.
-	DeadLetterQueueURL string
+	// LogGroupName, TopicArns and DeadLetterQueueURLs are filled in by New from Props.LogGroup, the
+	// destinations' topics and the queues it creates; patterns built without queue URLs watch no queue.
+	LogGroupName        string
+	TopicArns           []string
+	DeadLetterQueueURLs []string
 }
 
 func strs(ss ...string) []any {
@@ -189,19 +189,23 @@ func pipelineScopeGroups(t Targets) [][]any {
 			"eventName":         strs("PutMetricAlarm"),
 			"requestParameters": req("alarmName", ourNames)},
 	}
+	subscriptionsOf := make([]any, len(t.TopicArns))
+	for i, topic := range t.TopicArns {
+		subscriptionsOf[i] = map[string]any{"prefix": topic + ":"}
+	}
 	delivery := []any{
 		map[string]any{"eventSource": source("sns"),
 			"eventName":         strs("AddPermission", "DeleteTopic", "PutDataProtectionPolicy", "RemovePermission", "SetTopicAttributes", "Subscribe"),
-			"requestParameters": req("topicArn", t.TopicArn)},
+			"requestParameters": req("topicArn", strs(t.TopicArns...)...)},
 		map[string]any{"eventSource": source("sns"),
 			// A filter policy that matches nothing silences a subscription as surely as removing it.
 			"eventName":         strs("SetSubscriptionAttributes", "Unsubscribe"),
-			"requestParameters": req("subscriptionArn", map[string]any{"prefix": t.TopicArn + ":"})},
+			"requestParameters": req("subscriptionArn", subscriptionsOf...)},
 	}
-	if t.DeadLetterQueueURL != "" {
+	if len(t.DeadLetterQueueURLs) > 0 {
 		delivery = append(delivery, map[string]any{"eventSource": source("sqs"),
 			"eventName":         strs("DeleteQueue", "PurgeQueue", "RemovePermission", "SetQueueAttributes"),
-			"requestParameters": req("queueUrl", t.DeadLetterQueueURL)})
+			"requestParameters": req("queueUrl", strs(t.DeadLetterQueueURLs...)...)})
 	}
 	return [][]any{trail, logs, buckets, keysRulesAlarms, delivery}
 }

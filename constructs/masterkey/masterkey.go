@@ -92,6 +92,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *MasterKey {
 		panic(fmt.Sprintf("masterkey: %v", err))
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
+	// L1: the policy is PolicyDocument's plain data, and the L2 Key's nested id would replace the retained key.
 	key := awskms.NewCfnKey(c, jsii.String("Key"), &awskms.CfnKeyProps{
 		Description:         jsii.String("kmsguard: MariaDB aws_key_management master key"),
 		KeySpec:             jsii.String("SYMMETRIC_DEFAULT"),
@@ -102,6 +103,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *MasterKey {
 	})
 	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	key.AddMetadata(jsii.String("kmsguard:role"), "master-key")
+	// L1: the L2 Alias's nested id would replace the retained alias.
 	alias := awskms.NewCfnAlias(c, jsii.String("Alias"), &awskms.CfnAliasProps{
 		AliasName:   jsii.String(props.Alias),
 		TargetKeyId: key.AttrKeyId(),

@@ -90,6 +90,8 @@ func goldenRules(tb testing.TB) Rules {
 	keyArns := map[string]string{
 		"audit-key":  "arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
 		"alerts-key": "arn:aws:kms:us-east-1:111122223333:key/5555eeee-66ff-7788-99aa-bbccddeeff00",
+		// The second, independent alert destination.
+		"security-alerts-key": "arn:aws:kms:us-east-1:111122223333:key/7777aaaa-88bb-99cc-00dd-eeff11223344",
 	}
 	trailBucket := ""
 	for _, r := range t.Resources {
@@ -105,8 +107,11 @@ func goldenRules(tb testing.TB) Rules {
 			if arn, ok := keyArns[role]; ok {
 				res.Values[id+".Arn"] = arn
 			}
-		case "AWS::SQS::Queue":
+		case "AWS::SQS::Queue": // one dead-letter queue per destination; the CDK keeps the construct id in the logical id
 			res.Values[id] = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionUndeliveredAlerts-ABC"
+			if strings.Contains(id, "Security") {
+				res.Values[id] = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionSecurityUndeliveredAlerts-DEF"
+			}
 		case "AWS::S3::Bucket":
 			if id == trailBucket {
 				res.Values[id] = "kmsguard-trailbucket-abc123"
@@ -115,6 +120,9 @@ func goldenRules(tb testing.TB) Rules {
 			}
 		case "AWS::SNS::Topic":
 			res.Values[id] = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
+			if strings.Contains(id, "Security") {
+				res.Values[id] = "arn:aws:sns:us-east-1:111122223333:KmsGuard-SecurityAlertingTopic-UVW"
+			}
 		case "AWS::Logs::LogGroup": // its name is generated at deploy time; the corpus's LOG_GROUP stands in
 			res.Values[id] = "/kmsguard/cloudtrail/mariadb-encryption-key"
 		case "AWS::IAM::User":
