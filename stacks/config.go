@@ -8,7 +8,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/constructs/audittrail"
 	"github.com/kmsguard/kmsguard/internal/check"
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
 // Config is everything an operator can set, read from the CDK context (cdk.json or `-c key=value`).
@@ -43,6 +48,15 @@ type Config struct {
 	Example bool
 	// ExampleFilled names the settings Example filled in, for that warning.
 	ExampleFilled []string
+	// BreakGlassArns may, with MFA, make the locked changes: replace a key policy, schedule a key's
+	// deletion, disable a supporting key, change an alert topic, bypass the trail's Object Lock.
+	BreakGlassArns []string
+	// DeployRoleArns may make the locked changes without MFA (the role CloudFormation deploys with). nil
+	// means the CDK bootstrap's execution role of the stack's account and region (DeployRoles); an empty,
+	// non-nil list is refused, because then no stack update could set a key policy.
+	DeployRoleArns []string
+	// ObjectLockMode is the trail bucket's default Object Lock retention mode.
+	ObjectLockMode string
 }
 
 // Risks an operator can accept with acceptRisks; without the record, the missing safeguard is an error.
@@ -71,6 +85,7 @@ func DefaultConfig() Config {
 		TrailName:        "mariadb-encryption-key",
 		LogRetentionDays: 365,
 		NotifyKeyUse:     true,
+		ObjectLockMode:   audittrail.ObjectLockGovernance,
 	}
 }
 
@@ -101,6 +116,9 @@ var fields = []field{
 	{"securityEmails", list(func(c *Config) *[]string { return &c.SecurityEmails })},
 	{"acceptRisks", list(func(c *Config) *[]string { return &c.AcceptRisks })},
 	{"example", boolean(func(c *Config) *bool { return &c.Example })},
+	{"breakGlassArns", list(func(c *Config) *[]string { return &c.BreakGlassArns })},
+	{"deployRoleArns", list(func(c *Config) *[]string { return &c.DeployRoleArns })},
+	{"objectLockMode", upper(str(func(c *Config) *string { return &c.ObjectLockMode }))},
 }
 
 // ConfigKeys lists the context keys kmsguard understands, in documentation order.
@@ -220,6 +238,16 @@ func str(at func(*Config) *string) func(*Config, any) error {
 		}
 		*at(c) = strings.TrimSpace(s)
 		return nil
+	}
+}
+
+// upper accepts any case of an enumerated value (governance, COMPLIANCE) and stores it as AWS spells it.
+func upper(parse func(*Config, any) error) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		if s, ok := raw.(string); ok {
+			raw = strings.ToUpper(s)
+		}
+		return parse(c, raw)
 	}
 }
 
@@ -389,12 +417,91 @@ func (c Config) problems() Problems {
 				"or remove existingTrailLogGroup: the trail the stack creates has a log group of its own")
 		}
 	}
+	p = append(p, c.lockProblems()...)
 	p = append(p, duplicates("alertEmails", c.AlertEmails)...)
 	p = append(p, duplicates("securityEmails", c.SecurityEmails)...)
 	p = append(p, duplicates("allowedCidrs", c.AllowedCidrs)...)
 	p = append(p, duplicates("allowedVpcEndpoints", c.AllowedVpcEndpoints)...)
 	p = append(p, duplicates("keyUserArns", c.KeyUserArns)...)
+	p = append(p, duplicates("breakGlassArns", c.BreakGlassArns)...)
+	p = append(p, duplicates("deployRoleArns", c.DeployRoleArns)...)
 	return p
+}
+
+// lockProblems checks the principals the locks exempt (docs/aws-facts.md, "Locked changes") and the
+// Object Lock mode.
+func (c Config) lockProblems() Problems {
+	var p Problems
+	for _, arn := range c.BreakGlassArns {
+		if err := lockdown.BreakGlassARN(arn); err != nil {
+			p.Add("breakGlassArns", "%v", err)
+			continue
+		}
+		if c.isKeyPrincipal(arn) {
+			p.Add("breakGlassArns", "%q is the key administrator or a key user: as break-glass it could rewrite the key policy to give itself more (separation of duties); name a separate principal", arn)
+		}
+		if slices.Contains(c.DeployRoleArns, arn) {
+			p.Add("breakGlassArns", "%q is also in deployRoleArns: a deploy role is exempt without MFA, so listing it as break-glass asks for MFA nobody checks; keep it in one list", arn)
+		}
+	}
+	if c.DeployRoleArns != nil && len(c.DeployRoleArns) == 0 {
+		p.Add("deployRoleArns", "is empty: the role CloudFormation deploys with must keep kms:PutKeyPolicy (KMS refuses a key policy that locks out the principal setting it), "+
+			"so the stack could never be created or updated; remove deployRoleArns to use the CDK bootstrap's execution role, or name your deployment role")
+	}
+	for _, arn := range c.DeployRoleArns {
+		if err := lockdown.DeployRoleARN(arn); err != nil {
+			p.Add("deployRoleArns", "%v", err)
+		}
+	}
+	if c.ObjectLockMode != audittrail.ObjectLockGovernance && c.ObjectLockMode != audittrail.ObjectLockCompliance {
+		p.Add("objectLockMode", "%q is not an Object Lock mode: write %s (the default: break-glass principals can still delete log files early) or %s (nobody, not even the account root, can delete them before logRetentionDays)",
+			c.ObjectLockMode, audittrail.ObjectLockGovernance, audittrail.ObjectLockCompliance)
+	}
+	return p
+}
+
+// isKeyPrincipal reports whether arn is the key administrator or a key user (by ARN, or by name for the
+// users the stack creates, whose account is known only at deploy time).
+func (c Config) isKeyPrincipal(arn string) bool {
+	if arn == c.AdminUserArn || slices.Contains(c.KeyUserArns, arn) {
+		return true
+	}
+	if !strings.Contains(arn, ":user/") || strings.Contains(arn[strings.Index(arn, ":user/")+len(":user/"):], "/") {
+		return false // a role, the root, or a user with a path: never one the stack creates (they have none)
+	}
+	name := principalName(arn)
+	return c.AdminUserArn == "" && name == c.AdminUserName || len(c.KeyUserArns) == 0 && name == c.ServerUserName
+}
+
+// bootstrapQualifierContext is the context key the CDK's DefaultStackSynthesizer reads its bootstrap
+// qualifier from; DefaultStackSynthesizer.DEFAULT_QUALIFIER applies when it is unset (docs/aws-facts.md).
+const bootstrapQualifierContext = "@aws-cdk/core:bootstrapQualifier"
+
+// DeployRoles are the roles the locks exempt without MFA: deployRoleArns, or by default the CDK bootstrap's
+// CloudFormation execution role of the stack's account and region,
+// arn:PARTITION:iam::ACCOUNT:role/cdk-QUALIFIER-cfn-exec-role-ACCOUNT-REGION, the role `cdk deploy` hands
+// to CloudFormation (the bootstrap template names it so; the qualifier is the app's, hnb659fds unless
+// the context sets @aws-cdk/core:bootstrapQualifier). Account and region are the stack's tokens.
+func (c Config) DeployRoles(stack awscdk.Stack) []string {
+	if c.DeployRoleArns != nil {
+		return c.DeployRoleArns
+	}
+	qualifier := *awscdk.DefaultStackSynthesizer_DEFAULT_QUALIFIER()
+	if q, ok := stack.Node().TryGetContext(jsii.String(bootstrapQualifierContext)).(string); ok && q != "" {
+		qualifier = q
+	}
+	name := "cdk-" + qualifier + "-cfn-exec-role-" + *stack.Account() + "-" + *stack.Region()
+	return []string{*stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("iam"),
+		Region:       jsii.String(""),
+		Resource:     jsii.String("role"),
+		ResourceName: jsii.String(name),
+	})}
+}
+
+// Lock is what the locks exempt, for the stack's constructs.
+func (c Config) Lock(stack awscdk.Stack) lockdown.Exemptions {
+	return lockdown.Exemptions{BreakGlassArns: c.BreakGlassArns, DeployRoleArns: c.DeployRoles(stack)}
 }
 
 // principalProblems checks who may use and manage the key, including that an MFA requirement is

@@ -111,6 +111,16 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 		{"stackName", "1stack", "not a valid stack name"},
 		{"requireMfa", "yes please", "true or false"},
 		{"allowedCidr", "203.0.113.0/24", "did you mean allowedCidrs"},
+		{"breakGlassArns", "arn:aws:iam::111122223333:role/*", "wildcard"},
+		{"breakGlassArns", "arn:aws:sts::111122223333:assumed-role/BreakGlass/alice", "role session"},
+		{"breakGlassArns", "arn:aws:iam::12:root", "not an account root ARN"},
+		{"breakGlassArns", "arn:aws:iam::111122223333:user/MDBEncAdmin", "separation of duties"},
+		{"breakGlassArns", "arn:aws:iam::111122223333:user/MDBEnc", "separation of duties"},
+		{"breakGlassArns", "arn:aws:iam::111122223333:role/bg,arn:aws:iam::111122223333:role/bg", "listed twice"},
+		{"deployRoleArns", "[]", "remove deployRoleArns to use the CDK bootstrap's execution role"},
+		{"deployRoleArns", "arn:aws:iam::111122223333:user/deployer", "not an IAM role"},
+		{"deployRoleArns", "arn:aws:iam::111122223333:root", "account root"},
+		{"objectLockMode", "legal-hold", "write GOVERNANCE"},
 	}
 	for _, c := range cases {
 		_, err := ParseConfig(withSafety(map[string]any{c.key: c.value}))
@@ -251,5 +261,32 @@ func TestExistingTrailArnIsCheckedNamingTheFieldAndTheFix(t *testing.T) {
 				t.Errorf("%v: error lacks %q:\n%v", tc.ctx, w, err)
 			}
 		}
+	}
+}
+
+// The locks' settings: defaults, case of the Object Lock mode, and a principal in both exemption lists.
+func TestLockSettings(t *testing.T) {
+	cfg, err := ParseConfig(withSafety(map[string]any{
+		"breakGlassArns": []any{"arn:aws:iam::111122223333:role/BreakGlass", "arn:aws:iam::111122223333:root"},
+		"deployRoleArns": "arn:aws:iam::111122223333:role/pipeline/StackSetExecution",
+		"objectLockMode": "compliance",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ObjectLockMode != "COMPLIANCE" || len(cfg.BreakGlassArns) != 2 || len(cfg.DeployRoleArns) != 1 {
+		t.Fatalf("parsed %+v", cfg)
+	}
+	if d := DefaultConfig(); d.ObjectLockMode != "GOVERNANCE" || d.BreakGlassArns != nil || d.DeployRoleArns != nil {
+		t.Fatalf("defaults: governance mode, no break-glass, the bootstrap's role (nil): %+v", d)
+	}
+	both := "arn:aws:iam::111122223333:role/both"
+	_, err = ParseConfig(withSafety(map[string]any{"breakGlassArns": both, "deployRoleArns": both}))
+	if err == nil || !strings.Contains(err.Error(), "breakGlassArns: \""+both+"\" is also in deployRoleArns") {
+		t.Fatalf("want the principal in both lists refused, got %v", err)
+	}
+	// A user with a path is never one the stack creates, so it may be break-glass even if named MDBEnc.
+	if _, err := ParseConfig(withSafety(map[string]any{"breakGlassArns": "arn:aws:iam::111122223333:user/ops/MDBEnc"})); err != nil {
+		t.Fatalf("control: %v", err)
 	}
 }

@@ -47,6 +47,7 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		AnalyticsReporting: jsii.Bool(false),
 	})
 	g := &GuardStack{Stack: stack, Config: cfg}
+	lock := cfg.Lock(stack) // who may still make the locked changes (docs/aws-facts.md, "Locked changes")
 
 	adminArn := cfg.AdminUserArn
 	if adminArn == "" {
@@ -70,12 +71,15 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		AllowedVpcEndpoints: cfg.AllowedVpcEndpoints,
 		RequireMfa:          cfg.RequireMfa,
 		AdminRequireMfa:     cfg.AdminRequireMfa,
+		Lock:                lock,
 	})
 	if cfg.ExistingTrailArn == "" {
-		g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
+		g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays,
+			ObjectLockMode: cfg.ObjectLockMode, Lock: lock})
 	}
-	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails})
-	g.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security"})
+	// Both destinations carry the same locks (README.md, "Locked changes").
+	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Lock: lock})
+	g.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security", Lock: lock})
 	// The metric filters read the audit log group: the stack's own, an existing trail's when named, or none
 	// (that route is then off, with a warning).
 	var logGroup interfacesawslogs.ILogGroupRef

@@ -61,6 +61,8 @@ func (c Config) settingBehind(f quota.Finding) string {
 		"allowedVpcEndpoints":   c.AllowedVpcEndpoints,
 		"existingTrailArn":      {c.ExistingTrailArn},
 		"existingTrailLogGroup": {c.ExistingTrailLogGroup},
+		"breakGlassArns":        c.BreakGlassArns,
+		"deployRoleArns":        c.DeployRoleArns,
 	}
 	if len(c.KeyUserArns) == 0 {
 		values["serverUserName"] = []string{c.ServerUserName}
@@ -81,7 +83,7 @@ func (c Config) settingBehind(f quota.Finding) string {
 	}
 	if len(shares) == 0 {
 		if strings.Contains(f.Quota, "policy") {
-			return "keyUserArns, allowedCidrs, allowedVpcEndpoints"
+			return "keyUserArns, allowedCidrs, allowedVpcEndpoints, breakGlassArns, deployRoleArns"
 		}
 		return "template"
 	}
@@ -106,7 +108,7 @@ func (c Config) quotaFix(f quota.Finding) string {
 	case strings.Contains(f.Quota, "name length"):
 		return "Shorten the name"
 	case strings.Contains(f.Quota, "policy"):
-		return "Name fewer key users, CIDR ranges or VPC endpoints"
+		return "Name fewer key users, CIDR ranges, VPC endpoints, break-glass principals or deploy roles"
 	}
 	return "This is a kmsguard bug if no setting is named: please report it with your configuration"
 }

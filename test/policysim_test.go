@@ -115,18 +115,20 @@ func commonCases(admin string, okCtx simCtx) []simCase {
 		{"admin may not Decrypt", admin, "kms:Decrypt", okCtx.mfa(), nil, noAllow},
 		{"admin may not Decrypt even with kms:* in IAM", admin, "kms:Decrypt", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
 		{"admin may not GenerateDataKeyWithoutPlaintext", admin, "kms:GenerateDataKeyWithoutPlaintext", okCtx.mfa(), nil, noAllow},
-		{"admin may not ScheduleKeyDeletion", admin, "kms:ScheduleKeyDeletion", okCtx.mfa(), nil, noAllow},
+		{"admin may not ScheduleKeyDeletion (locked)", admin, "kms:ScheduleKeyDeletion", okCtx.mfa(), nil, denied},
 		{"admin may DisableKey with MFA", admin, "kms:DisableKey", okCtx.mfa(), nil, allowed},
 		{"admin may EnableKey with MFA", admin, "kms:EnableKey", okCtx.mfa(), nil, allowed},
-		// Administration stays possible through IAM (the root statement delegates to IAM policies).
-		{"account admin may ScheduleKeyDeletion", accountAdmin, "kms:ScheduleKeyDeletion", okCtx, []map[string]any{adminAccess}, allowed},
+		// Administration stays possible through IAM (the root statement delegates to IAM policies), except
+		// the locked changes: a new key policy and a deletion are left to the break-glass principals and the
+		// deploy role (TestLockedChangesSimulation asks them).
+		{"account admin may not ScheduleKeyDeletion (locked)", accountAdmin, "kms:ScheduleKeyDeletion", okCtx, []map[string]any{adminAccess}, denied},
 		{"account admin may CancelKeyDeletion", accountAdmin, "kms:CancelKeyDeletion", okCtx, []map[string]any{adminAccess}, allowed},
-		{"account admin may PutKeyPolicy", accountAdmin, "kms:PutKeyPolicy", okCtx, []map[string]any{adminAccess}, allowed},
+		{"account admin may not PutKeyPolicy (locked)", accountAdmin, "kms:PutKeyPolicy", okCtx, []map[string]any{adminAccess}, denied},
 		{"account admin may DisableKey (emergency stop)", accountAdmin, "kms:DisableKey", okCtx, []map[string]any{adminAccess}, allowed},
 		{"account admin may not EnableKey (left to the key administrator)", accountAdmin, "kms:EnableKey", okCtx, []map[string]any{adminAccess}, noAllow},
 		{"account admin may not Decrypt", accountAdmin, "kms:Decrypt", okCtx.mfa(), []map[string]any{adminAccess}, noAllow},
 		{"account admin may not CreateGrant (a grant hands out Decrypt)", accountAdmin, "kms:CreateGrant", okCtx.mfa(), []map[string]any{adminAccess}, noAllow},
-		{"account principal without identity policy may not ScheduleKeyDeletion", accountAdmin, "kms:ScheduleKeyDeletion", okCtx, nil, noAllow},
+		{"account principal without identity policy may not ScheduleKeyDeletion", accountAdmin, "kms:ScheduleKeyDeletion", okCtx, nil, denied},
 		// Anyone else, even with kms:* in IAM, cannot use the key.
 		{"unrelated account principal with kms:* may not Decrypt", unrelated, "kms:Decrypt", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
 		{"unrelated account principal with kms:* may not GenerateDataKeyWithoutPlaintext", unrelated, "kms:GenerateDataKeyWithoutPlaintext", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
@@ -149,7 +151,7 @@ func serverCases(server string, okCtx simCtx) []simCase {
 		{"server may not ReEncryptFrom", server, "kms:ReEncryptFrom", okCtx, nil, noAllow},
 		{"server may not CreateGrant", server, "kms:CreateGrant", okCtx, nil, noAllow},
 		{"server may not DisableKey", server, "kms:DisableKey", okCtx, nil, noAllow},
-		{"server may not ScheduleKeyDeletion", server, "kms:ScheduleKeyDeletion", okCtx, nil, noAllow},
+		{"server may not ScheduleKeyDeletion (locked)", server, "kms:ScheduleKeyDeletion", okCtx, nil, denied},
 	}
 }
 
@@ -276,6 +278,18 @@ func simulateEach(t *testing.T, keyPolicies []any, cases []simCase) [][]simResul
 	return res
 }
 
+// simulateOn asks the requests about one resource (a key, a topic, a bucket or an object) whose resource
+// policy is policy.
+func simulateOn(t *testing.T, resourceArn string, policy any, cases []simCase) []simResult {
+	t.Helper()
+	var res []simResult
+	runSimulate(t, map[string]any{"resourceArn": resourceArn, "resourcePolicy": policy}, cases, &res)
+	if len(res) != len(cases) {
+		t.Fatalf("simulate.mjs answered %d of %d requests", len(res), len(cases))
+	}
+	return res
+}
+
 func runSimulate(t *testing.T, in map[string]any, cases []simCase, out any) {
 	t.Helper()
 	node, err := filepath.Abs(filepath.Join("..", "node_modules", ".bin", "node"))
@@ -295,7 +309,10 @@ func runSimulate(t *testing.T, in map[string]any, cases []simCase, out any) {
 		Context          simCtx           `json:"context"`
 		IdentityPolicies []map[string]any `json:"identityPolicies"`
 	}
-	in["accountId"], in["keyArn"] = simAccount, simKeyArn
+	in["accountId"] = simAccount
+	if _, ok := in["resourceArn"]; !ok {
+		in["keyArn"] = simKeyArn
+	}
 	var reqs []request
 	for _, c := range cases {
 		reqs = append(reqs, request{c.name, c.principal, c.action, c.ctx.withPrincipal(c.principal), c.identity})
@@ -316,13 +333,22 @@ func runSimulate(t *testing.T, in map[string]any, cases []simCase, out any) {
 }
 
 // masterKeyPolicy is the master key's policy (a fresh copy) with the CloudFormation intrinsics replaced by
-// the values they have in one account: partition, account and region pseudo parameters, Fn::Join, and
-// Fn::GetAtt of an IAM user's Arn (from its UserName and Path). Anything else fails the test rather than
-// being guessed.
+// the values they have in one account (simResolver). Anything else fails the test rather than being guessed.
 func masterKeyPolicy(t *testing.T, s *Synth) any {
 	t.Helper()
 	_, key := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
-	res := cfntemplate.Resolver{Pseudo: cfntemplate.Pseudo{Partition: "aws", Region: simRegion, AccountID: simAccount}, Values: map[string]string{}}
+	return resolvedPolicy(t, s, "the master key's policy", key["Properties"].(map[string]any)["KeyPolicy"])
+}
+
+// simResolver gives a template's references the values they have in the simulation's account: partition,
+// account and region pseudo parameters, Fn::GetAtt of an IAM user's Arn (from its UserName and Path), and
+// fixed stand-ins for what CloudFormation names at deploy time: a topic's ARN (Ref of the topic) and a
+// bucket's name and ARN. Fn::Join and the other functions are evaluated by cfntemplate.
+func simResolver(s *Synth) cfntemplate.Resolver {
+	stack := s.Stack.Config.StackName
+	res := cfntemplate.Resolver{Pseudo: cfntemplate.Pseudo{Partition: "aws", Region: simRegion, AccountID: simAccount, StackName: stack,
+		StackID: "arn:aws:cloudformation:" + simRegion + ":" + simAccount + ":stack/" + stack + "/11112222-3333-4444-5555-666677778888"},
+		Values: map[string]string{}}
 	for id, u := range s.resourcesOfType("AWS::IAM::User") {
 		props, _ := u["Properties"].(map[string]any)
 		name, _ := props["UserName"].(string)
@@ -335,12 +361,27 @@ func masterKeyPolicy(t *testing.T, s *Synth) any {
 		}
 		res.Values[id+".Arn"] = "arn:aws:iam::" + simAccount + ":user" + path + name
 	}
-	policy, unresolved := res.Resolve(key["Properties"].(map[string]any)["KeyPolicy"])
+	for id := range s.resourcesOfType("AWS::SNS::Topic") {
+		res.Values[id] = "arn:aws:sns:" + simRegion + ":" + simAccount + ":" + stack + "-" + id
+	}
+	for id := range s.resourcesOfType("AWS::S3::Bucket") {
+		name := strings.ToLower(stack + "-" + id)
+		res.Values[id] = name
+		res.Values[id+".Arn"] = "arn:aws:s3:::" + name
+	}
+	return res
+}
+
+// resolvedPolicy resolves a policy document from the template with simResolver (a fresh copy each time).
+func resolvedPolicy(t *testing.T, s *Synth, what string, doc any) any {
+	t.Helper()
+	res := simResolver(s)
+	policy, unresolved := res.Resolve(doc)
 	if len(unresolved) > 0 {
-		t.Fatalf("%s: cannot resolve %v in the key policy", s.Name, unresolved)
+		t.Fatalf("%s: cannot resolve %v in %s", s.Name, unresolved, what)
 	}
 	if b, _ := json.Marshal(policy); bytes.Contains(b, []byte(`"Fn::`)) { // an intrinsic beside other keys
-		t.Fatalf("%s: intrinsic function left in the key policy: %s", s.Name, b)
+		t.Fatalf("%s: intrinsic function left in %s: %s", s.Name, what, b)
 	}
 	return policy
 }

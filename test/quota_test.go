@@ -51,6 +51,26 @@ func TestOverflowingConfigIsRefusedAtSynthNamingTheSetting(t *testing.T) {
 	}
 }
 
+// TestTooManyBreakGlassPrincipalsAreRefusedAtSynth: every lock names every break-glass principal in every
+// policy it adds to, so enough long ones overflow a policy's size quota; synth names breakGlassArns. The
+// control is the longest-names configuration (three of them, and two deploy roles), which fits
+// (TestEveryConfigurationFitsTheQuotasAtTheLongestNames).
+func TestTooManyBreakGlassPrincipalsAreRefusedAtSynth(t *testing.T) {
+	var many []any
+	for i := 0; i < 12; i++ {
+		many = append(many, fmt.Sprintf("arn:aws:iam::111122223333:role/%s/%s%02d", strings.Repeat("p", 400), strings.Repeat("b", 62), i))
+	}
+	_, out, err := runApp(t, map[string]any{"breakGlassArns": many, "alertEmails": "dba@example.com", "allowedCidrs": "203.0.113.0/24"})
+	if err == nil {
+		t.Fatalf("12 break-glass principals with 470-character ARNs synthesized without a quota error:\n%s", out)
+	}
+	for _, want := range []string{"AWS quota(s) at deploy time", "policy size (bytes)", "- breakGlassArns", "break-glass principals"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 // longestRules compiles a template's rules with every reference at its longest value, and each renamed
 // literal (old → new) replaced.
 func longestRules(t *testing.T, tpl *cfntemplate.Template, renamed map[string]string) replay.Rules {

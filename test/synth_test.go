@@ -87,6 +87,9 @@ var configs = map[string]map[string]any{
 		"trailName":           "prod-mariadb-key",
 		"logRetentionDays":    731.0,
 		"notifyKeyUse":        "false",
+		"breakGlassArns":      []any{"arn:aws:iam::111122223333:role/BreakGlass", "arn:aws:iam::111122223333:user/security/alice"},
+		"deployRoleArns":      "arn:aws:iam::111122223333:role/KmsGuardDeploy",
+		"objectLockMode":      "compliance",
 	},
 	// longest-names is the worst case for AWS's size quotas (docs/quotas.md): every name at the longest the
 	// configuration accepts, several networks, and three key users with 64-character names and paths (the most that fit with the
@@ -100,6 +103,12 @@ var configs = map[string]map[string]any{
 		"adminUserName":       "A" + strings.Repeat("d", 63),
 		"keyAlias":            "alias/" + strings.Repeat("k", 120),
 		"trailName":           "t" + strings.Repeat("r", 127),
+		// Three break-glass principals and two deploy roles with 64-character names under a path: every
+		// lock names each of them in every policy it adds to.
+		"breakGlassArns": []any{"arn:aws:iam::111122223333:role/break-glass/" + strings.Repeat("b", 64),
+			"arn:aws:iam::111122223333:user/security/" + strings.Repeat("s", 64), "arn:aws:iam::111122223333:root"},
+		"deployRoleArns": []any{"arn:aws:iam::111122223333:role/deploy/" + strings.Repeat("d", 64),
+			"arn:aws:iam::111122223333:role/stacksets/" + strings.Repeat("e", 64)},
 	},
 }
 

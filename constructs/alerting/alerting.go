@@ -18,6 +18,7 @@ import (
 
 	"github.com/kmsguard/kmsguard/internal/check"
 	"github.com/kmsguard/kmsguard/internal/cmk"
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
 // Props configures one destination.
@@ -26,6 +27,10 @@ type Props struct {
 	// Name tells the destinations apart in the topic's display name, the key's description and the key's
 	// kmsguard:role metadata (alerts-key, or NAME-alerts-key); empty means "alerts".
 	Name string
+	// Lock names who may still change the topic and its key (LockTopic, cmk.Lock): the break-glass
+	// principals (with MFA) and the role that deploys the stack. Required, so that no destination is ever
+	// built unlocked.
+	Lock lockdown.Exemptions
 }
 
 func (p Props) name() string {
@@ -42,6 +47,9 @@ func (p Props) Validate() error {
 		if err := check.Email(e); err != nil {
 			errs = append(errs, fmt.Errorf("Emails: %w", err))
 		}
+	}
+	if err := p.Lock.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Lock: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -61,6 +69,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
 	key := newTopicKey(c, props.name())
+	cmk.Lock(key, props.Lock)
 	display := "kmsguard alerts"
 	if props.name() != "alerts" {
 		display = "kmsguard " + props.name() + " alerts"
@@ -70,6 +79,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	LockTopic(topic, props.Lock)
 	for _, pub := range []struct {
 		sid, service, resource string
 		format                 awscdk.ArnFormat
@@ -96,6 +106,18 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		})
 	}
 	return &Alerting{Construct: c, Topic: topic, Key: key}
+}
+
+// LockTopic denies every change to the topic that a topic policy can deny (new subscriptions, attributes
+// such as the policy and the key, permissions, the data protection policy, deletion) to every principal but
+// the break-glass principals (with MFA) and the deploy roles of ex: DenyTopicChanges and
+// DenyTopicChangesWithoutMfa. SNS accepts only its documented topic-policy actions there
+// (docs/aws-facts.md); Unsubscribe and SetSubscriptionAttributes are not among them (README.md, "What
+// kmsguard does not protect against", says what covers them).
+func LockTopic(topic awssns.Topic, ex lockdown.Exemptions) {
+	for _, st := range ex.Deny("DenyTopicChanges", lockdown.TopicActions, *topic.TopicArn()) {
+		topic.AddToResourcePolicy(awsiam.PolicyStatement_FromJson(st))
+	}
 }
 
 // subscriptionID derives the construct id from the address, not its position, so removing one address does

@@ -18,13 +18,28 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/check"
+	"github.com/kmsguard/kmsguard/internal/cmk"
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
 // Props configures the audit pipeline.
 type Props struct {
 	TrailName        string
 	LogRetentionDays int
+	// ObjectLockMode is the trail bucket's default Object Lock retention mode: ObjectLockGovernance or
+	// ObjectLockCompliance.
+	ObjectLockMode string
+	// Lock names who may still change the audit key, the trail bucket's policy and Object Lock
+	// configuration (break-glass principals with MFA, and the deploy role), and who may bypass a
+	// governance-mode retention (break-glass principals with MFA only).
+	Lock lockdown.Exemptions
 }
+
+// The Object Lock retention modes S3 knows (docs/aws-facts.md).
+const (
+	ObjectLockGovernance = "GOVERNANCE"
+	ObjectLockCompliance = "COMPLIANCE"
+)
 
 // Validate reports every problem at once, by field name.
 func (p Props) Validate() error {
@@ -34,6 +49,12 @@ func (p Props) Validate() error {
 	}
 	if err := check.LogRetention(p.LogRetentionDays); err != nil {
 		errs = append(errs, fmt.Errorf("LogRetentionDays: %w", err))
+	}
+	if p.ObjectLockMode != ObjectLockGovernance && p.ObjectLockMode != ObjectLockCompliance {
+		errs = append(errs, fmt.Errorf("ObjectLockMode: %q is neither %s nor %s", p.ObjectLockMode, ObjectLockGovernance, ObjectLockCompliance))
+	}
+	if err := p.Lock.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Lock: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -71,8 +92,9 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 		awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
 
 	a.AuditKey = newAuditKey(c, a.TrailArn, logGroupName)
+	cmk.Lock(a.AuditKey, props.Lock)
 	a.AccessLogBucket = newAccessLogBucket(c)
-	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn, props.LogRetentionDays)
+	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn, props)
 
 	// L1: the L2 LogGroup nests its resource one level deeper, which would replace the retained log group.
 	a.LogGroup = awslogs.NewCfnLogGroup(c, jsii.String("LogGroup"), &awslogs.CfnLogGroupProps{

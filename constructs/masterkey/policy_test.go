@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
 func baseProps() Props {
@@ -14,6 +16,7 @@ func baseProps() Props {
 		AccountRootArn: "arn:aws:iam::111122223333:root",
 		KeyUserArns:    []string{"arn:aws:iam::111122223333:user/MDBEnc"},
 		AdminArn:       "arn:aws:iam::111122223333:user/MDBEncAdmin",
+		Lock:           lockdown.Exemptions{DeployRoleArns: []string{"arn:aws:iam::111122223333:role/deploy"}},
 	}
 }
 
@@ -31,7 +34,7 @@ func TestNoNetworkDenyWithoutRanges(t *testing.T) {
 	p := baseProps()
 	p.AdminRequireMfa = false
 	got := strings.Join(sids(PolicyDocument(p)), ",")
-	if got != "KeyAdministration,AllowUseOfTheKey,AllowEnableDisable" {
+	if got != "KeyAdministration,AllowUseOfTheKey,AllowEnableDisable,DenyKeyPolicyAndDeletion,DenyShortDeletionWindow" {
 		t.Fatalf("statements %s", got)
 	}
 }
@@ -63,7 +66,7 @@ func TestValidateReportsEveryField(t *testing.T) {
 	if err == nil {
 		t.Fatal("want errors")
 	}
-	for _, field := range []string{"Alias:", "AccountID:", "AccountRootArn:", "AdminArn:", "KeyUserArns:", "AllowedCidrs:", "AllowedVpcEndpoints:"} {
+	for _, field := range []string{"Alias:", "AccountID:", "AccountRootArn:", "AdminArn:", "KeyUserArns:", "AllowedCidrs:", "AllowedVpcEndpoints:", "Lock: DeployRoleArns: required"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error lacks %s: %v", field, err)
 		}
@@ -72,5 +75,38 @@ func TestValidateReportsEveryField(t *testing.T) {
 	p.KeyUserArns = []string{"${Token[TOKEN.123]}"}
 	if err := p.Validate(); err != nil {
 		t.Fatalf("a token (a user made in the same stack) cannot be checked at synth and must pass: %v", err)
+	}
+}
+
+// The lock denies PutKeyPolicy and ScheduleKeyDeletion, never DisableKey: the key administrator's duty and
+// the account's emergency stop stay (README.md, "The key policy").
+func TestLockKeepsDisableKeyAndNamesBreakGlassWithMfa(t *testing.T) {
+	p := baseProps()
+	p.Lock.BreakGlassArns = []string{"arn:aws:iam::111122223333:role/BreakGlass"}
+	var locked []any
+	for _, st := range PolicyDocument(p)["Statement"].([]any) {
+		m := st.(map[string]any)
+		if strings.HasPrefix(m["Sid"].(string), "DenyKeyPolicyAndDeletion") {
+			locked = append(locked, m)
+		}
+	}
+	b, _ := json.Marshal(locked)
+	if len(locked) != 2 || strings.Contains(string(b), "kms:DisableKey") ||
+		!strings.Contains(string(b), `"Action":["kms:PutKeyPolicy","kms:ScheduleKeyDeletion"]`) ||
+		!strings.Contains(string(b), `"Sid":"DenyKeyPolicyAndDeletionWithoutMfa"`) {
+		t.Fatalf("locked statements: %s", b)
+	}
+}
+
+func TestKeyUserOrAdministratorCannotBeBreakGlass(t *testing.T) {
+	for _, arn := range []string{"arn:aws:iam::111122223333:user/MDBEnc", "arn:aws:iam::111122223333:user/MDBEncAdmin"} {
+		p := baseProps()
+		p.Lock.BreakGlassArns = []string{arn}
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "separation of duties") {
+			t.Errorf("%s as break-glass: %v", arn, err)
+		}
+	}
+	if err := baseProps().Validate(); err != nil {
+		t.Fatalf("control: the base props are valid: %v", err)
 	}
 }
