@@ -191,11 +191,33 @@ func golden(t *testing.T, name string, ctx map[string]any) ([]byte, stacks.Confi
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := stacks.ParseConfig(ctx)
+	cfg, err := stacks.ParseConfig(acceptingRisks(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return raw, cfg
+}
+
+// acceptingRisks records the risks a test context takes (no subscriber, no network restriction) as an
+// operator must (README.md, "Safe by default"); it changes nothing in the template.
+func acceptingRisks(ctx map[string]any) map[string]any {
+	out := map[string]any{}
+	var risks []any
+	if _, ok := ctx["alertEmails"]; !ok {
+		risks = append(risks, stacks.RiskNoAlertSubscriber)
+	}
+	_, cidrs := ctx["allowedCidrs"]
+	_, vpces := ctx["allowedVpcEndpoints"]
+	if !cidrs && !vpces {
+		risks = append(risks, stacks.RiskAnyNetwork)
+	}
+	if len(risks) > 0 {
+		out["acceptRisks"] = risks
+	}
+	for k, v := range ctx {
+		out[k] = v
+	}
+	return out
 }
 
 func (e *env) run(raw []byte, cfg stacks.Config) Report {
@@ -426,21 +448,23 @@ func TestAnExistingTrailMustLogWhatTheRulesNeed(t *testing.T) {
 	}
 	r = e.run(raw, cfg)
 	want(t, r, "existing-trail", OK, "logging read and write management events")
-	want(t, r, "existing-logs", OK, "0 metric filter(s), 9 more with this stack")
+	filters := countResources(t, raw, "AWS::Logs::MetricFilter", "")
+	want(t, r, "existing-logs", OK, fmt.Sprintf("0 metric filter(s), %d more with this stack", filters))
 
-	// CloudWatch Logs' 100 metric filters per log group: 91 others leave room for kmsguard's 9, 92 do not.
+	// CloudWatch Logs' 100 metric filters per log group: 100-N others leave room for kmsguard's N, one more does not.
 	logs := cloudwatchlogs.NewFromConfig(e.cfg)
-	for i := range 92 {
+	room := 100 - filters
+	for i := range room + 1 {
 		if _, err := logs.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String(trailLogs),
 			FilterName: aws.String(fmt.Sprintf("other-%02d", i)), FilterPattern: aws.String(`{ $.eventName = "X" }`),
 			MetricTransformations: []cwltypes.MetricTransformation{{MetricName: aws.String("m"), MetricNamespace: aws.String("n"), MetricValue: aws.String("1")}}}); err != nil {
 			t.Fatal(err)
 		}
-		if i == 90 {
-			want(t, e.run(raw, cfg), "existing-logs", OK, "91 metric filter(s)")
+		if i == room-1 {
+			want(t, e.run(raw, cfg), "existing-logs", OK, fmt.Sprintf("%d metric filter(s)", room))
 		}
 	}
-	want(t, e.run(raw, cfg), "existing-logs", Fail, "92 metric filter(s), 9 more", "quota is 100")
+	want(t, e.run(raw, cfg), "existing-logs", Fail, fmt.Sprintf("%d metric filter(s), %d more", room+1, filters), "quota is 100")
 
 	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(arn), EventSelectors: []cttypes.EventSelector{
 		{ReadWriteType: cttypes.ReadWriteTypeWriteOnly, IncludeManagementEvents: aws.Bool(true)}}}); err != nil {
@@ -467,23 +491,26 @@ func TestRulesOnTheDefaultBusAgainstThePerBusQuotas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.quotas.applied = map[string]float64{rulesPerBusQuotaCode: 30} // kmsguard adds 17 rules, 7 with a wildcard
+	// kmsguard's share, read from the template: its rules, and those with a wildcard.
+	ours, wild := countResources(t, raw, "AWS::Events::Rule", ""), countResources(t, raw, "AWS::Events::Rule", `"wildcard"`)
+	e.quotas.applied = map[string]float64{rulesPerBusQuotaCode: float64(ours + 13)}
 	for i := range 13 {
 		put(fmt.Sprintf("plain-%d", i), `{"source":["aws.ec2"]}`)
 	}
 	put("KmsGuard-key-danger-1", `{"source":["aws.kms"]}`) // this stack's own: replaced, not added
-	want(t, e.run(raw, cfg), "rules", OK, "13 rule(s)", "17 more", "applied quota L-244521F2 is 30")
+	want(t, e.run(raw, cfg), "rules", OK, "13 rule(s)", fmt.Sprintf("%d more", ours), fmt.Sprintf("applied quota L-244521F2 is %d", ours+13))
 	put("plain-13", `{"source":["aws.ec2"]}`)
-	want(t, e.run(raw, cfg), "rules", Fail, "14 rule(s)", "17 more")
+	want(t, e.run(raw, cfg), "rules", Fail, "14 rule(s)", fmt.Sprintf("%d more", ours))
 
 	e.quotas.applied = map[string]float64{} // not raised: the AWS default applies
-	for i := range 23 {
+	others := 30 - wild
+	for i := range others {
 		put(fmt.Sprintf("wild-%d", i), `{"detail":{"eventName":[{"wildcard":"Get*"}]}}`)
 	}
-	want(t, e.run(raw, cfg), "wildcard-rules", OK, "23 rule(s) with a wildcard", "7 more")
+	want(t, e.run(raw, cfg), "wildcard-rules", OK, fmt.Sprintf("%d rule(s) with a wildcard", others), fmt.Sprintf("%d more", wild))
 	want(t, e.run(raw, cfg), "rules", OK, "AWS default quota L-244521F2 is 300")
-	put("wild-23", `{"detail":{"eventName":[{"wildcard":"Get*"}]}}`)
-	want(t, e.run(raw, cfg), "wildcard-rules", Fail, "24 rule(s) with a wildcard")
+	put(fmt.Sprintf("wild-%d", others), `{"detail":{"eventName":[{"wildcard":"Get*"}]}}`)
+	want(t, e.run(raw, cfg), "wildcard-rules", Fail, fmt.Sprintf("%d rule(s) with a wildcard", others+1))
 }
 
 // TestAppliedEventPatternQuota: kmsguard's largest pattern against the account's applied quota
@@ -520,7 +547,7 @@ func TestKMSEndpointsOutsideAllowedVpcEndpoints(t *testing.T) {
 	kmsEndpoint := endpoint("com.amazonaws." + region + ".kms")
 	endpoint("com.amazonaws." + region + ".sts")
 	cfg := func(ctx map[string]any) stacks.Config {
-		c, err := stacks.ParseConfig(ctx)
+		c, err := stacks.ParseConfig(acceptingRisks(ctx))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -606,7 +633,7 @@ func TestVerdictAndExitStatus(t *testing.T) {
 func TestMainAgainstMoto(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "cdk.json"), []byte(`{"app":"go run ./bin","context":{}}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "cdk.json"), []byte(`{"app":"go run ./bin","context":{"acceptRisks":["no-alert-subscriber","any-network"]}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := defaultTemplate(t)
@@ -656,4 +683,25 @@ func TestMainAgainstMoto(t *testing.T) {
 	if code, _, errText := main("--region"); code != ExitUsage || !strings.Contains(errText, "usage: kmsguard-preflight") {
 		t.Errorf("bad flags: exit %d, %q; want 2 and the usage", code, errText)
 	}
+}
+
+// countResources counts the template's resources of a type whose JSON contains has ("" for all of them).
+func countResources(t *testing.T, raw []byte, typ, has string) int {
+	t.Helper()
+	var doc struct {
+		Resources map[string]struct {
+			Type       string
+			Properties json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range doc.Resources {
+		if r.Type == typ && strings.Contains(string(r.Properties), has) {
+			n++
+		}
+	}
+	return n
 }
