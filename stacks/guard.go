@@ -191,7 +191,8 @@ const ExistingTrailWarning = "existingTrailArn: the stack uses a trail it does n
 // NoMetricFilterRouteWarning says exactly what is lost without the existing trail's log group.
 const NoMetricFilterRouteWarning = "existingTrailArn without existingTrailLogGroup: the metric-filter route is off. " +
 	"Lost: the alarms UnauthorizedCalls, KeyDenied, KeyDisabledOrScheduledForDeletion, CloudTrailChanges, " +
-	"ConsoleSignInWithoutMfa, AlertPipelineChanges, KeyPrincipalChanges and KeyPrincipalReplaced, and the dashboard's " +
+	"ConsoleSignInWithoutMfa, AlertPipelineChanges, KeyPrincipalChanges, KeyPrincipalReplaced, KeyPrincipalSessions and " +
+	"RoleChanges, the AuditLogHeartbeat, and the dashboard's " +
 	"graphs and latest-events table. Changes to the key administrator's and key users' credentials, MFA devices and " +
 	"permissions, and their deletion and re-creation, then raise no alert at all (IAM events reach EventBridge only " +
 	"in us-east-1), nor does a trail change made in another region. The EventBridge tiers are unaffected. " +

@@ -28,8 +28,8 @@ func TestAnExistingTrailIsUsedNotCreated(t *testing.T) {
 				t.Errorf("%s: %d %s in the template; the existing trail's are used", name, n, typ)
 			}
 		}
-		if n := len(s.resourcesOfType("AWS::KMS::Key")); n != 2 {
-			t.Errorf("%s: want 2 keys (master, alert topic), got %d", name, n)
+		if n := len(s.resourcesOfType("AWS::KMS::Key")); n != 3 {
+			t.Errorf("%s: want 3 keys (master, each alert topic's), got %d", name, n)
 		}
 	}
 	for _, typ := range notOurs {
@@ -78,7 +78,7 @@ func TestWithoutTheTrailsLogGroupTheMetricRouteIsOffWithAWarningNamingWhatIsLost
 		t.Errorf("%d metric filters without a log group to put them on", n)
 	}
 	for id, a := range s.resourcesOfType("AWS::CloudWatch::Alarm") {
-		if name, _ := props(a)["AlarmName"].(string); !strings.HasSuffix(name, "-UndeliveredAlerts") {
+		if name, _ := props(a)["AlarmName"].(string); !strings.HasSuffix(name, "UndeliveredAlerts") {
 			t.Errorf("alarm %s (%v) without its metric filter", id, props(a)["AlarmName"])
 		}
 	}

@@ -6,6 +6,7 @@ package detection
 import (
 	"errors"
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -133,8 +134,12 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	// the heartbeat are off: there is nothing to put them on.
 	if props.LogGroup != nil {
 		d.Alarms = newAlarms(c, props, topics)
-		d.Heartbeat = newHeartbeat(c, props, topics)
-		undelivered = append(undelivered, d.Heartbeat)
+		// CloudWatch takes a dimension value of at most 255 characters: an existing log group with a longer
+		// name (up to 512) gets no heartbeat.
+		if name := t.LogGroupName; *awscdk.Token_IsUnresolved(jsii.String(name)) || len(name) <= 255 {
+			d.Heartbeat = newHeartbeat(c, props, topics)
+			undelivered = append(undelivered, d.Heartbeat)
+		}
 	}
 	for _, dl := range d.DeadLetters {
 		undelivered = append(undelivered, dl.Alarm)
