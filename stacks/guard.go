@@ -228,6 +228,8 @@ func (g *GuardStack) addOutputs() {
 		// (docs/outputs.md).
 		out("AccessLogBucketName", "S3 bucket with the trail bucket's server access logs", g.AuditTrail.AccessLogBucket.BucketName())
 		out("AuditKeyArn", "Audit key (trail log files and the audit log group)", g.AuditTrail.AuditKey.KeyArn())
+		out("DeliveryRoleName", "Role CloudTrail uses to write to the audit log group (the tamper rules watch it)", g.AuditTrail.DeliveryRole.RoleName())
+		out("DeliveryPolicyArn", "The delivery role's managed policy (the tamper rules watch its versions)", g.AuditTrail.DeliveryPolicy.ManagedPolicyArn())
 	}
 	out("AlertTopicKeyArn", "Alert topic's key", g.Alerting.Key.KeyArn())
 	out("SecurityAlertTopicKeyArn", "Security alert topic's key", g.Security.Key.KeyArn())

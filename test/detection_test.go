@@ -1031,9 +1031,9 @@ func TestTheAlarmsCountWhatTheyAreForInEveryDeployedConfiguration(t *testing.T) 
 		{"DisableRule of another stack's rule", nil},
 		{"Console sign-in of the key administrator", nil}, // with MFA
 		{"Console sign-in without MFA by an IAM user (no rule; the CIS metric filter alarms)", []string{"ConsoleSignInWithoutMfa"}},
-		{"DeleteUser of the MariaDB server user (IAM: no rule, a metric filter alarms)", []string{"KeyPrincipalChanges", "KeyPrincipalReplaced"}},
-		{"CreateUser re-creating the key administrator under its name (IAM: no rule, a metric filter alarms)", []string{"KeyPrincipalChanges", "KeyPrincipalReplaced"}},
-		{"CreateAccessKey for the MariaDB server user (IAM: no rule, a metric filter alarms)", []string{"KeyPrincipalChanges"}},
+		{"DeleteUser of the MariaDB server user (a key-danger rule in us-east-1, a metric filter everywhere)", []string{"KeyPrincipalChanges", "KeyPrincipalReplaced"}},
+		{"CreateUser re-creating the key administrator under its name (a key-danger rule in us-east-1, a metric filter everywhere)", []string{"KeyPrincipalChanges", "KeyPrincipalReplaced"}},
+		{"CreateAccessKey for the MariaDB server user (a key-danger rule in us-east-1, a metric filter everywhere)", []string{"KeyPrincipalChanges"}},
 		{"DeleteUser of an unrelated user", nil},
 		{"GetSessionToken success for the key administrator", []string{"KeyPrincipalSessions"}},
 		{"GetSessionToken success for an unrelated user", nil},
