@@ -14,9 +14,12 @@ KMSGUARD_MAKE := out/kmsguard-make
 # The CDK CLI counts the feature flags kmsguard leaves at their defaults on every synth; the ones the stack
 # needs are set in code (stacks/flags.go), so the count is noise.
 CDK_NOISE := feature flags are not configured
-GOLDEN ?= test/testdata/default.template.json
+GOLDEN ?= test/testdata/example.template.json
+# A fresh clone's cdk.json leaves the alert subscribers and networks unset, which cdk deploy refuses;
+# synth, diff and demo then use the example values (kmsguard-make cdk-args) and say so first.
+EXAMPLE_NOTE := if [ -n "$$args" ]; then echo "== cdk.json leaves alertEmails and/or allowedCidrs/allowedVpcEndpoints unset, which cdk deploy refuses: using the EXAMPLE configuration ($$args; README.md, \"Safe by default\")"; fi
 
-.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench
+.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench preflight
 
 # node_modules/go.mod keeps `go ... ./...` out of node_modules (aws-cdk ships Go template files).
 node_modules/.kmsguard-installed: package.json package-lock.json
@@ -24,22 +27,32 @@ node_modules/.kmsguard-installed: package.json package-lock.json
 	echo 'module nodemodules_ignored' > node_modules/go.mod
 	touch $@
 
+# Only the modules the build and the tests need (go mod download would also fetch DuckDB's libraries for
+# every other platform, about 140 MB of downloads and 1 GB unpacked, none of them used here).
 setup: node_modules/.kmsguard-installed
-	@go mod download
+	@go list -deps -test -tags duckdb ./... > /dev/null
 	@go build -o out/kmsguard-make ./cmd/kmsguard-make
 
 ## synth: synthesize into cdk.out/ (no AWS credentials needed) and print what would be deployed. The stack's
 ## old template is removed first, so a failed synth can never be followed by a stale summary.
 synth: setup
-	@stack=$$($(KMSGUARD_MAKE) stack-name); rm -f "cdk.out/$$stack.template.json"; \
+	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); rm -f "cdk.out/$$stack.template.json"; \
 	echo "== cdk synth of stack $$stack (cdk.json context; cdk-nag reports in cdk.out/nag/)"; \
-	KMSGUARD_NAG=1 cdk synth --quiet --no-notices 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; }; \
+	$(EXAMPLE_NOTE); \
+	KMSGUARD_NAG=1 cdk synth $$args --quiet --no-notices 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; }; \
 	go run ./cmd/kmsguard-summary --brief "cdk.out/$$stack.template.json"
+
+## preflight: synth, then ask the target account (the AWS SDK's default credentials and region) what would
+## make cdk deploy fail or surprise (docs/preflight.md); read-only. Exit 1 not ready, 3 could not check.
+preflight: synth
+	go run ./cmd/kmsguard-preflight
 
 ## test: the whole test suite, as CI runs it.
 test: setup
 	go vet ./...
-	go test -count=1 ./...   # also replays every fuzz target's seed corpus and saved findings
+	go vet -tags duckdb ./internal/athena/
+	go test -count=1 -timeout 20m ./...   # also replays every fuzz target's seed corpus and saved findings
+	go test -count=1 -tags duckdb ./internal/athena/   # the Athena SQL run in DuckDB against replay (cgo)
 	scripts/fuzz.sh $(FUZZ_BUDGET) $(FUZZ_TARGETS)
 	FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz-check.sh 0   # a planted finding still fails the fuzz step
 
@@ -47,15 +60,16 @@ test: setup
 ## them offline against the committed golden $(GOLDEN); the first line says which. A difference is
 ## reported in its last line, not as a make error (docs/checks.md, "cdk diff review").
 diff: setup
-	@stack=$$($(KMSGUARD_MAKE) stack-name); log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	if src=$$($(KMSGUARD_MAKE) has-credentials); then \
-	  against="the deployed stack $$stack"; args=(); \
+	  against="the deployed stack $$stack"; against_args=(); \
 	  echo "== make diff: stack $$stack (cdk.json) against the DEPLOYED stack: $$src"; \
 	else \
-	  against="the committed golden $(GOLDEN)"; args=(--template "$(GOLDEN)"); export AWS_EC2_METADATA_DISABLED=true; \
+	  against="the committed golden $(GOLDEN)"; against_args=(--template "$(GOLDEN)"); export AWS_EC2_METADATA_DISABLED=true; \
 	  echo "== make diff: stack $$stack (cdk.json) against $$against: no AWS credentials, offline"; \
 	fi; \
-	cdk diff "$$stack" "$${args[@]}" --no-notices --no-path-metadata 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; } | tee "$$log"; \
+	$(EXAMPLE_NOTE); \
+	cdk diff $$args "$$stack" "$${against_args[@]}" --no-notices --no-path-metadata 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; } | tee "$$log"; \
 	if grep -q 'Number of stacks with differences: 0' "$$log"; then \
 	  echo "== make diff: no differences from $$against"; \
 	else \
@@ -69,7 +83,8 @@ nag: setup
 ## demo: deploy the stack (cdk.json context) into moto_server on 127.0.0.1 with cdk bootstrap + cdk deploy,
 ## drive the key with kms-manage-key, print what was created. A demonstration, not proof (docs/checks.md).
 demo: setup
-	@stack=$$($(KMSGUARD_MAKE) stack-name); STACK="$$stack" go run ./scripts/demo
+	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); $(EXAMPLE_NOTE); \
+	STACK="$$stack" CDK_ARGS="$$args" go run ./scripts/demo
 
 ## bench: warm cdk synth of the stack vs an empty CDK Go app (the floor) and the wall time of make test;
 ## then kmsguard-replay against the encoding/json reference on two corpora, one core and every core (ratios).

@@ -11,8 +11,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/kmsguard/kmsguard/internal/athena"
 	"github.com/kmsguard/kmsguard/internal/managekey"
+	"github.com/kmsguard/kmsguard/internal/projectconfig"
 	"github.com/kmsguard/kmsguard/internal/wrapper"
 	"github.com/kmsguard/kmsguard/stacks"
 )
@@ -263,9 +266,14 @@ func (c *checker) checkFlags(bin string, args []string) []string {
 	return bad
 }
 
-// checkCdkContext runs every `-c key=value` through the app's config loader.
+// checkCdkContext runs every `-c key=value` through the app's config loader, on top of the committed
+// cdk.json's context, as the CDK CLI of a fresh clone would.
 func checkCdkContext(args []string) []string {
-	ctx := map[string]any{}
+	ctx, err := projectconfig.Context("..")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	given := 0
 	for i := 0; i < len(args); i++ {
 		if args[i] != "-c" && args[i] != "--context" {
 			continue
@@ -275,8 +283,9 @@ func checkCdkContext(args []string) []string {
 		}
 		k, v, _ := strings.Cut(args[i+1], "=")
 		ctx[k] = v
+		given++
 	}
-	if len(ctx) == 0 {
+	if given == 0 {
 		return nil
 	}
 	if _, err := stacks.ParseConfig(ctx); err != nil {
@@ -314,6 +323,12 @@ var generators = map[string]func() (string, error){
 		var b strings.Builder
 		err = wrapper.PrintDropin(&b, wrapper.DropinParams{Wrapper: "/usr/local/bin/iam-kms-wrapper", ConfigPath: wrapper.DefaultConfigPath, Config: cfg})
 		return b.String(), err
+	},
+	// The table of docs/replay.md's organization-trail example.
+	"kmsguard-replay --emit athena --org o-a1b2c3d4e5 --accounts 111122223333,444455556666 --regions eu-west-1 --from 2025-05-01 s3://org-trail-bucket (the table)": func() (string, error) {
+		t := athena.Table{Name: athena.DefaultTableName, Bucket: "org-trail-bucket", OrgID: "o-a1b2c3d4e5",
+			Accounts: []string{"111122223333", "444455556666"}, Regions: []string{"eu-west-1"}, From: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)}
+		return t.DDL(), t.Validate()
 	},
 }
 

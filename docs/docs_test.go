@@ -135,7 +135,7 @@ func TestBrokenBlocksAreCaught(t *testing.T) {
 	// And the controls' fixed versions pass, so the check is not simply rejecting everything.
 	for _, md := range []string{
 		"```ini\n[kms]\n# required\nkms_mfa_id = arn:aws:iam::123456789012:mfa/MDBEnc\n```\n",
-		"```sh\nmake synth && kms-manage-key --outputs o.json status\ncdk deploy -c allowedCidrs=203.0.113.0/24\n```\n",
+		"```sh\nmake synth && kms-manage-key --outputs o.json status\ncdk synth -c example=true -c allowedCidrs=203.0.113.0/24\n```\n",
 		"<!-- untested: sample output -->\n```\nkey: arn:aws:kms:...\n```\n",
 	} {
 		bs, _ := blocks("control.md", md)

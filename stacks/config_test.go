@@ -7,28 +7,37 @@ import (
 	"testing"
 )
 
-func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig(map[string]any{})
-	if err != nil {
-		t.Fatal(err)
+// withSafety adds the settings kmsguard refuses to run without (README.md, "Safe by default") when a test's
+// context does not set them, so each test here sees only the problems it is about.
+func withSafety(ctx map[string]any) map[string]any {
+	out := map[string]any{}
+	if _, ok := ctx["alertEmails"]; !ok {
+		out["alertEmails"] = "dba@example.com"
 	}
-	if !reflect.DeepEqual(cfg, DefaultConfig()) {
-		t.Fatalf("empty context gave %+v, want the defaults %+v", cfg, DefaultConfig())
+	_, cidrs := ctx["allowedCidrs"]
+	_, vpces := ctx["allowedVpcEndpoints"]
+	if !cidrs && !vpces {
+		out["allowedCidrs"] = "203.0.113.0/24"
 	}
-	if cfg.RequireMfa || !cfg.AdminRequireMfa || cfg.LogRetentionDays != 365 || cfg.KeyAlias != "alias/mariadb-encryption" ||
-		cfg.AdminUserName != "MDBEncAdmin" || cfg.TrailName != "mariadb-encryption-key" || !cfg.NotifyKeyUse {
-		t.Fatalf("defaults differ from ARCHITECTURE.md: %+v", cfg)
+	for k, v := range ctx {
+		out[k] = v
 	}
+	return out
 }
 
-func TestParseConfigListShapes(t *testing.T) {
+// What each default does to the deployed stack is tested on the synthesized template, in
+// test/defaults_test.go.
+
+// TestListsAreAcceptedAsJSONOrCommaSeparated: a list is the same whether it comes from cdk.json or from
+// `-c` as a JSON array in quotes or a comma-separated string (README.md, Configuration).
+func TestListsAreAcceptedAsJSONOrCommaSeparated(t *testing.T) {
 	want := []string{"203.0.113.0/24", "198.51.100.7/32"}
 	for name, raw := range map[string]any{
 		"comma string":       "203.0.113.0/24, 198.51.100.7/32,",
 		"JSON in a string":   `["203.0.113.0/24","198.51.100.7/32"]`,
 		"cdk.json JSON list": []any{"203.0.113.0/24", "198.51.100.7/32"},
 	} {
-		cfg, err := ParseConfig(map[string]any{"allowedCidrs": raw})
+		cfg, err := ParseConfig(withSafety(map[string]any{"allowedCidrs": raw}))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -39,11 +48,13 @@ func TestParseConfigListShapes(t *testing.T) {
 	}
 }
 
-func TestParseConfigScalarsFromStrings(t *testing.T) {
-	cfg, err := ParseConfig(map[string]any{
+// TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine: `-c requireMfa=true` and friends arrive
+// as strings and mean what they say.
+func TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine(t *testing.T) {
+	cfg, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa": "true", "adminRequireMfa": "false", "logRetentionDays": "731", "notifyKeyUse": false,
 		"allowedCidrs": "203.0.113.0/24",
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,20 +63,22 @@ func TestParseConfigScalarsFromStrings(t *testing.T) {
 	}
 }
 
-func TestParseConfigIgnoresCDKOwnedKeys(t *testing.T) {
-	_, err := ParseConfig(map[string]any{
+// TestCDKsOwnContextKeysAreNotRejectedAsUnknown: feature flags, CLI settings and cached lookups that the
+// CDK writes into the context are not configuration typos.
+func TestCDKsOwnContextKeysAreNotRejectedAsUnknown(t *testing.T) {
+	_, err := ParseConfig(withSafety(map[string]any{
 		"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
 		"aws:cdk:enable-path-metadata":                    true,
 		"availability-zones:account=1:region=us-east-1":   []any{"a"},
 		"acknowledged-issue-numbers":                      []any{1.0},
-	})
+	}))
 	if err != nil {
 		t.Fatalf("CDK's own context keys must not be rejected: %v", err)
 	}
 }
 
-// TestBadInputNamesEveryKey is the acceptance list of the issue: each bad value must be reported, by key,
-// in one error, and nothing else may be reported.
+// TestBadInputNamesEveryKey walks what README.md's Configuration section says is rejected: each bad value
+// must be reported, by key, in one error, and nothing else may be reported.
 func TestBadInputNamesEveryKey(t *testing.T) {
 	cases := []struct {
 		key, value, mentions string
@@ -98,9 +111,19 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 		{"stackName", "1stack", "not a valid stack name"},
 		{"requireMfa", "yes please", "true or false"},
 		{"allowedCidr", "203.0.113.0/24", "did you mean allowedCidrs"},
+		{"breakGlassArns", "arn:aws:iam::111122223333:role/*", "wildcard"},
+		{"breakGlassArns", "arn:aws:sts::111122223333:assumed-role/BreakGlass/alice", "role session"},
+		{"breakGlassArns", "arn:aws:iam::12:root", "not an account root ARN"},
+		{"breakGlassArns", "arn:aws:iam::111122223333:user/MDBEncAdmin", "separation of duties"},
+		{"breakGlassArns", "arn:aws:iam::111122223333:user/MDBEnc", "separation of duties"},
+		{"breakGlassArns", "arn:aws:iam::111122223333:role/bg,arn:aws:iam::111122223333:role/bg", "listed twice"},
+		{"deployRoleArns", "[]", "remove deployRoleArns to use the CDK bootstrap's execution role"},
+		{"deployRoleArns", "arn:aws:iam::111122223333:user/deployer", "not an IAM role"},
+		{"deployRoleArns", "arn:aws:iam::111122223333:root", "account root"},
+		{"objectLockMode", "legal-hold", "write GOVERNANCE"},
 	}
 	for _, c := range cases {
-		_, err := ParseConfig(map[string]any{c.key: c.value})
+		_, err := ParseConfig(withSafety(map[string]any{c.key: c.value}))
 		var problems Problems
 		if !errors.As(err, &problems) {
 			t.Errorf("%s=%q: want a configuration error, got %v", c.key, c.value, err)
@@ -112,27 +135,29 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 	}
 }
 
-func TestRequireMfaWithRoleUser(t *testing.T) {
-	_, err := ParseConfig(map[string]any{
+// TestRequireMfaRefusesARoleAsKeyUser: a role can never present MFA through iam-kms-wrapper.
+func TestRequireMfaRefusesARoleAsKeyUser(t *testing.T) {
+	_, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa":  true,
 		"keyUserArns": "arn:aws:iam::111122223333:role/mariadb",
-	})
+	}))
 	if err == nil || !strings.Contains(err.Error(), "requireMfa: key user") || !strings.Contains(err.Error(), "GetSessionToken") {
 		t.Fatalf("a role can never present MFA through iam-kms-wrapper; want a requireMfa error, got %v", err)
 	}
-	if _, err := ParseConfig(map[string]any{"requireMfa": true, "keyUserArns": "arn:aws:iam::111122223333:user/mariadb"}); err != nil {
+	if _, err := ParseConfig(withSafety(map[string]any{"requireMfa": true, "keyUserArns": "arn:aws:iam::111122223333:user/mariadb"})); err != nil {
 		t.Fatalf("an IAM user can get an MFA session: %v", err)
 	}
 }
 
-func TestAllProblemsAtOnce(t *testing.T) {
-	_, err := ParseConfig(map[string]any{
+// TestEveryProblemIsReportedAtOnceSortedByKey: one run names every problem, in key order.
+func TestEveryProblemIsReportedAtOnceSortedByKey(t *testing.T) {
+	_, err := ParseConfig(withSafety(map[string]any{
 		"allowedCidrs":     "0.0.0.0/0,10.0.0.0/8",
 		"alertEmails":      "nope",
 		"logRetentionDays": 2,
 		"keyAlias":         "x",
 		"typoKey":          1,
-	})
+	}))
 	var problems Problems
 	if !errors.As(err, &problems) {
 		t.Fatalf("want Problems, got %v", err)
@@ -154,15 +179,16 @@ func TestAllProblemsAtOnce(t *testing.T) {
 	}
 }
 
-func TestDuplicatesAreReported(t *testing.T) {
-	_, err := ParseConfig(map[string]any{"alertEmails": "a@example.com,a@example.com"})
+// TestAValueListedTwiceIsRefused names the duplicate rather than deploying it twice.
+func TestAValueListedTwiceIsRefused(t *testing.T) {
+	_, err := ParseConfig(withSafety(map[string]any{"alertEmails": "a@example.com,a@example.com"}))
 	if err == nil || !strings.Contains(err.Error(), "listed twice") {
 		t.Fatalf("want a duplicate error, got %v", err)
 	}
 }
 
 func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
-	_, err := ParseConfig(map[string]any{"serverUserName": "MDBEncAdmin"})
+	_, err := ParseConfig(withSafety(map[string]any{"serverUserName": "MDBEncAdmin"}))
 	if err == nil || !strings.Contains(err.Error(), "serverUserName") {
 		t.Fatalf("want a serverUserName error, got %v", err)
 	}
@@ -172,7 +198,7 @@ func TestServerUserNameMustDifferFromAdmin(t *testing.T) {
 // account where the administrator exists) names the existing user instead of creating MDBEncAdmin again.
 // Every problem is reported at once, by key, with the fix; a valid ARN passes (the control).
 func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
-	ok, err := ParseConfig(map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/ops/KeyToggler"})
+	ok, err := ParseConfig(withSafety(map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/ops/KeyToggler"}))
 	if err != nil || ok.adminName() != "KeyToggler" || ok.watchedUserNames()[0] != "KeyToggler" {
 		t.Fatalf("a valid existing administrator was refused or not watched: %v %+v", err, ok.watchedUserNames())
 	}
@@ -187,7 +213,7 @@ func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
 		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/MDBEnc"}, []string{"serverUserName: ", "also the admin user"}},
 		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:role/x", "trailName": "bad name!"}, []string{"adminUserArn: ", "trailName: "}},
 	} {
-		_, err := ParseConfig(tc.ctx)
+		_, err := ParseConfig(withSafety(tc.ctx))
 		if err == nil {
 			t.Errorf("%v: accepted", tc.ctx)
 			continue
@@ -197,5 +223,70 @@ func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
 				t.Errorf("%v: error lacks %q:\n%v", tc.ctx, w, err)
 			}
 		}
+	}
+}
+
+// TestExistingTrailArnIsCheckedNamingTheFieldAndTheFix: an existing trail is named by its ARN, whose shape is
+// checked at synth (a trail name or a mistyped ARN would be watched under the wrong name, silently); its log
+// group comes only with it; and the settings of the trail the stack would have made cannot be given with it,
+// since they would be ignored. Every problem at once, by key; a valid pair passes (the control).
+func TestExistingTrailArnIsCheckedNamingTheFieldAndTheFix(t *testing.T) {
+	const arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail"
+	ok, err := ParseConfig(withSafety(map[string]any{"existingTrailArn": arn, "existingTrailLogGroup": "aws-cloudtrail-logs-org"}))
+	if err != nil || ok.WatchedTrailName() != "org-trail" {
+		t.Fatalf("a valid existing trail was refused or is not watched by its name: %v, %q", err, ok.WatchedTrailName())
+	}
+	if d := DefaultConfig(); d.WatchedTrailName() != d.TrailName {
+		t.Errorf("without existingTrailArn the stack's own trail %q must be watched, got %q", d.TrailName, d.WatchedTrailName())
+	}
+	for _, tc := range []struct {
+		ctx  map[string]any
+		want []string
+	}{
+		{map[string]any{"existingTrailArn": "org-trail"}, []string{"existingTrailArn: ", "is a trail name, not an ARN", "arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME"}},
+		{map[string]any{"existingTrailArn": "arn:aws:cloudtrail:eu-west-1:111122223333:org-trail"}, []string{"existingTrailArn: ", "not a trail ARN", "describe-trails"}},
+		{map[string]any{"existingTrailLogGroup": "aws-cloudtrail-logs-org"}, []string{"existingTrailLogGroup: ", "only used with existingTrailArn"}},
+		{map[string]any{"existingTrailArn": arn, "existingTrailLogGroup": "arn:aws:logs:eu-west-1:111122223333:log-group:org:*"},
+			[]string{"existingTrailLogGroup: ", "is an ARN", "(org)"}},
+		{map[string]any{"existingTrailArn": arn, "trailName": "mine", "logRetentionDays": 731.0},
+			[]string{"logRetentionDays: is not used with existingTrailArn", "trailName: is not used with existingTrailArn"}},
+	} {
+		_, err := ParseConfig(withSafety(tc.ctx))
+		if err == nil {
+			t.Errorf("%v: accepted", tc.ctx)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error lacks %q:\n%v", tc.ctx, w, err)
+			}
+		}
+	}
+}
+
+// The locks' settings: defaults, case of the Object Lock mode, and a principal in both exemption lists.
+func TestLockSettings(t *testing.T) {
+	cfg, err := ParseConfig(withSafety(map[string]any{
+		"breakGlassArns": []any{"arn:aws:iam::111122223333:role/BreakGlass", "arn:aws:iam::111122223333:root"},
+		"deployRoleArns": "arn:aws:iam::111122223333:role/pipeline/StackSetExecution",
+		"objectLockMode": "compliance",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ObjectLockMode != "COMPLIANCE" || len(cfg.BreakGlassArns) != 2 || len(cfg.DeployRoleArns) != 1 {
+		t.Fatalf("parsed %+v", cfg)
+	}
+	if d := DefaultConfig(); d.ObjectLockMode != "GOVERNANCE" || d.BreakGlassArns != nil || d.DeployRoleArns != nil {
+		t.Fatalf("defaults: governance mode, no break-glass, the bootstrap's role (nil): %+v", d)
+	}
+	both := "arn:aws:iam::111122223333:role/both"
+	_, err = ParseConfig(withSafety(map[string]any{"breakGlassArns": both, "deployRoleArns": both}))
+	if err == nil || !strings.Contains(err.Error(), "breakGlassArns: \""+both+"\" is also in deployRoleArns") {
+		t.Fatalf("want the principal in both lists refused, got %v", err)
+	}
+	// A user with a path is never one the stack creates, so it may be break-glass even if named MDBEnc.
+	if _, err := ParseConfig(withSafety(map[string]any{"breakGlassArns": "arn:aws:iam::111122223333:user/ops/MDBEnc"})); err != nil {
+		t.Fatalf("control: %v", err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -24,9 +26,11 @@ type GuardStack struct {
 	MasterKey  *masterkey.MasterKey
 	KeyAdmin   *keyadmin.KeyAdmin     // nil when the operator named an existing administrator (adminUserArn)
 	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
-	AuditTrail *audittrail.AuditTrail
-	Alerting   *alerting.Alerting
-	Detection  *detection.Detection
+	AuditTrail *audittrail.AuditTrail // nil when the operator named an existing trail (existingTrailArn)
+	Alerting   *alerting.Alerting     // the "alerts" destination: alertEmails, and the informational key-use tier
+	// Security is the second, independent destination: securityEmails (or alertEmails), critical tiers only.
+	Security  *alerting.Alerting
+	Detection *detection.Detection
 }
 
 // NewGuardStack builds the stack. It validates cfg again (cheaply) so that code that builds a Config by
@@ -43,6 +47,7 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		AnalyticsReporting: jsii.Bool(false),
 	})
 	g := &GuardStack{Stack: stack, Config: cfg}
+	lock := cfg.Lock(stack) // who may still make the locked changes (docs/aws-facts.md, "Locked changes")
 
 	adminArn := cfg.AdminUserArn
 	if adminArn == "" {
@@ -54,25 +59,46 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		g.ServerUser = serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName})
 		keyUsers = []string{*g.ServerUser.User.UserArn()}
 	}
+	accountRoot := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+		Resource: jsii.String("root"), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})
 	g.MasterKey = masterkey.New(stack, "MasterKey", masterkey.Props{
 		Alias:               cfg.KeyAlias,
 		AccountID:           *awscdk.Aws_ACCOUNT_ID(),
-		AccountRootArn:      "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID() + ":root",
+		AccountRootArn:      *accountRoot,
 		KeyUserArns:         keyUsers,
 		AdminArn:            adminArn,
 		AllowedCidrs:        cfg.AllowedCidrs,
 		AllowedVpcEndpoints: cfg.AllowedVpcEndpoints,
 		RequireMfa:          cfg.RequireMfa,
 		AdminRequireMfa:     cfg.AdminRequireMfa,
+		Lock:                lock,
 	})
-	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays})
-	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails})
+	if cfg.ExistingTrailArn == "" {
+		g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays,
+			ObjectLockMode: cfg.ObjectLockMode, Lock: lock})
+	}
+	// Both destinations carry the same locks (README.md, "Locked changes").
+	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Lock: lock})
+	g.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security", Lock: lock})
+	// The metric filters read the audit log group: the stack's own, an existing trail's when named, or none
+	// (that route is then off, with a warning).
+	var logGroup interfacesawslogs.ILogGroupRef
+	switch {
+	case g.AuditTrail != nil:
+		logGroup = g.AuditTrail.LogGroup
+	case cfg.ExistingTrailLogGroup != "":
+		logGroup = awslogs.LogGroup_FromLogGroupName(stack, jsii.String("ExistingTrailLogGroup"), jsii.String(cfg.ExistingTrailLogGroup))
+	}
 	g.Detection = detection.New(stack, "Detection", detection.Props{
-		Targets:      g.detectionTargets(adminArn, keyUsers),
+		Targets: g.detectionTargets(adminArn, keyUsers),
+		Destinations: []detection.Destination{
+			{Topic: g.Alerting.Topic, Info: true},
+			{ID: "Security", Topic: g.Security.Topic},
+		},
+		LogGroup:     logGroup,
 		NotifyKeyUse: cfg.NotifyKeyUse,
 		Namespace:    "kmsguard/" + cfg.StackName,
 	})
-	// The metric filters name the log group by Ref, which also makes them wait for it.
 
 	g.warnAboutWeakSettings()
 	g.addOutputs()
@@ -85,40 +111,92 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detection.Targets {
 	cfg := g.Config
 	users := []string{adminArn}
+	var roles []string
 	for _, arn := range keyUsers {
-		if !strings.Contains(arn, ":role/") {
+		if strings.Contains(arn, ":role/") {
+			roles = append(roles, principalName(arn))
+		} else {
 			users = append(users, arn)
 		}
 	}
-	return detection.Targets{
+	aliasArn := g.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Resource: jsii.String("alias"),
+		ResourceName: jsii.String(strings.TrimPrefix(cfg.KeyAlias, "alias/")), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
+	t := detection.Targets{
 		KeyArn:       *g.MasterKey.Key.AttrArn(),
 		KeyID:        *g.MasterKey.Key.AttrKeyId(),
 		KeyAlias:     cfg.KeyAlias,
-		AliasArn:     "arn:" + *awscdk.Aws_PARTITION() + ":kms:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + cfg.KeyAlias,
-		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn()},
-		TrailName:    cfg.TrailName,
-		BucketNames:  []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()},
-		LogGroupName: g.AuditTrail.LogGroupName,
-		TopicArn:     *g.Alerting.Topic.TopicArn(),
+		AliasArn:     *aliasArn,
+		AuditKeyArns: []string{*g.Alerting.Key.KeyArn(), *g.Security.Key.KeyArn()},
+		TrailName:    cfg.WatchedTrailName(),
 		NamePrefix:   cfg.StackName,
 		UserArns:     users,
 		UserNames:    cfg.watchedUserNames(),
+		// What else can silence the alerts or hand out the key: the stack itself, the trail's delivery role
+		// and the key users that are roles.
+		KeyUserRoleNames: roles,
+		StackName:        cfg.StackName,
+		StackArnPrefix: *g.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
+			ResourceName: jsii.String(cfg.StackName + "/"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
 	}
+	if g.AuditTrail == nil {
+		// An existing trail: its bucket, key and delivery role are not ours and not known here; its log group
+		// is watched by the name the operator gives (README.md, "Using an existing trail").
+		return t
+	}
+	t.AuditKeyArns = append([]string{*g.AuditTrail.AuditKey.KeyArn()}, t.AuditKeyArns...)
+	t.BucketNames = []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()}
+	t.DeliveryRoleName = *g.AuditTrail.DeliveryRole.RoleName()
+	t.DeliveryPolicyArn = *g.AuditTrail.DeliveryPolicy.ManagedPolicyArn()
+	return t
 }
 
 // warnAboutWeakSettings flags choices that are allowed but leave a gap; `cdk synth --strict` turns them
 // into errors for teams that want that.
 func (g *GuardStack) warnAboutWeakSettings() {
 	ann := awscdk.Annotations_Of(g.Stack)
-	if len(g.Config.AllowedCidrs) == 0 && len(g.Config.AllowedVpcEndpoints) == 0 {
-		ann.AddWarningV2(jsii.String("kmsguard:noNetworkRestriction"), jsii.String(
-			"allowedCidrs and allowedVpcEndpoints are empty: stolen credentials can use the master key from anywhere"), nil)
+	cfg := g.Config
+	if len(cfg.ExampleFilled) > 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:exampleConfiguration"), jsii.String(
+			"EXAMPLE configuration (example=true): "+strings.Join(cfg.ExampleFilled, ", ")+" stand in for settings cdk.json leaves unset. "+
+				"Never deploy it: set them in cdk.json (README.md, \"Safe by default\")"), nil)
 	}
-	if len(g.Config.AlertEmails) == 0 {
+	if cfg.accepts(RiskAnyNetwork) {
+		ann.AddWarningV2(jsii.String("kmsguard:noNetworkRestriction"), jsii.String(
+			"acceptRisks records any-network: stolen credentials can use the master key from anywhere"), nil)
+	}
+	if cfg.accepts(RiskNoAlertSubscriber) {
 		ann.AddWarningV2(jsii.String("kmsguard:noAlertEmails"), jsii.String(
-			"alertEmails is empty: alerts go to a topic nobody is subscribed to"), nil)
+			"acceptRisks records no-alert-subscriber: alerts go to topics nobody is subscribed to until you subscribe someone"), nil)
+	}
+	if len(cfg.SecurityEmails) == 0 && len(cfg.AlertEmails) > 0 {
+		ann.AddWarningV2(jsii.String("kmsguard:securityEmailsFallback"), jsii.String(
+			"securityEmails is empty: the security destination mails the alertEmails addresses, so whoever reads (or unsubscribes) "+
+				"those mailboxes controls both destinations; set securityEmails to another team (README.md, \"Two alert destinations\")"), nil)
+	}
+	if g.Config.ExistingTrailArn != "" {
+		ann.AddWarningV2(jsii.String("kmsguard:existingTrail"), jsii.String(ExistingTrailWarning), nil)
+		if g.Config.ExistingTrailLogGroup == "" {
+			ann.AddWarningV2(jsii.String("kmsguard:noMetricFilterRoute"), jsii.String(NoMetricFilterRouteWarning), nil)
+		}
 	}
 }
+
+// ExistingTrailWarning says what the tamper tier covers when the trail is not the stack's own.
+const ExistingTrailWarning = "existingTrailArn: the stack uses a trail it does not own. The audit-tamper and denied tiers " +
+	"watch that trail by its name (StopLogging, DeleteTrail, UpdateTrail, event selectors), but not its S3 bucket, " +
+	"its log files or its KMS key, which the stack does not know; and a trail of another account (an organization " +
+	"trail) is changed in that account, where these rules never see it. Protect them where they are owned " +
+	"(README.md, \"Using an existing trail\")"
+
+// NoMetricFilterRouteWarning says exactly what is lost without the existing trail's log group.
+const NoMetricFilterRouteWarning = "existingTrailArn without existingTrailLogGroup: the metric-filter route is off. " +
+	"Lost: the alarms UnauthorizedCalls, KeyDenied, KeyDisabledOrScheduledForDeletion, CloudTrailChanges, " +
+	"ConsoleSignInWithoutMfa, AlertPipelineChanges, KeyPrincipalChanges, KeyPrincipalReplaced, KeyPrincipalSessions and " +
+	"RoleChanges, the AuditLogHeartbeat, and the dashboard's " +
+	"graphs and latest-events table. Changes to the key administrator's and key users' credentials, MFA devices and " +
+	"permissions, and their deletion and re-creation, then raise no alert at all (IAM events reach EventBridge only " +
+	"in us-east-1), nor does a trail change made in another region. The EventBridge tiers are unaffected. " +
+	"Set existingTrailLogGroup to the trail's CloudWatch Logs log group to keep them"
 
 func (g *GuardStack) addOutputs() {
 	out := func(id, description string, value *string) {
@@ -136,7 +214,25 @@ func (g *GuardStack) addOutputs() {
 		out("ServerUserArn", "MariaDB server user: create its access key by hand", g.ServerUser.User.UserArn())
 	}
 	out("AlertTopicArn", "Alert topic: confirm each email subscription", g.Alerting.Topic.TopicArn())
-	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
-	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
-	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())
+	out("SecurityAlertTopicArn", "Second, independent alert topic (securityEmails): confirm each email subscription", g.Security.Topic.TopicArn())
+	if g.AuditTrail == nil {
+		out("TrailArn", "The existing trail the alerts rely on (existingTrailArn; not managed by this stack)", jsii.String(g.Config.ExistingTrailArn))
+		if g.Config.ExistingTrailLogGroup != "" {
+			out("AuditLogGroupName", "The existing trail's log group the metric filters watch (existingTrailLogGroup)", jsii.String(g.Config.ExistingTrailLogGroup))
+		}
+	} else {
+		out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
+		out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
+		out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())
+		// The rest of what the alert rules watch, so that kmsguard-replay --outputs resolves every reference
+		// (docs/outputs.md).
+		out("AccessLogBucketName", "S3 bucket with the trail bucket's server access logs", g.AuditTrail.AccessLogBucket.BucketName())
+		out("AuditKeyArn", "Audit key (trail log files and the audit log group)", g.AuditTrail.AuditKey.KeyArn())
+		out("DeliveryRoleName", "Role CloudTrail uses to write to the audit log group (the tamper rules watch it)", g.AuditTrail.DeliveryRole.RoleName())
+		out("DeliveryPolicyArn", "The delivery role's managed policy (the tamper rules watch its versions)", g.AuditTrail.DeliveryPolicy.ManagedPolicyArn())
+	}
+	out("AlertTopicKeyArn", "Alert topic's key", g.Alerting.Key.KeyArn())
+	out("SecurityAlertTopicKeyArn", "Security alert topic's key", g.Security.Key.KeyArn())
+	out("DeadLetterQueueUrl", "Undelivered alerts: read them here when the UndeliveredAlerts alarm fires", g.Detection.DeadLetters[0].Queue.QueueUrl())
+	out("SecurityDeadLetterQueueUrl", "Undelivered security alerts: read them here when the SecurityUndeliveredAlerts alarm fires", g.Detection.DeadLetters[1].Queue.QueueUrl())
 }

@@ -52,13 +52,17 @@ func (c Config) settingBehind(f quota.Finding) string {
 		n   int
 	}
 	values := map[string][]string{
-		"keyUserArns":         c.KeyUserArns,
-		"keyAlias":            {c.KeyAlias},
-		"trailName":           {c.TrailName},
-		"stackName":           {c.StackName},
-		"adminUserName":       {c.AdminUserName},
-		"allowedCidrs":        c.AllowedCidrs,
-		"allowedVpcEndpoints": c.AllowedVpcEndpoints,
+		"keyUserArns":           c.KeyUserArns,
+		"keyAlias":              {c.KeyAlias},
+		"trailName":             {c.TrailName},
+		"stackName":             {c.StackName},
+		"adminUserName":         {c.AdminUserName},
+		"allowedCidrs":          c.AllowedCidrs,
+		"allowedVpcEndpoints":   c.AllowedVpcEndpoints,
+		"existingTrailArn":      {c.ExistingTrailArn},
+		"existingTrailLogGroup": {c.ExistingTrailLogGroup},
+		"breakGlassArns":        c.BreakGlassArns,
+		"deployRoleArns":        c.DeployRoleArns,
 	}
 	if len(c.KeyUserArns) == 0 {
 		values["serverUserName"] = []string{c.ServerUserName}
@@ -79,7 +83,7 @@ func (c Config) settingBehind(f quota.Finding) string {
 	}
 	if len(shares) == 0 {
 		if strings.Contains(f.Quota, "policy") {
-			return "keyUserArns, allowedCidrs, allowedVpcEndpoints"
+			return "keyUserArns, allowedCidrs, allowedVpcEndpoints, breakGlassArns, deployRoleArns"
 		}
 		return "template"
 	}
@@ -104,7 +108,7 @@ func (c Config) quotaFix(f quota.Finding) string {
 	case strings.Contains(f.Quota, "name length"):
 		return "Shorten the name"
 	case strings.Contains(f.Quota, "policy"):
-		return "Name fewer key users, CIDR ranges or VPC endpoints"
+		return "Name fewer key users, CIDR ranges, VPC endpoints, break-glass principals or deploy roles"
 	}
 	return "This is a kmsguard bug if no setting is named: please report it with your configuration"
 }

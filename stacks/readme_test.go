@@ -31,7 +31,8 @@ func TestReadmeDocumentsEveryKey(t *testing.T) {
 	}
 	defaults := DefaultConfig()
 	for key, want := range map[string]string{"stackName": defaults.StackName, "adminUserName": defaults.AdminUserName,
-		"serverUserName": defaults.ServerUserName, "keyAlias": defaults.KeyAlias, "trailName": defaults.TrailName} {
+		"serverUserName": defaults.ServerUserName, "keyAlias": defaults.KeyAlias, "trailName": defaults.TrailName,
+		"objectLockMode": defaults.ObjectLockMode} {
 		if !strings.Contains(section, "| `"+key+"` | `"+want+"` |") {
 			t.Errorf("README default of %s is not `%s`", key, want)
 		}

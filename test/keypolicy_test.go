@@ -8,13 +8,18 @@ import (
 	"testing"
 )
 
-// Expected key-policy pieces, written from the policy table of ARCHITECTURE.md (not read back from a synth).
+// Expected key-policy pieces, written from the table in README.md, "The key policy" (not read back from a synth).
 var (
 	rootArn  = map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::", map[string]any{"Ref": "AWS::AccountId"}, ":root"}}}
 	cryptoOp = []any{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
 	toggleOp = []any{"kms:DisableKey", "kms:EnableKey"}
 	useOp    = []any{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext"}
 	noMfa    = map[string]any{"BoolIfExists": map[string]any{"aws:MultiFactorAuthPresent": "false"}}
+	// bootstrapExecRole is the CDK bootstrap's CloudFormation execution role of the stack's account and
+	// region with the default qualifier (docs/aws-facts.md, "The deploy role").
+	bootstrapExecRole = map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::",
+		map[string]any{"Ref": "AWS::AccountId"}, ":role/cdk-hnb659fds-cfn-exec-role-", map[string]any{"Ref": "AWS::AccountId"}, "-",
+		map[string]any{"Ref": "AWS::Region"}}}}
 )
 
 // principalIs is the condition that names who a statement is about: these ARNs, of this account.
@@ -90,7 +95,9 @@ func normalize(v any) any {
 	return out
 }
 
-func TestKeyPolicyPerConfig(t *testing.T) {
+// TestTheKeyPolicyIsTheDocumentedTableInEveryConfiguration: each configuration's master key policy has
+// exactly the statements of README.md's table, in order, each as the table writes it.
+func TestTheKeyPolicyIsTheDocumentedTableInEveryConfiguration(t *testing.T) {
 	type want struct {
 		keyUsers    any // aws:PrincipalArn of AllowUseOfTheKey
 		network     map[string]any
@@ -102,7 +109,7 @@ func TestKeyPolicyPerConfig(t *testing.T) {
 	cases := map[string]func(s *Synth) want{
 		"default": func(s *Synth) want {
 			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), adminMfa: true, adminUser: "MDBEncAdmin",
-				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyAdminWithoutMfa"}}
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyAdminWithoutMfa", "DenyKeyPolicyAndDeletion", "DenyShortDeletionWindow"}}
 		},
 		"ip-only": func(s *Synth) want {
 			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), adminMfa: true, adminUser: "MDBEncAdmin",
@@ -110,7 +117,7 @@ func TestKeyPolicyPerConfig(t *testing.T) {
 					"NotIpAddress": map[string]any{"aws:SourceIp": []any{"203.0.113.0/24", "198.51.100.7/32"}},
 					"Bool":         map[string]any{"aws:ViaAWSService": "false"},
 				},
-				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyAdminWithoutMfa"}}
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyAdminWithoutMfa", "DenyKeyPolicyAndDeletion", "DenyShortDeletionWindow"}}
 		},
 		"vpce-only": func(s *Synth) want {
 			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), adminMfa: true, adminUser: "MDBEncAdmin",
@@ -118,7 +125,7 @@ func TestKeyPolicyPerConfig(t *testing.T) {
 					"StringNotEquals": map[string]any{"aws:SourceVpce": []any{"vpce-0123456789abcdef0"}},
 					"Bool":            map[string]any{"aws:ViaAWSService": "false"},
 				},
-				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyAdminWithoutMfa"}}
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyAdminWithoutMfa", "DenyKeyPolicyAndDeletion", "DenyShortDeletionWindow"}}
 		},
 		"ip-and-vpce": func(s *Synth) want {
 			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), adminMfa: true, adminUser: "MDBEncAdmin",
@@ -127,7 +134,7 @@ func TestKeyPolicyPerConfig(t *testing.T) {
 					"StringNotEquals": map[string]any{"aws:SourceVpce": []any{"vpce-0123456789abcdef0", "vpce-0fedcba9876543210"}},
 					"Bool":            map[string]any{"aws:ViaAWSService": "false"},
 				},
-				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyAdminWithoutMfa"}}
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyAdminWithoutMfa", "DenyKeyPolicyAndDeletion", "DenyShortDeletionWindow"}}
 		},
 		"mfa": func(s *Synth) want {
 			return want{keyUsers: userArn(logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEnc"))), requireMfa: true, adminMfa: true, adminUser: "MDBEncAdmin",
@@ -135,7 +142,7 @@ func TestKeyPolicyPerConfig(t *testing.T) {
 					"NotIpAddress": map[string]any{"aws:SourceIp": []any{"203.0.113.0/24"}},
 					"Bool":         map[string]any{"aws:ViaAWSService": "false"},
 				},
-				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyUseWithoutMfa", "DenyAdminWithoutMfa"}}
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyUseWithoutMfa", "DenyAdminWithoutMfa", "DenyKeyPolicyAndDeletion", "DenyShortDeletionWindow"}}
 		},
 		"existing-users": func(s *Synth) want {
 			return want{keyUsers: []any{"arn:aws:iam::111122223333:user/db/mariadb-prod", "arn:aws:iam::111122223333:role/mariadb-replica"},
@@ -144,7 +151,7 @@ func TestKeyPolicyPerConfig(t *testing.T) {
 					"NotIpAddress": map[string]any{"aws:SourceIp": []any{"203.0.113.0/24"}},
 					"Bool":         map[string]any{"aws:ViaAWSService": "false"},
 				},
-				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork"}}
+				sidsInOrder: []string{"KeyAdministration", "AllowUseOfTheKey", "AllowEnableDisable", "DenyUseOutsideNetwork", "DenyKeyPolicyAndDeletion", "DenyShortDeletionWindow"}}
 		},
 	}
 	for name, expect := range cases {
@@ -188,6 +195,15 @@ func TestKeyPolicyPerConfig(t *testing.T) {
 				assertStatement(t, s, got, "DenyAdminWithoutMfa", map[string]any{"Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
 					"Action": toggleOp, "Condition": cond})
 			}
+			// Locked changes: none of these configurations names a break-glass principal, so only the CDK
+			// bootstrap's execution role of the stack's account and region may replace the policy or
+			// schedule the deletion; nobody may schedule it with less than 30 days.
+			assertStatement(t, s, got, "DenyKeyPolicyAndDeletion", map[string]any{"Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+				"Action":    []any{"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"},
+				"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": bootstrapExecRole}}})
+			assertStatement(t, s, got, "DenyShortDeletionWindow", map[string]any{"Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+				"Action":    "kms:ScheduleKeyDeletion",
+				"Condition": map[string]any{"NumericLessThan": map[string]any{"kms:ScheduleKeyDeletionPendingWindowInDays": "30"}}})
 		})
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,8 +17,9 @@ import (
 
 // The key-policy semantics test: the master key's policy, exactly as synthesized (intrinsics resolved for
 // one account), is evaluated by @cloud-copilot/iam-simulate (test/policysim/simulate.mjs, AGPL, test-only)
-// against real questions. The expected answers below are written from the design in ARCHITECTURE.md and
-// from how KMS evaluates key policies, never copied from the simulator:
+// against real questions. The expected answers below are written from README.md ("The key policy": the
+// table and "Why it is written this way") and from how KMS evaluates key policies (docs/aws-facts.md),
+// never copied from the simulator:
 //   - a principal named in the key policy needs no identity policy;
 //   - the account root in the key policy delegates the listed actions to IAM: an IAM principal of the
 //     account gets them only with an identity policy that grants them, and never gets an action the
@@ -112,18 +115,20 @@ func commonCases(admin string, okCtx simCtx) []simCase {
 		{"admin may not Decrypt", admin, "kms:Decrypt", okCtx.mfa(), nil, noAllow},
 		{"admin may not Decrypt even with kms:* in IAM", admin, "kms:Decrypt", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
 		{"admin may not GenerateDataKeyWithoutPlaintext", admin, "kms:GenerateDataKeyWithoutPlaintext", okCtx.mfa(), nil, noAllow},
-		{"admin may not ScheduleKeyDeletion", admin, "kms:ScheduleKeyDeletion", okCtx.mfa(), nil, noAllow},
+		{"admin may not ScheduleKeyDeletion (locked)", admin, "kms:ScheduleKeyDeletion", okCtx.mfa(), nil, denied},
 		{"admin may DisableKey with MFA", admin, "kms:DisableKey", okCtx.mfa(), nil, allowed},
 		{"admin may EnableKey with MFA", admin, "kms:EnableKey", okCtx.mfa(), nil, allowed},
-		// Administration stays possible through IAM (the root statement delegates to IAM policies).
-		{"account admin may ScheduleKeyDeletion", accountAdmin, "kms:ScheduleKeyDeletion", okCtx, []map[string]any{adminAccess}, allowed},
+		// Administration stays possible through IAM (the root statement delegates to IAM policies), except
+		// the locked changes: a new key policy and a deletion are left to the break-glass principals and the
+		// deploy role (TestLockedChangesSimulation asks them).
+		{"account admin may not ScheduleKeyDeletion (locked)", accountAdmin, "kms:ScheduleKeyDeletion", okCtx, []map[string]any{adminAccess}, denied},
 		{"account admin may CancelKeyDeletion", accountAdmin, "kms:CancelKeyDeletion", okCtx, []map[string]any{adminAccess}, allowed},
-		{"account admin may PutKeyPolicy", accountAdmin, "kms:PutKeyPolicy", okCtx, []map[string]any{adminAccess}, allowed},
+		{"account admin may not PutKeyPolicy (locked)", accountAdmin, "kms:PutKeyPolicy", okCtx, []map[string]any{adminAccess}, denied},
 		{"account admin may DisableKey (emergency stop)", accountAdmin, "kms:DisableKey", okCtx, []map[string]any{adminAccess}, allowed},
 		{"account admin may not EnableKey (left to the key administrator)", accountAdmin, "kms:EnableKey", okCtx, []map[string]any{adminAccess}, noAllow},
 		{"account admin may not Decrypt", accountAdmin, "kms:Decrypt", okCtx.mfa(), []map[string]any{adminAccess}, noAllow},
 		{"account admin may not CreateGrant (a grant hands out Decrypt)", accountAdmin, "kms:CreateGrant", okCtx.mfa(), []map[string]any{adminAccess}, noAllow},
-		{"account principal without identity policy may not ScheduleKeyDeletion", accountAdmin, "kms:ScheduleKeyDeletion", okCtx, nil, noAllow},
+		{"account principal without identity policy may not ScheduleKeyDeletion", accountAdmin, "kms:ScheduleKeyDeletion", okCtx, nil, denied},
 		// Anyone else, even with kms:* in IAM, cannot use the key.
 		{"unrelated account principal with kms:* may not Decrypt", unrelated, "kms:Decrypt", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
 		{"unrelated account principal with kms:* may not GenerateDataKeyWithoutPlaintext", unrelated, "kms:GenerateDataKeyWithoutPlaintext", okCtx.mfa(), []map[string]any{kmsAll}, noAllow},
@@ -146,7 +151,7 @@ func serverCases(server string, okCtx simCtx) []simCase {
 		{"server may not ReEncryptFrom", server, "kms:ReEncryptFrom", okCtx, nil, noAllow},
 		{"server may not CreateGrant", server, "kms:CreateGrant", okCtx, nil, noAllow},
 		{"server may not DisableKey", server, "kms:DisableKey", okCtx, nil, noAllow},
-		{"server may not ScheduleKeyDeletion", server, "kms:ScheduleKeyDeletion", okCtx, nil, noAllow},
+		{"server may not ScheduleKeyDeletion (locked)", server, "kms:ScheduleKeyDeletion", okCtx, nil, denied},
 	}
 }
 
@@ -249,6 +254,49 @@ type simResult struct {
 // simulate runs test/policysim/simulate.mjs with the pinned Node on the given key policy and requests.
 func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 	t.Helper()
+	var res []simResult
+	runSimulate(t, map[string]any{"keyPolicy": keyPolicy}, cases, &res)
+	if len(res) != len(cases) {
+		t.Fatalf("simulate.mjs answered %d of %d requests", len(res), len(cases))
+	}
+	return res
+}
+
+// lockedChangesStatements are the key policy statements of the locked changes (README.md, "Locked changes").
+var lockedChangesStatements = map[string]bool{
+	"DenyKeyPolicyAndDeletion": true, "DenyKeyPolicyAndDeletionWithoutMfa": true, "DenyShortDeletionWindow": true,
+}
+
+// simulateEach asks every request of each key policy, in one Node process.
+func simulateEach(t *testing.T, keyPolicies []any, cases []simCase) [][]simResult {
+	t.Helper()
+	var res [][]simResult
+	runSimulate(t, map[string]any{"keyPolicies": keyPolicies}, cases, &res)
+	if len(res) != len(keyPolicies) {
+		t.Fatalf("simulate.mjs answered for %d of %d policies", len(res), len(keyPolicies))
+	}
+	for i := range res {
+		if len(res[i]) != len(cases) {
+			t.Fatalf("simulate.mjs answered %d of %d requests for policy %d", len(res[i]), len(cases), i)
+		}
+	}
+	return res
+}
+
+// simulateOn asks the requests about one resource (a key, a topic, a bucket or an object) whose resource
+// policy is policy.
+func simulateOn(t *testing.T, resourceArn string, policy any, cases []simCase) []simResult {
+	t.Helper()
+	var res []simResult
+	runSimulate(t, map[string]any{"resourceArn": resourceArn, "resourcePolicy": policy}, cases, &res)
+	if len(res) != len(cases) {
+		t.Fatalf("simulate.mjs answered %d of %d requests", len(res), len(cases))
+	}
+	return res
+}
+
+func runSimulate(t *testing.T, in map[string]any, cases []simCase, out any) {
+	t.Helper()
 	node, err := filepath.Abs(filepath.Join("..", "node_modules", ".bin", "node"))
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +314,10 @@ func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 		Context          simCtx           `json:"context"`
 		IdentityPolicies []map[string]any `json:"identityPolicies"`
 	}
-	in := map[string]any{"accountId": simAccount, "keyArn": simKeyArn, "keyPolicy": keyPolicy}
+	in["accountId"] = simAccount
+	if _, ok := in["resourceArn"]; !ok {
+		in["keyArn"] = simKeyArn
+	}
 	var reqs []request
 	for _, c := range cases {
 		reqs = append(reqs, request{c.name, c.principal, c.action, c.ctx.withPrincipal(c.principal), c.identity})
@@ -277,28 +328,32 @@ func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 	cmd.Stdin = bytes.NewReader(raw)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	stdout, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("simulate.mjs: %v\n%s", err, stderr.String())
 	}
-	var res []simResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("simulate.mjs output: %v\n%s", err, out)
+	if err := json.Unmarshal(stdout, out); err != nil {
+		t.Fatalf("simulate.mjs output: %v\n%s", err, stdout)
 	}
-	if len(res) != len(cases) {
-		t.Fatalf("simulate.mjs answered %d of %d requests", len(res), len(cases))
-	}
-	return res
 }
 
 // masterKeyPolicy is the master key's policy (a fresh copy) with the CloudFormation intrinsics replaced by
-// the values they have in one account: partition, account and region pseudo parameters, Fn::Join, and
-// Fn::GetAtt of an IAM user's Arn (from its UserName and Path). Anything else fails the test rather than
-// being guessed.
+// the values they have in one account (simResolver). Anything else fails the test rather than being guessed.
 func masterKeyPolicy(t *testing.T, s *Synth) any {
 	t.Helper()
 	_, key := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
-	res := cfntemplate.Resolver{Pseudo: cfntemplate.Pseudo{Partition: "aws", Region: simRegion, AccountID: simAccount}, Values: map[string]string{}}
+	return resolvedPolicy(t, s, "the master key's policy", key["Properties"].(map[string]any)["KeyPolicy"])
+}
+
+// simResolver gives a template's references the values they have in the simulation's account: partition,
+// account and region pseudo parameters, Fn::GetAtt of an IAM user's Arn (from its UserName and Path), and
+// fixed stand-ins for what CloudFormation names at deploy time: a topic's ARN (Ref of the topic) and a
+// bucket's name and ARN. Fn::Join and the other functions are evaluated by cfntemplate.
+func simResolver(s *Synth) cfntemplate.Resolver {
+	stack := s.Stack.Config.StackName
+	res := cfntemplate.Resolver{Pseudo: cfntemplate.Pseudo{Partition: "aws", Region: simRegion, AccountID: simAccount, StackName: stack,
+		StackID: "arn:aws:cloudformation:" + simRegion + ":" + simAccount + ":stack/" + stack + "/11112222-3333-4444-5555-666677778888"},
+		Values: map[string]string{}}
 	for id, u := range s.resourcesOfType("AWS::IAM::User") {
 		props, _ := u["Properties"].(map[string]any)
 		name, _ := props["UserName"].(string)
@@ -311,24 +366,39 @@ func masterKeyPolicy(t *testing.T, s *Synth) any {
 		}
 		res.Values[id+".Arn"] = "arn:aws:iam::" + simAccount + ":user" + path + name
 	}
-	policy, unresolved := res.Resolve(key["Properties"].(map[string]any)["KeyPolicy"])
+	for id := range s.resourcesOfType("AWS::SNS::Topic") {
+		res.Values[id] = "arn:aws:sns:" + simRegion + ":" + simAccount + ":" + stack + "-" + id
+	}
+	for id := range s.resourcesOfType("AWS::S3::Bucket") {
+		name := strings.ToLower(stack + "-" + id)
+		res.Values[id] = name
+		res.Values[id+".Arn"] = "arn:aws:s3:::" + name
+	}
+	return res
+}
+
+// resolvedPolicy resolves a policy document from the template with simResolver (a fresh copy each time).
+func resolvedPolicy(t *testing.T, s *Synth, what string, doc any) any {
+	t.Helper()
+	res := simResolver(s)
+	policy, unresolved := res.Resolve(doc)
 	if len(unresolved) > 0 {
-		t.Fatalf("%s: cannot resolve %v in the key policy", s.Name, unresolved)
+		t.Fatalf("%s: cannot resolve %v in %s", s.Name, unresolved, what)
 	}
 	if b, _ := json.Marshal(policy); bytes.Contains(b, []byte(`"Fn::`)) { // an intrinsic beside other keys
-		t.Fatalf("%s: intrinsic function left in the key policy: %s", s.Name, b)
+		t.Fatalf("%s: intrinsic function left in %s: %s", s.Name, what, b)
 	}
 	return policy
 }
 
-// TestKeyPolicySimulation asks every question of every listed configuration.
+// TestKeyPolicySimulation asks every question of every listed configuration. The questions must also
+// cover the policy: for each statement, the same questions asked of the policy without it must get at
+// least one different answer, so no statement goes unexamined (a new statement needs a question it
+// decides).
 func TestKeyPolicySimulation(t *testing.T) {
 	for _, name := range []string{"default", "ip-only", "vpce-only", "ip-and-vpce", "mfa", "existing-users", "hardened"} {
 		t.Run(name, func(t *testing.T) {
 			cases := simCasesFor(name)
-			if len(cases) < 20 {
-				t.Fatalf("only %d questions for %s", len(cases), name)
-			}
 			seen := map[string]bool{}
 			for _, c := range cases {
 				q := fmt.Sprint(c.name, c.principal, map[string]any(c.ctx))
@@ -337,7 +407,31 @@ func TestKeyPolicySimulation(t *testing.T) {
 				}
 				seen[q] = true
 			}
-			res := simulate(t, masterKeyPolicy(t, synth(t, name)), cases)
+			policy := masterKeyPolicy(t, synth(t, name)).(map[string]any)
+			statements := policy["Statement"].([]any)
+			variants := []any{policy}
+			for i := range statements {
+				without := maps.Clone(policy)
+				without["Statement"] = slices.Delete(slices.Clone(statements), i, i+1)
+				variants = append(variants, without)
+			}
+			answers := simulateEach(t, variants, cases)
+			res := answers[0]
+			for i, st := range statements {
+				// The locked changes' statements have their own questions, on every kmsguard key
+				// (TestLockedChangesSimulation in test/locksim_test.go, with its control).
+				if lockedChangesStatements[fmt.Sprint(st.(map[string]any)["Sid"])] {
+					continue
+				}
+				decides := false
+				for q := range cases {
+					decides = decides || answers[i+1][q].Result != res[q].Result
+				}
+				if !decides {
+					t.Errorf("statement %v decides none of the %d questions: add a question whose answer depends on it",
+						st.(map[string]any)["Sid"], len(cases))
+				}
+			}
 			for i, c := range cases {
 				r := res[i]
 				if r.Result == "Error" {
@@ -345,7 +439,7 @@ func TestKeyPolicySimulation(t *testing.T) {
 					continue
 				}
 				if r.Result != c.want {
-					t.Errorf("%s: %s %s with %v: got %s, the design says %s", c.name, c.principal, c.action, fmt.Sprint(map[string]any(c.ctx)), r.Result, c.want)
+					t.Errorf("%s: %s %s with %v: got %s, README.md's key policy says %s", c.name, c.principal, c.action, fmt.Sprint(map[string]any(c.ctx)), r.Result, c.want)
 				}
 			}
 		})

@@ -22,7 +22,12 @@ import (
 // configs are context maps as an operator writes them: some values as `-c key=value` strings, some as
 // cdk.json JSON values, so both parsing paths are exercised.
 var configs = map[string]map[string]any{
-	"default": {},
+	// default is every default with no network restriction and no subscriber, which kmsguard refuses unless
+	// both risks are recorded (README.md, "Safe by default"): the weakest configuration it deploys.
+	"default": {"acceptRisks": []any{"no-alert-subscriber", "any-network"}},
+	// example is what make synth builds from a fresh clone's cdk.json: the inert example values stand in for
+	// the unset subscribers and networks.
+	"example": {"example": true},
 	"ip-only": {
 		"allowedCidrs": "203.0.113.0/24, 198.51.100.7/32",
 		"alertEmails":  "dba@example.com",
@@ -52,9 +57,27 @@ var configs = map[string]map[string]any{
 		"allowedCidrs": "203.0.113.0/24",
 		"alertEmails":  "dba@example.com",
 	},
+	// existing-trail is a second deploy in the same account (another region): the administrator, the key
+	// user and a trail recording management events exist already, and the trail's log group is named.
+	"existing-trail": {
+		"adminUserArn":          "arn:aws:iam::111122223333:user/ops/KeyToggler",
+		"keyUserArns":           "arn:aws:iam::111122223333:user/db/mariadb-prod",
+		"existingTrailArn":      "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events",
+		"existingTrailLogGroup": "aws-cloudtrail-logs-111122223333-management-events",
+		"allowedCidrs":          "203.0.113.0/24",
+		"alertEmails":           "dba@example.com",
+	},
+	// existing-trail-no-logs relies on an organization trail of the management account, whose log group
+	// it cannot name: the metric-filter route is off, with a warning.
+	"existing-trail-no-logs": {
+		"existingTrailArn": "arn:aws:cloudtrail:us-east-1:999988887777:trail/org-trail",
+		"allowedCidrs":     "203.0.113.0/24",
+		"alertEmails":      "dba@example.com",
+	},
 	"hardened": {
 		"stackName":           "KmsGuardProd",
-		"alertEmails":         []any{"dba@example.com", "security@example.com"},
+		"alertEmails":         []any{"dba@example.com"},
+		"securityEmails":      []any{"security@example.com"},
 		"allowedCidrs":        []any{"203.0.113.0/24", "2001:db8:1234::/48"},
 		"allowedVpcEndpoints": []any{"vpce-0123456789abcdef0"},
 		"requireMfa":          true,
@@ -64,6 +87,9 @@ var configs = map[string]map[string]any{
 		"trailName":           "prod-mariadb-key",
 		"logRetentionDays":    731.0,
 		"notifyKeyUse":        "false",
+		"breakGlassArns":      []any{"arn:aws:iam::111122223333:role/BreakGlass", "arn:aws:iam::111122223333:user/security/alice"},
+		"deployRoleArns":      "arn:aws:iam::111122223333:role/KmsGuardDeploy",
+		"objectLockMode":      "compliance",
 	},
 	// longest-names is the worst case for AWS's size quotas (docs/quotas.md): every name at the longest the
 	// configuration accepts, several networks, and three key users with 64-character names and paths (the most that fit with the
@@ -77,6 +103,12 @@ var configs = map[string]map[string]any{
 		"adminUserName":       "A" + strings.Repeat("d", 63),
 		"keyAlias":            "alias/" + strings.Repeat("k", 120),
 		"trailName":           "t" + strings.Repeat("r", 127),
+		// Three break-glass principals and two deploy roles with 64-character names under a path: every
+		// lock names each of them in every policy it adds to.
+		"breakGlassArns": []any{"arn:aws:iam::111122223333:role/break-glass/" + strings.Repeat("b", 64),
+			"arn:aws:iam::111122223333:user/security/" + strings.Repeat("s", 64), "arn:aws:iam::111122223333:root"},
+		"deployRoleArns": []any{"arn:aws:iam::111122223333:role/deploy/" + strings.Repeat("d", 64),
+			"arn:aws:iam::111122223333:role/stacksets/" + strings.Repeat("e", 64)},
 	},
 }
 
@@ -179,6 +211,18 @@ func must(t testing.TB, what string, assertion func()) {
 		}
 	}()
 	assertion()
+}
+
+// assertionError runs a CDK assertion and returns its failure (a jsii exception, surfacing as a Go panic)
+// as an error, for controls that expect an assertion to fail.
+func assertionError(assertion func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	assertion()
+	return nil
 }
 
 // resourcesOfType returns the template's resources of one CloudFormation type, by logical id.

@@ -15,13 +15,13 @@ import (
 )
 
 // keptSetup creates on moto what real AWS keeps after `cdk destroy` (moto's own stack deletion removes
-// everything, so the resources are made directly): the three keys with the alias, the trail bucket
+// everything, so the resources are made directly): the four keys (master, audit, and each alert destination's) with the alias, the trail bucket
 // (versioned, Object Lock governance retention, SSE-KMS, server access logging) with locked log files and a
 // delete marker, the access-log bucket with access logs, and the KMS-encrypted log group. It writes
 // kmsguard-kept.env as step 1 of docs/teardown.md does.
 const keptSetup = `set -e
 k() { aws kms create-key --query KeyMetadata.KeyId --output text; }
-MASTER=$(k); AUDIT=$(k); TOPIC=$(k)
+MASTER=$(k); AUDIT=$(k); TOPIC=$(k); SECURITY_TOPIC=$(k)
 aws kms create-alias --alias-name alias/mariadb-encryption --target-key-id "$MASTER"
 TRAIL=kmsguard-auditttrailbucket-abc123; ACCESS=kmsguard-audittrailaccesslogbucket-def456
 aws s3api create-bucket --bucket "$ACCESS" > /dev/null
@@ -46,7 +46,7 @@ rm -f /tmp/kmsguard-teardown-$$.json
 LOG_GROUP=/kmsguard/cloudtrail/mariadb-encryption-key/0a1b2c3d-1111-2222-3333-444455556666
 aws logs create-log-group --log-group-name "$LOG_GROUP" --kms-key-id "arn:aws:kms:us-east-1:123456789012:key/$AUDIT"
 aws logs put-retention-policy --log-group-name "$LOG_GROUP" --retention-in-days 365
-printf 'KEYS="%s"\nALIAS="%s"\nBUCKETS="%s"\nLOG_GROUP="%s"\n' "$MASTER $AUDIT $TOPIC" alias/mariadb-encryption "$TRAIL $ACCESS" "$LOG_GROUP" > kmsguard-kept.env
+printf 'KEYS="%s"\nALIAS="%s"\nBUCKETS="%s"\nLOG_GROUP="%s"\n' "$MASTER $AUDIT $TOPIC $SECURITY_TOPIC" alias/mariadb-encryption "$TRAIL $ACCESS" "$LOG_GROUP" > kmsguard-kept.env
 `
 
 // keptCheck prints one line per kmsguard resource still there, except the keys in PendingDeletion (which
@@ -163,8 +163,8 @@ func TestTeardownRemovesEverythingButWhatMustWait(t *testing.T) {
 			if out, err := runShell(t, dir, env, keptSetup); err != nil {
 				t.Fatalf("creating the kept resources: %v\n%s", err, out)
 			}
-			if out, _ := runShell(t, dir, env, keptCheck); strings.Count(out, "left: ") != 7 {
-				t.Fatalf("setup: want 7 kept resources (2 buckets, the log group, the alias, 3 keys), got:\n%s", out)
+			if out, _ := runShell(t, dir, env, keptCheck); strings.Count(out, "left: ") != 8 {
+				t.Fatalf("setup: want 8 kept resources (2 buckets, the log group, the alias, 4 keys), got:\n%s", out)
 			}
 			out, runErr := runShell(t, dir, env, "set -e\n"+tc.script)
 			left, err := runShell(t, dir, env, keptCheck)
@@ -175,8 +175,8 @@ func TestTeardownRemovesEverythingButWhatMustWait(t *testing.T) {
 				if runErr != nil {
 					t.Fatalf("the documented cleanup failed: %v\n%s", runErr, out)
 				}
-				if strings.Contains(left, "left: ") || strings.Count(left, "waiting: key ") != 3 {
-					t.Errorf("after the documented cleanup, want only the three keys waiting, got:\n%s", left)
+				if strings.Contains(left, "left: ") || strings.Count(left, "waiting: key ") != 4 {
+					t.Errorf("after the documented cleanup, want only the four keys waiting, got:\n%s", left)
 				}
 				return
 			}

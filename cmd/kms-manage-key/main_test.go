@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/kmsguard/kmsguard/internal/testmoto"
 )
@@ -256,5 +257,43 @@ func assertNoSecrets(t *testing.T, f *fixture, output string) {
 		if strings.Contains(output, secret) {
 			t.Errorf("output contains a secret %q:\n%s", secret, output)
 		}
+	}
+}
+
+// TestStatusReportsAlertSubscriptions runs the subscription check against moto's SNS. moto confirms every
+// email subscription at once and always answers ConfirmationWasAuthenticated=true, so this test proves the
+// calls and the healthy line; the unauthenticated and pending answers are covered with a fake in
+// internal/managekey (TestStatusWarnsAboutUnsubscribableAlerts).
+func TestStatusReportsAlertSubscriptions(t *testing.T) {
+	f := setup(t)
+	id, _ := f.newKey(t, "")
+	client := sns.NewFromConfig(testmoto.Config(t, f.endpoint))
+	ctx := context.Background()
+	subscribed, err := client.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("kmsguard-status-subscribed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Subscribe(ctx, &sns.SubscribeInput{TopicArn: subscribed.TopicArn, Protocol: aws.String("email"), Endpoint: aws.String("dba@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	empty, err := client.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("kmsguard-status-empty")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, out, errOut := f.run(t, nil, "status", "--key-id", id, "--topic-arn", *subscribed.TopicArn, "--topic-arn", *empty.TopicArn)
+	out = squeeze(out)
+	if rc != 0 {
+		t.Fatalf("status: rc %d err %q", rc, errOut)
+	}
+	for _, want := range []string{
+		"alerts: kmsguard-status-subscribed: email dba@example.com: confirmed; unsubscribing needs an AWS signature",
+		"alerts: WARNING kmsguard-status-empty: no confirmed subscriber",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "WARNING kmsguard-status-subscribed") {
+		t.Errorf("a confirmed, authenticated subscription was reported as a problem:\n%s", out)
 	}
 }

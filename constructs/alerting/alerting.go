@@ -1,4 +1,5 @@
-// Package alerting builds the SNS topic that every kmsguard alert goes to, with its email subscriptions.
+// Package alerting builds one alert destination: an SNS topic with its own customer managed key and its email
+// subscriptions. The stack builds two, independent of each other (README.md, "Two alert destinations").
 package alerting
 
 import (
@@ -17,11 +18,26 @@ import (
 
 	"github.com/kmsguard/kmsguard/internal/check"
 	"github.com/kmsguard/kmsguard/internal/cmk"
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
-// Props configures the alert topic.
+// Props configures one destination.
 type Props struct {
 	Emails []string
+	// Name tells the destinations apart in the topic's display name, the key's description and the key's
+	// kmsguard:role metadata (alerts-key, or NAME-alerts-key); empty means "alerts".
+	Name string
+	// Lock names who may still change the topic and its key (LockTopic, cmk.Lock): the break-glass
+	// principals (with MFA) and the role that deploys the stack. Required, so that no destination is ever
+	// built unlocked.
+	Lock lockdown.Exemptions
+}
+
+func (p Props) name() string {
+	if p.Name == "" {
+		return "alerts"
+	}
+	return p.Name
 }
 
 // Validate reports every problem at once, by field name.
@@ -31,6 +47,9 @@ func (p Props) Validate() error {
 		if err := check.Email(e); err != nil {
 			errs = append(errs, fmt.Errorf("Emails: %w", err))
 		}
+	}
+	if err := p.Lock.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Lock: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -49,15 +68,24 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		panic(fmt.Sprintf("alerting: %v", err))
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
-	key := newTopicKey(c)
+	key := newTopicKey(c, props.name())
+	cmk.Lock(key, props.Lock)
+	display := "kmsguard alerts"
+	if props.name() != "alerts" {
+		display = "kmsguard " + props.name() + " alerts"
+	}
 	topic := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
-		DisplayName: jsii.String("kmsguard alerts"),
+		DisplayName: jsii.String(display),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
-	for _, pub := range []struct{ sid, service, source string }{
-		{"AllowEventBridgeRulesToPublish", "events", "rule/*"},
-		{"AllowCloudWatchAlarmsToPublish", "cloudwatch", "alarm:*"},
+	LockTopic(topic, props.Lock)
+	for _, pub := range []struct {
+		sid, service, resource string
+		format                 awscdk.ArnFormat
+	}{
+		{"AllowEventBridgeRulesToPublish", "events", "rule", awscdk.ArnFormat_SLASH_RESOURCE_NAME},
+		{"AllowCloudWatchAlarmsToPublish", "cloudwatch", "alarm", awscdk.ArnFormat_COLON_RESOURCE_NAME},
 	} {
 		topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String(pub.sid),
@@ -65,8 +93,9 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 			Actions:    jsii.Strings("sns:Publish"),
 			Resources:  &[]*string{topic.TopicArn()},
 			// Only this account's rules and alarms: a confused-deputy guard that both services document.
-			Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": "arn:" + *awscdk.Aws_PARTITION() + ":" +
-				pub.service + ":" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + pub.source}},
+			Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": awscdk.Stack_Of(c).FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String(pub.service), Resource: jsii.String(pub.resource), ResourceName: jsii.String("*"), ArnFormat: pub.format,
+			})}},
 		}))
 	}
 	for _, email := range props.Emails {
@@ -77,6 +106,18 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		})
 	}
 	return &Alerting{Construct: c, Topic: topic, Key: key}
+}
+
+// LockTopic denies every change to the topic that a topic policy can deny (new subscriptions, attributes
+// such as the policy and the key, permissions, the data protection policy, deletion) to every principal but
+// the break-glass principals (with MFA) and the deploy roles of ex: DenyTopicChanges and
+// DenyTopicChangesWithoutMfa. SNS accepts only its documented topic-policy actions there
+// (docs/aws-facts.md); Unsubscribe and SetSubscriptionAttributes are not among them (README.md, "What
+// kmsguard does not protect against", says what covers them).
+func LockTopic(topic awssns.Topic, ex lockdown.Exemptions) {
+	for _, st := range ex.Deny("DenyTopicChanges", lockdown.TopicActions, *topic.TopicArn()) {
+		topic.AddToResourcePolicy(awsiam.PolicyStatement_FromJson(st))
+	}
 }
 
 // subscriptionID derives the construct id from the address, not its position, so removing one address does
@@ -91,8 +132,12 @@ func subscriptionID(email string) string {
 // at all). AWS documents the statement without conditions: the services' KMS calls carry no caller account
 // or source to test, and a condition that never matched would drop every alert. It is not the audit key, so
 // that disabling one key cannot both stop the audit record and silence the alert about it.
-func newTopicKey(scope cdkconstructs.Construct) awskms.Key {
-	key := cmk.New(scope, "TopicKey", "kmsguard: alert topic (never the MariaDB master key or the audit key)", "alerts-key")
+func newTopicKey(scope cdkconstructs.Construct, name string) awskms.Key {
+	what, role := "alert topic", "alerts-key"
+	if name != "alerts" {
+		what, role = name+" alert topic", name+"-alerts-key"
+	}
+	key := cmk.New(scope, "TopicKey", "kmsguard: "+what+" (never the MariaDB master key, the audit key or the other alert topic's key)", role)
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("AllowAlertPublishersToUseTheTopicKey"),
 		Principals: &[]awsiam.IPrincipal{

@@ -23,7 +23,8 @@ func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) a
 		Resources:  jsii.Strings("*"),
 		Conditions: &map[string]any{
 			"StringEquals": map[string]any{"aws:SourceArn": trailArn},
-			"StringLike":   map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": arn("cloudtrail", "*", "trail/*")},
+			"StringLike": map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": arn(scope, "cloudtrail", jsii.String("*"), "trail", "*",
+				awscdk.ArnFormat_SLASH_RESOURCE_NAME)},
 		},
 	}), jsii.Bool(false))
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -51,7 +52,8 @@ func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) a
 		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
 		Resources:  jsii.Strings("*"),
 		Conditions: &map[string]any{
-			"ArnEquals": map[string]any{"kms:EncryptionContext:aws:logs:arn": arn("logs", *awscdk.Aws_REGION(), "log-group:"+logGroupName)},
+			"ArnEquals": map[string]any{"kms:EncryptionContext:aws:logs:arn": arn(scope, "logs", nil, "log-group", logGroupName,
+				awscdk.ArnFormat_COLON_RESOURCE_NAME)},
 		},
 	}), jsii.Bool(false))
 	return key

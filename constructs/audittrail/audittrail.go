@@ -18,13 +18,28 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/check"
+	"github.com/kmsguard/kmsguard/internal/cmk"
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
 // Props configures the audit pipeline.
 type Props struct {
 	TrailName        string
 	LogRetentionDays int
+	// ObjectLockMode is the trail bucket's default Object Lock retention mode: ObjectLockGovernance or
+	// ObjectLockCompliance.
+	ObjectLockMode string
+	// Lock names who may still change the audit key, the trail bucket's policy and Object Lock
+	// configuration (break-glass principals with MFA, and the deploy role), and who may bypass a
+	// governance-mode retention (break-glass principals with MFA only).
+	Lock lockdown.Exemptions
 }
+
+// The Object Lock retention modes S3 knows (docs/aws-facts.md).
+const (
+	ObjectLockGovernance = "GOVERNANCE"
+	ObjectLockCompliance = "COMPLIANCE"
+)
 
 // Validate reports every problem at once, by field name.
 func (p Props) Validate() error {
@@ -34,6 +49,12 @@ func (p Props) Validate() error {
 	}
 	if err := check.LogRetention(p.LogRetentionDays); err != nil {
 		errs = append(errs, fmt.Errorf("LogRetentionDays: %w", err))
+	}
+	if p.ObjectLockMode != ObjectLockGovernance && p.ObjectLockMode != ObjectLockCompliance {
+		errs = append(errs, fmt.Errorf("ObjectLockMode: %q is neither %s nor %s", p.ObjectLockMode, ObjectLockGovernance, ObjectLockCompliance))
+	}
+	if err := p.Lock.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Lock: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -45,9 +66,12 @@ type AuditTrail struct {
 	Bucket          awss3.Bucket
 	AccessLogBucket awss3.Bucket
 	LogGroup        awslogs.CfnLogGroup
-	LogGroupName    string // a token (Ref of LogGroup): the name is known only once the stack exists
 	Trail           awscloudtrail.CfnTrail
 	TrailArn        string
+	// DeliveryRole is the role CloudTrail writes to the log group with, DeliveryPolicy its managed policy:
+	// detection watches both.
+	DeliveryRole   awsiam.Role
+	DeliveryPolicy awsiam.ManagedPolicy
 }
 
 // New creates the pipeline; it panics on invalid props because the stack validates configuration first.
@@ -59,7 +83,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	a := &AuditTrail{Construct: c}
 	// The trail ARN is spelled out rather than read from the trail, so that the bucket and key policies
 	// can name it without a dependency cycle.
-	a.TrailArn = arn("cloudtrail", *awscdk.Aws_REGION(), "trail/"+props.TrailName)
+	a.TrailArn = arn(c, "cloudtrail", nil, "trail", props.TrailName, awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 	// The log group's name ends in the stack's unique id, so it is new for every stack that is created:
 	// the log group is retained (deletion protection makes it undeletable by a rollback), and a fixed name
 	// left behind by a failed create would make the retry fail. The audit key names it through the same
@@ -68,9 +92,11 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 		awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
 
 	a.AuditKey = newAuditKey(c, a.TrailArn, logGroupName)
+	cmk.Lock(a.AuditKey, props.Lock)
 	a.AccessLogBucket = newAccessLogBucket(c)
-	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn, props.LogRetentionDays)
+	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn, props)
 
+	// L1: the L2 LogGroup nests its resource one level deeper, which would replace the retained log group.
 	a.LogGroup = awslogs.NewCfnLogGroup(c, jsii.String("LogGroup"), &awslogs.CfnLogGroupProps{
 		LogGroupName:              jsii.String(logGroupName),
 		RetentionInDays:           jsii.Number(props.LogRetentionDays),
@@ -78,9 +104,10 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 		DeletionProtectionEnabled: jsii.Bool(true),
 	})
 	retain(a.LogGroup)
-	a.LogGroupName = *a.LogGroup.Ref()
 	role, rolePolicy := newDeliveryRole(c, a.LogGroup)
+	a.DeliveryRole, a.DeliveryPolicy = role, rolePolicy
 
+	// L1: the L2 Trail adds its own bucket-policy statements and an inline-policy delivery role (docs/checks.md).
 	a.Trail = awscloudtrail.NewCfnTrail(c, jsii.String("Trail"), &awscloudtrail.CfnTrailProps{
 		TrailName:                  jsii.String(props.TrailName),
 		IsLogging:                  jsii.Bool(true),
@@ -105,8 +132,10 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	return a
 }
 
-func arn(service, region, resource string) string {
-	return "arn:" + *awscdk.Aws_PARTITION() + ":" + service + ":" + region + ":" + *awscdk.Aws_ACCOUNT_ID() + ":" + resource
+// arn is the ARN of a resource of this stack's account, in the stack's region unless region is given.
+func arn(scope cdkconstructs.Construct, service string, region *string, resource, name string, format awscdk.ArnFormat) string {
+	return *awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Region: region,
+		Resource: jsii.String(resource), ResourceName: jsii.String(name), ArnFormat: format})
 }
 
 func retain(r awscdk.CfnResource) {

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
 // lockedDown is what both buckets share: no public access, no ACLs, TLS 1.2 only, versioned, retained.
@@ -42,11 +44,20 @@ func newAccessLogBucket(scope cdkconstructs.Construct) awss3.Bucket {
 // newTrailBucket receives the trail's log files. Only this trail may write (aws:SourceArn), which stops
 // another account's trail from using the bucket as a confused deputy.
 //
-// Object Lock in governance mode keeps every log file version for retentionDays: the trail records no S3 data
-// events (deleting a log file would leave no trace but a validation gap), so deletion must need the
-// explicit s3:BypassGovernanceRetention permission instead. Governance, not compliance, mode: an operator
-// with that permission can still clean up; compliance mode could not be undone even by the account root.
-func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs awss3.IBucket, trailArn string, retentionDays int) awss3.Bucket {
+// Object Lock keeps every log file version for LogRetentionDays: the trail records no S3 data events
+// (deleting a log file would leave no trace but a validation gap), so deletion must be refused instead.
+// Governance mode (the default) can be bypassed with s3:BypassGovernanceRetention, which the bucket policy
+// denies to everyone but the break-glass principals, with MFA (DenyGovernanceBypass); an operator can
+// still clean up that way. Compliance mode (ObjectLockMode) cannot be bypassed or shortened by anyone, the
+// account root included, until each file's retention ends (docs/aws-facts.md). The bucket policy and the
+// Object Lock configuration themselves may be changed only by the exempt principals
+// (DenyPolicyAndLockChanges); the bucket owner's root user can always rewrite a bucket policy, which the
+// audit-tamper alerts report.
+func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs awss3.IBucket, trailArn string, props Props) awss3.Bucket {
+	retention := awss3.ObjectLockRetention_Governance(awscdk.Duration_Days(jsii.Number(props.LogRetentionDays)))
+	if props.ObjectLockMode == ObjectLockCompliance {
+		retention = awss3.ObjectLockRetention_Compliance(awscdk.Duration_Days(jsii.Number(props.LogRetentionDays)))
+	}
 	b := awss3.NewBucket(scope, jsii.String("TrailBucket"), lockedDown(&awss3.BucketProps{
 		Encryption:                 awss3.BucketEncryption_KMS,
 		EncryptionKey:              key,
@@ -54,7 +65,7 @@ func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs a
 		ServerAccessLogsBucket:     accessLogs,
 		ServerAccessLogsPrefix:     jsii.String("trail-bucket/"),
 		ObjectLockEnabled:          jsii.Bool(true),
-		ObjectLockDefaultRetention: awss3.ObjectLockRetention_Governance(awscdk.Duration_Days(jsii.Number(retentionDays))),
+		ObjectLockDefaultRetention: retention,
 	}))
 	cloudtrail := []awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")}
 	b.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -74,5 +85,11 @@ func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs a
 			"s3:x-amz-acl":  "bucket-owner-full-control",
 		}},
 	}))
+	for _, st := range props.Lock.BreakGlassOnly().Deny("DenyGovernanceBypass", []string{lockdown.GovernanceBypassAction}, *b.ArnForObjects(jsii.String("*"))) {
+		b.AddToResourcePolicy(awsiam.PolicyStatement_FromJson(st))
+	}
+	for _, st := range props.Lock.Deny("DenyPolicyAndLockChanges", lockdown.BucketPolicyActions, *b.BucketArn()) {
+		b.AddToResourcePolicy(awsiam.PolicyStatement_FromJson(st))
+	}
 	return b
 }

@@ -21,7 +21,7 @@ type Alarm struct {
 	Alarm  awscloudwatch.Alarm // nil for dashboard-only metrics
 }
 
-func newAlarms(scope cdkconstructs.Construct, props Props, topic awssns.ITopic) []*Alarm {
+func newAlarms(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) []*Alarm {
 	t := props.Targets
 	var out []*Alarm
 	for _, spec := range MetricFilters(t) {
@@ -40,9 +40,10 @@ func newAlarms(scope cdkconstructs.Construct, props Props, topic awssns.ITopic) 
 			// A zero when nothing matched keeps the graph continuous; CloudWatch forbids it with dimensions.
 			transformation.DefaultValue = jsii.Number(0)
 		}
+		// L1: the L2 MetricFilter nests its resource one level deeper, which would replace every deployed filter.
 		filter := awslogs.NewCfnMetricFilter(scope, jsii.String(spec.ID+"Filter"), &awslogs.CfnMetricFilterProps{
 			FilterName:            jsii.String(t.NamePrefix + "-" + spec.ID),
-			LogGroupName:          jsii.String(t.LogGroupName),
+			LogGroupName:          props.LogGroup.LogGroupRef().LogGroupName,
 			FilterPattern:         jsii.String(spec.Pattern),
 			MetricTransformations: &[]*awslogs.CfnMetricFilter_MetricTransformationProperty{transformation},
 		})
@@ -62,9 +63,38 @@ func newAlarms(scope cdkconstructs.Construct, props Props, topic awssns.ITopic) 
 				TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
 				ActionsEnabled:   jsii.Bool(true),
 			})
-			a.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+			for _, topic := range topics {
+				a.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+			}
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// newHeartbeat alarms when the audit log group receives no log event for an hour. A trail that stopped
+// delivering, a delivery role that lost its permission or a log group emptied of its subscription goes
+// quiet rather than loud; missing data counts as breaching, so the alarm fires on silence itself. It notifies
+// every destination. In an account with almost no API activity an hour can pass without a management event,
+// and the alarm then fires without an attack (README.md, "Two alert destinations").
+func newHeartbeat(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) awscloudwatch.Alarm {
+	t := props.Targets
+	alarm := awscloudwatch.NewAlarm(scope, jsii.String("AuditLogHeartbeat"), &awscloudwatch.AlarmProps{
+		AlarmName:        jsii.String(t.NamePrefix + "-AuditLogHeartbeat"),
+		AlarmDescription: jsii.String("kmsguard: the audit log group received no CloudTrail event for an hour: the trail or its log route may be stopped"),
+		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/Logs"), MetricName: jsii.String("IncomingLogEvents"),
+			DimensionsMap: &map[string]*string{"LogGroupName": props.LogGroup.LogGroupRef().LogGroupName},
+			Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
+		ActionsEnabled:     jsii.Bool(true),
+	})
+	for _, topic := range topics {
+		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	}
+	return alarm
 }

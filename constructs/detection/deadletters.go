@@ -19,10 +19,12 @@ type DeadLetters struct {
 	Alarm awscloudwatch.Alarm
 }
 
-func newDeadLetters(scope cdkconstructs.Construct, t Targets, topic awssns.ITopic) *DeadLetters {
+// newDeadLetters makes one destination's queue; its alarm notifies every destination, since the one whose
+// alerts are stuck in the queue may be the one that is broken.
+func newDeadLetters(scope cdkconstructs.Construct, namePrefix, destID string, topics []awssns.ITopic) *DeadLetters {
 	// SQS-managed encryption: a customer managed key would need its own grant to EventBridge, one more way
 	// for the undelivered alerts to be dropped as well.
-	q := awssqs.NewQueue(scope, jsii.String("UndeliveredAlerts"), &awssqs.QueueProps{
+	q := awssqs.NewQueue(scope, jsii.String(destID+"UndeliveredAlerts"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -32,12 +34,17 @@ func newDeadLetters(scope cdkconstructs.Construct, t Targets, topic awssns.ITopi
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sqs:SendMessage"),
 		Resources:  &[]*string{q.QueueArn()},
-		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": "arn:" + *awscdk.Aws_PARTITION() + ":events:" +
-			*awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":rule/" + t.NamePrefix + "-*"}},
+		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String(namePrefix + "-*"),
+		})}},
 	}))
-	alarm := awscloudwatch.NewAlarm(scope, jsii.String("UndeliveredAlertsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmName:          jsii.String(t.NamePrefix + "-UndeliveredAlerts"),
-		AlarmDescription:   jsii.String("kmsguard: an alert could not be delivered to the alert topic; read it from the dead-letter queue"),
+	what := "the alert topic"
+	if destID != "" {
+		what = "the " + destID + " alert topic"
+	}
+	alarm := awscloudwatch.NewAlarm(scope, jsii.String(destID+"UndeliveredAlertsAlarm"), &awscloudwatch.AlarmProps{
+		AlarmName:          jsii.String(namePrefix + "-" + destID + "UndeliveredAlerts"),
+		AlarmDescription:   jsii.String("kmsguard: an alert could not be delivered to " + what + "; read it from the dead-letter queue"),
 		Metric:             q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}),
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(1),
@@ -45,6 +52,8 @@ func newDeadLetters(scope cdkconstructs.Construct, t Targets, topic awssns.ITopi
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		ActionsEnabled:     jsii.Bool(true),
 	})
-	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	for _, topic := range topics {
+		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	}
 	return &DeadLetters{Queue: q, Alarm: alarm}
 }

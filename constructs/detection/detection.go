@@ -6,45 +6,71 @@ package detection
 import (
 	"errors"
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Props configures detection. Targets holds what is watched; NotifyKeyUse turns the informational key-use
-// tier on.
+// Props configures detection. Targets names what is watched; Topic and LogGroup are the constructs the
+// alerts go to and the metric filters read, passed by reference so that the CDK derives the dependencies;
+// NotifyKeyUse turns the informational key-use tier on.
 type Props struct {
-	Targets      Targets
+	Targets Targets
+	// Destinations receive the alerts: every critical rule has one target per destination (each with that
+	// destination's own dead-letter queue), and every alarm notifies each destination, so that no single
+	// change to one destination, its key or one rule silences every path (README.md, "Two alert
+	// destinations"). The tamper rules watch each destination too.
+	Destinations []Destination
+	// LogGroup is the audit log group the trail delivers to; the metric filters and the heartbeat read it and
+	// the tamper rules watch it. Nil (an existing trail whose log group was not named) turns that route off.
+	LogGroup     interfacesawslogs.ILogGroupRef
 	NotifyKeyUse bool
 	// Namespace is the CloudWatch metric namespace of the metric filters.
 	Namespace string
 }
 
-// Validate reports every problem at once, by field name.
+// Destination is one independent place alerts go: a topic with its own key and subscribers.
+type Destination struct {
+	// ID names the destination's dead-letter queue and alarm ("" keeps the first destination's original
+	// construct ids, so its deployed queue is not replaced).
+	ID    string
+	Topic awssns.ITopic
+	// Info destinations also receive the informational key-use tier; the others only the critical tiers.
+	Info bool
+}
+
+// Validate reports every problem at once, by field name, always in the order of the fields of Props and
+// Targets, so that the same mistake gives the same message on every run.
 func (p Props) Validate() error {
 	var errs []error
 	t := p.Targets
-	for field, v := range map[string]string{"Targets.KeyArn": t.KeyArn, "Targets.KeyID": t.KeyID, "Targets.KeyAlias": t.KeyAlias,
-		"Targets.AliasArn": t.AliasArn, "Targets.TrailName": t.TrailName,
-		"Targets.LogGroupName": t.LogGroupName, "Targets.TopicArn": t.TopicArn, "Targets.NamePrefix": t.NamePrefix, "Namespace": p.Namespace} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s: required", field))
+	require := func(field string, missing bool, what string) {
+		if missing {
+			errs = append(errs, fmt.Errorf("%s: required: %s", field, what))
 		}
 	}
-	if len(t.AuditKeyArns) == 0 {
-		errs = append(errs, errors.New("Targets.AuditKeyArns: required: the keys of the audit pipeline"))
-	}
-	if len(t.UserNames) == 0 {
-		errs = append(errs, errors.New("Targets.UserNames: required: at least the key administrator"))
-	}
-	if len(t.BucketNames) == 0 {
-		errs = append(errs, errors.New("Targets.BucketNames: required: the trail's buckets"))
-	}
+	require("Targets.KeyArn", t.KeyArn == "", "the master key's ARN")
+	require("Targets.KeyID", t.KeyID == "", "the master key's id")
+	require("Targets.KeyAlias", t.KeyAlias == "", "the master key's alias")
+	require("Targets.AliasArn", t.AliasArn == "", "the alias's ARN")
+	require("Targets.AuditKeyArns", len(t.AuditKeyArns) == 0, "the keys of the audit pipeline")
+	require("Targets.TrailName", t.TrailName == "", "the trail's name")
+	require("Targets.NamePrefix", t.NamePrefix == "", "the prefix of the rule and alarm names")
 	if len(t.NamePrefix) > 40 {
 		errs = append(errs, fmt.Errorf("Targets.NamePrefix: %q is longer than 40 characters; rule names are limited to 64", t.NamePrefix))
 	}
+	require("Targets.UserNames", len(t.UserNames) == 0, "at least the key administrator")
+	require("Destinations", len(p.Destinations) == 0, "at least one alert topic")
+	for i, d := range p.Destinations {
+		require(fmt.Sprintf("Destinations[%d].Topic", i), d.Topic == nil, "the destination's topic")
+	}
+	require("Namespace", p.Namespace == "", "the metric namespace")
 	return errors.Join(errs...)
 }
 
@@ -53,8 +79,10 @@ type Detection struct {
 	cdkconstructs.Construct
 	Rules       map[string][]awsevents.CfnRule
 	Alarms      []*Alarm
-	DeadLetters *DeadLetters
-	Dashboard   *Dashboard
+	DeadLetters []*DeadLetters // one per destination, in Props.Destinations order
+	// Heartbeat (nil without a log group) alarms when the audit log group receives nothing for an hour: a dead log route.
+	Heartbeat awscloudwatch.Alarm
+	Dashboard *Dashboard
 }
 
 // New creates the rules, metric filters, alarms and dashboard; it panics on invalid props because the stack
@@ -65,10 +93,22 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
 	d := &Detection{Construct: c, Rules: map[string][]awsevents.CfnRule{}}
+	topics := make([]awssns.ITopic, len(props.Destinations))
+	for i, dest := range props.Destinations {
+		topics[i] = dest.Topic
+	}
+	for _, dest := range props.Destinations {
+		dl := newDeadLetters(c, props.Targets.NamePrefix, dest.ID, topics)
+		d.DeadLetters = append(d.DeadLetters, dl)
+		props.Targets.TopicArns = append(props.Targets.TopicArns, *dest.Topic.TopicArn())
+		props.Targets.DeadLetterQueueURLs = append(props.Targets.DeadLetterQueueURLs, *dl.Queue.QueueUrl())
+	}
+	// The patterns are plain data: they name the topics, the log group and the queues by the tokens the
+	// constructs give.
+	if props.LogGroup != nil {
+		props.Targets.LogGroupName = *props.LogGroup.LogGroupRef().LogGroupName
+	}
 	t := props.Targets
-	topic := awssns.Topic_FromTopicArn(c, jsii.String("AlertTopic"), jsii.String(t.TopicArn))
-	d.DeadLetters = newDeadLetters(c, t, topic)
-	t.DeadLetterQueueURL = *d.DeadLetters.Queue.QueueUrl()
 	tiers := []tierRules{
 		{KeyDanger, keySubject(t), KeyDangerPatterns(t)},
 		{Denied, keySubject(t) + " or its audit pipeline", DeniedPatterns(t)},
@@ -78,12 +118,33 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 		tiers = append(tiers, tierRules{KeyUse, keySubject(t), KeyUsePatterns(t)})
 	}
 	for _, tr := range tiers {
+		routes := d.routes(props.Destinations, tr.tier)
 		for i, pattern := range tr.patterns {
-			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, i+1, tr.subject, pattern, *d.DeadLetters.Queue.QueueArn()))
+			id := fmt.Sprintf("%s-%d", tr.tier.Name, i+1)
+			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, id, tr.subject, pattern, routes))
 		}
 	}
-	d.Alarms = newAlarms(c, props, topic)
-	d.Dashboard = newDashboard(c, props, d.Alarms, d.DeadLetters.Alarm)
+	// The rules that watch rule changes cannot report a change to themselves once it is made (a disabled
+	// rule matches nothing): the watchdog watches them, and they watch the watchdog.
+	routes := d.routes(props.Destinations, AuditTamper)
+	d.Rules[AuditTamper.Name] = append(d.Rules[AuditTamper.Name], newRule(c, t, AuditTamper, WatchdogID,
+		"the rules that watch kmsguard's own rules", WatchdogPattern(t, RuleWatchers(t)), routes))
+	var undelivered []awscloudwatch.Alarm
+	// Without the trail's log group (an existing trail whose group was not named) the metric-filter route and
+	// the heartbeat are off: there is nothing to put them on.
+	if props.LogGroup != nil {
+		d.Alarms = newAlarms(c, props, topics)
+		// CloudWatch takes a dimension value of at most 255 characters: an existing log group with a longer
+		// name (up to 512) gets no heartbeat.
+		if name := t.LogGroupName; *awscdk.Token_IsUnresolved(jsii.String(name)) || len(name) <= 255 {
+			d.Heartbeat = newHeartbeat(c, props, topics)
+			undelivered = append(undelivered, d.Heartbeat)
+		}
+	}
+	for _, dl := range d.DeadLetters {
+		undelivered = append(undelivered, dl.Alarm)
+	}
+	d.Dashboard = newDashboard(c, props, d.Alarms, undelivered)
 	return d
 }
 
@@ -96,22 +157,50 @@ type tierRules struct {
 
 func keySubject(t Targets) string { return t.KeyAlias + " (" + t.KeyArn + ")" }
 
-func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, n int, subject string, pattern map[string]any, deadLetterArn string) awsevents.CfnRule {
-	id := fmt.Sprintf("%s-%d", tier.Name, n)
+// route is one rule target: a destination's topic and that destination's dead-letter queue.
+type route struct {
+	id          string
+	topic       awssns.ITopic
+	deadLetters awssqs.IQueue
+}
+
+// routes are the targets of a tier's rules: every destination for a critical tier, the Info destinations
+// for the informational one.
+func (d *Detection) routes(dests []Destination, tier Tier) []route {
+	var out []route
+	for i, dest := range dests {
+		if tier.Severity == "info" && !dest.Info {
+			continue
+		}
+		id := "AlertTopic"
+		if dest.ID != "" {
+			id = dest.ID + "Topic"
+		}
+		out = append(out, route{id: id, topic: dest.Topic, deadLetters: d.DeadLetters[i].Queue})
+	}
+	return out
+}
+
+func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, id, subject string, pattern map[string]any, routes []route) awsevents.CfnRule {
+	var targets []any
+	for _, r := range routes {
+		targets = append(targets, &awsevents.CfnRule_TargetProperty{
+			Id:  jsii.String(r.id),
+			Arn: r.topic.TopicArn(),
+			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
+				InputPathsMap: inputPaths,
+				InputTemplate: jsii.String(InputTemplate(MessageFor(tier, subject, pattern))),
+			},
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: r.deadLetters.QueueArn()},
+		})
+	}
+	// L1: the L2 Rule cannot set the state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (Tier).
 	rule := awsevents.NewCfnRule(scope, jsii.String(id), &awsevents.CfnRuleProps{
 		Name:         jsii.String(t.NamePrefix + "-" + id),
 		Description:  jsii.String(fmt.Sprintf("kmsguard %s (%s): %s", tier.Name, tier.Severity, tier.Meaning)),
 		State:        jsii.String(tier.state()),
 		EventPattern: pattern,
-		Targets: []any{&awsevents.CfnRule_TargetProperty{
-			Id:  jsii.String("AlertTopic"),
-			Arn: jsii.String(t.TopicArn),
-			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-				InputPathsMap: inputPaths,
-				InputTemplate: jsii.String(InputTemplate(Message(tier, subject))),
-			},
-			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: jsii.String(deadLetterArn)},
-		}},
+		Targets:      targets,
 	})
 	rule.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)
 	return rule

@@ -52,7 +52,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *KeyAdmin {
 		// it is versioned, so a change to it can be reviewed and rolled back.
 		group.AddManagedPolicy(awsiam.NewManagedPolicy(c, jsii.String("RequireMfa"), &awsiam.ManagedPolicyProps{
 			Description: jsii.String("kmsguard: without MFA the key administrator can only manage its own MFA device"),
-			Statements:  ForceMfaStatements(),
+			Statements:  ForceMfaStatements(c),
 		}))
 	}
 	return &KeyAdmin{Construct: c, User: user, Group: group}
@@ -61,8 +61,11 @@ func New(scope cdkconstructs.Construct, id string, props Props) *KeyAdmin {
 // ForceMfaStatements is AWS's documented "manage your own MFA device, nothing else without MFA" policy. It
 // backs up the key policy's DenyAdminWithoutMfa: stolen long-term keys of the administrator can do nothing
 // but fetch an MFA session, which needs the device.
-func ForceMfaStatements() *[]awsiam.PolicyStatement {
-	account := "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID()
+func ForceMfaStatements(scope cdkconstructs.Construct) *[]awsiam.PolicyStatement {
+	ownIam := func(resource string) *string {
+		return awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+			Resource: jsii.String(resource), ResourceName: jsii.String("${aws:username}"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
+	}
 	return &[]awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("AllowListMfaDevices"),
@@ -72,12 +75,12 @@ func ForceMfaStatements() *[]awsiam.PolicyStatement {
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("AllowManageOwnVirtualMfaDevice"),
 			Actions:   jsii.Strings("iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"),
-			Resources: jsii.Strings(account + ":mfa/${aws:username}"),
+			Resources: &[]*string{ownIam("mfa")},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("AllowManageOwnUserMfa"),
 			Actions:   jsii.Strings("iam:DeactivateMFADevice", "iam:EnableMFADevice", "iam:GetUser", "iam:ListMFADevices", "iam:ResyncMFADevice"),
-			Resources: jsii.Strings(account + ":user/${aws:username}"),
+			Resources: &[]*string{ownIam("user")},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:    jsii.String("DenyAllExceptListedIfNoMfa"),

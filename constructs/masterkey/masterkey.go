@@ -5,6 +5,7 @@ package masterkey
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/check"
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
 // Props configures the master key. ARNs may be CDK tokens (a user created in the same stack).
@@ -25,6 +27,9 @@ type Props struct {
 	AllowedVpcEndpoints []string
 	RequireMfa          bool
 	AdminRequireMfa     bool
+	// Lock names who may still replace the key policy or schedule the key's deletion: the break-glass
+	// principals (with MFA) and the role that deploys the stack. Everyone else is denied both.
+	Lock lockdown.Exemptions
 }
 
 // Validate reports every problem at once, by field name.
@@ -62,6 +67,12 @@ func (p Props) Validate() error {
 	for _, v := range p.AllowedVpcEndpoints {
 		add("AllowedVpcEndpoints", check.VpcEndpointID(v))
 	}
+	add("Lock", p.Lock.Validate())
+	for _, arn := range p.Lock.BreakGlassArns {
+		if arn == p.AdminArn || slices.Contains(p.KeyUserArns, arn) {
+			add("Lock", fmt.Errorf("%q is a key user or the key administrator: as break-glass it could rewrite the key policy to give itself more (separation of duties)", arn))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -81,6 +92,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *MasterKey {
 		panic(fmt.Sprintf("masterkey: %v", err))
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
+	// L1: the policy is PolicyDocument's plain data, and the L2 Key's nested id would replace the retained key.
 	key := awskms.NewCfnKey(c, jsii.String("Key"), &awskms.CfnKeyProps{
 		Description:         jsii.String("kmsguard: MariaDB aws_key_management master key"),
 		KeySpec:             jsii.String("SYMMETRIC_DEFAULT"),
@@ -91,6 +103,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *MasterKey {
 	})
 	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	key.AddMetadata(jsii.String("kmsguard:role"), "master-key")
+	// L1: the L2 Alias's nested id would replace the retained alias.
 	alias := awskms.NewCfnAlias(c, jsii.String("Alias"), &awskms.CfnAliasProps{
 		AliasName:   jsii.String(props.Alias),
 		TargetKeyId: key.AttrKeyId(),

@@ -1,5 +1,7 @@
 package masterkey
 
+import "github.com/kmsguard/kmsguard/internal/lockdown"
+
 // cryptoActions are the operations that touch key material; every restriction (network, MFA) denies all of
 // them, with wildcards so that future GenerateDataKey*/ReEncrypt* variants are denied too.
 var cryptoActions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
@@ -15,7 +17,9 @@ var ToggleActions = []string{"kms:DisableKey", "kms:EnableKey"}
 // caller out) without any cryptographic use: no Decrypt/Encrypt/GenerateDataKey*/ReEncrypt*, and no
 // CreateGrant, because a grant is a way to hand out Decrypt. EnableKey is left to the key administrator
 // (separation of duties); DisableKey stays here as the account's emergency stop. PutKeyPolicy cannot be
-// removed without making the key unmanageable; every call to it raises a key-danger alert.
+// removed without making the key unmanageable; every call to it raises a key-danger alert. PutKeyPolicy and
+// ScheduleKeyDeletion are then denied to everyone but the break-glass principals and the deploy role
+// (DenyKeyPolicyAndDeletion): the grant here is what those principals use, through their IAM policies.
 var AdministrationActions = []string{
 	"kms:CancelKeyDeletion",
 	"kms:CreateAlias",
@@ -74,6 +78,13 @@ func PolicyDocument(p Props) map[string]any {
 		cond["BoolIfExists"] = mfaAbsent["BoolIfExists"]
 		statements = append(statements, statement("DenyAdminWithoutMfa", "Deny", aws("*"), ToggleActions, cond))
 	}
+	// Locked changes (docs/aws-facts.md, "Locked changes"): a new key policy could undo every statement
+	// above, and a deletion loses every table. Only the break-glass principals (with MFA) and the deploy
+	// role may make them, and nobody may schedule a deletion with less than 30 days to cancel it.
+	for _, st := range p.Lock.Deny("DenyKeyPolicyAndDeletion", lockdown.MasterKeyActions, "*") {
+		statements = append(statements, st)
+	}
+	statements = append(statements, lockdown.MinimumDeletionWindow("DenyShortDeletionWindow"))
 	return map[string]any{"Version": "2012-10-17", "Statement": statements}
 }
 

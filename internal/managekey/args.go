@@ -33,6 +33,9 @@ type Options struct {
 	Region    string
 	For       time.Duration
 	Notes     []string // told to the operator when an MFA session is made
+	// TopicArns are the alert topics whose subscriptions status checks (--topic-arn, or the AlertTopicArn and
+	// SecurityAlertTopicArn outputs).
+	TopicArns []string
 }
 
 // ErrUsage marks command-line mistakes (exit status 2).
@@ -51,6 +54,8 @@ flags:
   --profile NAME      AWS profile with the long-term keys
   --region REGION     AWS region (default: the key ARN's region, then the AWS config)
   --for DURATION      window length, e.g. 2m (default 2m, at most 1h)
+  --topic-arn ARN     alert topic whose subscriptions status checks (repeatable;
+                      default: AlertTopicArn and SecurityAlertTopicArn from --outputs)
 `
 
 // ParseArgs parses argv (without the program name). Flags may come before or
@@ -68,6 +73,13 @@ func ParseArgs(args []string, getenv func(string) string) (Options, error) {
 	fs.StringVar(&o.Profile, "profile", "", "")
 	fs.StringVar(&o.Region, "region", "", "")
 	fs.DurationVar(&o.For, "for", DefaultWindow, "")
+	fs.Func("topic-arn", "", func(v string) error {
+		if !strings.HasPrefix(v, "arn:") || !strings.Contains(v, ":sns:") {
+			return fmt.Errorf("--topic-arn %s: not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", v)
+		}
+		o.TopicArns = append(o.TopicArns, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, parseErr(err)
 	}

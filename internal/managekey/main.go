@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/kmsguard/kmsguard/internal/awsclient"
 	"golang.org/x/term"
@@ -48,6 +49,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer, stderr *os.File)
 			}
 			return kms.NewFromConfig(c)
 		},
+		SNS:    sns.NewFromConfig(cfg),
 		Prompt: ttyPrompter{},
 		Clock:  realClock{},
 		Out:    stdout,

@@ -14,6 +14,9 @@ type StackOutputs struct {
 	KeyID        string `json:"KeyId"`
 	KeyAlias     string
 	AdminUserArn string
+	// The alert topics; status checks their subscriptions.
+	AlertTopicArn         string
+	SecurityAlertTopicArn string
 }
 
 // ReadOutputs reads the file written by "cdk deploy --outputs-file" and
@@ -83,6 +86,13 @@ func (o *Options) applyOutputs(path, stack string) error {
 		}
 		if o.Region == "" && arnRegion(o.KeyID) == "" {
 			o.Region = arnRegion(so.KeyArn)
+		}
+	}
+	if len(o.TopicArns) == 0 {
+		for _, t := range []string{so.AlertTopicArn, so.SecurityAlertTopicArn} {
+			if t != "" {
+				o.TopicArns = append(o.TopicArns, t)
+			}
 		}
 	}
 	if o.MFASerial == "" {

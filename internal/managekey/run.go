@@ -56,6 +56,7 @@ type Clock interface {
 type Deps struct {
 	STS    awsclient.SessionTokenGetter
 	KMS    func(sess *awsclient.Session) KMS // nil session: the base credentials
+	SNS    SubscriptionReader                // base credentials; nil skips the subscription check
 	Prompt Prompter
 	Clock  Clock
 	Out    io.Writer // results

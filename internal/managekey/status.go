@@ -54,6 +54,7 @@ func status(ctx context.Context, o Options, d Deps) error {
 	if m.CreationDate != nil {
 		row("created", m.CreationDate.UTC().Format(time.RFC3339))
 	}
+	subscriptions(ctx, o, d, row)
 	return tw.Flush()
 }
 

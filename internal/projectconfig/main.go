@@ -5,15 +5,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
 // Usage is kmsguard-make's help text.
 const Usage = `usage: kmsguard-make [--dir DIR] stack-name
+       kmsguard-make [--dir DIR] cdk-args
        kmsguard-make has-credentials
 
   stack-name       print the stack name DIR/cdk.json configures (context stackName, default KmsGuard);
                    exit 1 with every configuration problem when the configuration is invalid
+  cdk-args         print the CDK CLI arguments make passes to cdk synth/diff/deploy: "-c example=true" when
+                   DIR/cdk.json leaves the alert subscribers or networks unset (README.md, "Safe by default"),
+                   nothing when it sets them; exit 1 with every configuration problem otherwise
   has-credentials  exit 0 and name the source when the AWS SDK finds credentials, 1 when it finds none
                    (the credentials are never printed)
 `
@@ -45,6 +50,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, name)
 		return 0
+	case "cdk-args":
+		_, cdkArgs, err := Resolve(*dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "kmsguard-make: %v\n", err)
+			return 1
+		}
+		if len(cdkArgs) > 0 {
+			fmt.Fprintln(stdout, strings.Join(cdkArgs, " "))
+		}
+		return 0
 	case "has-credentials":
 		src, err := CredentialSource(ctx, 10*time.Second)
 		if err != nil {
@@ -54,6 +69,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "AWS credentials found (%s)\n", src)
 		return 0
 	}
-	fmt.Fprintf(stderr, "kmsguard-make: unknown command %q (want stack-name or has-credentials)\n\n%s", fs.Arg(0), Usage)
+	fmt.Fprintf(stderr, "kmsguard-make: unknown command %q (want stack-name, cdk-args or has-credentials)\n\n%s", fs.Arg(0), Usage)
 	return 2
 }

@@ -47,17 +47,41 @@ func Context(dir string) (map[string]any, error) {
 }
 
 // StackName is the stack name the project's configuration sets (stackName, default KmsGuard), after the
-// same validation `cdk synth` applies: a configuration the app would reject is reported here, by key.
+// same validation `cdk synth` applies (with the example values when the configuration needs them, see
+// Resolve): a configuration the app would reject is reported here, by key.
 func StackName(dir string) (string, error) {
+	cfg, _, err := Resolve(dir)
+	return cfg.StackName, err
+}
+
+// ExampleArgs are the CDK CLI arguments that turn on the example configuration.
+var ExampleArgs = []string{"-c", "example=true"}
+
+// Resolve parses the project's configuration as `cdk synth` would. A fresh clone's cdk.json leaves the
+// alert subscribers and networks unset, which `cdk deploy` refuses (README.md, "Safe by default"); when the
+// example values (context example=true) would make it valid, Resolve returns that configuration and the CLI
+// arguments that select it, so that make synth, make diff and make demo keep working and say so. Otherwise
+// it returns the configuration's own problems, all of them.
+func Resolve(dir string) (stacks.Config, []string, error) {
 	ctx, err := Context(dir)
 	if err != nil {
-		return "", err
+		return stacks.Config{}, nil, err
 	}
 	cfg, err := stacks.ParseConfig(ctx)
-	if err != nil {
-		return "", err
+	if err == nil {
+		return cfg, nil, nil
 	}
-	return cfg.StackName, nil
+	if _, set := ctx["example"]; set {
+		return cfg, nil, err
+	}
+	withExample := map[string]any{"example": true}
+	for k, v := range ctx {
+		withExample[k] = v
+	}
+	if exampleCfg, exampleErr := stacks.ParseConfig(withExample); exampleErr == nil {
+		return exampleCfg, ExampleArgs, nil
+	}
+	return cfg, nil, err
 }
 
 // CredentialSource names where the AWS SDK's default chain found credentials (environment, profile,

@@ -101,3 +101,33 @@ func TestCredentialSourceGivesUpWithinTheTimeout(t *testing.T) {
 		t.Fatalf("took %s", d)
 	}
 }
+
+// TestCdkArgsSelectTheExampleOnlyWhileTheSafetySettingsAreUnset: make synth, diff and demo add
+// "-c example=true" for a fresh clone's cdk.json, and nothing once the operator chose subscribers and
+// networks (or recorded accepting the risks), so a real configuration is never mixed with example values.
+func TestCdkArgsSelectTheExampleOnlyWhileTheSafetySettingsAreUnset(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"context":{}}`, "-c example=true"},
+		{`{"context":{"alertEmails":["dba@example.org"]}}`, "-c example=true"},
+		{`{"context":{"alertEmails":["dba@example.org"],"allowedCidrs":["203.0.113.0/24"]}}`, ""},
+		{`{"context":{"acceptRisks":["no-alert-subscriber","any-network"]}}`, ""},
+	} {
+		_, args, err := Resolve(writeProject(t, tc.json))
+		if err != nil || strings.Join(args, " ") != tc.want {
+			t.Errorf("%s: args %q, %v; want %q", tc.json, args, err, tc.want)
+		}
+	}
+	// The example never hides another mistake: the configuration's own problems come back, all of them.
+	_, args, err := Resolve(writeProject(t, `{"context":{"stackName":"bad name!"}}`))
+	if err == nil || args != nil || !strings.Contains(err.Error(), "stackName") || !strings.Contains(err.Error(), "alertEmails") {
+		t.Errorf("invalid configuration: args %q, err %v", args, err)
+	}
+	// An explicit example=false is the operator's choice: no fallback.
+	if _, _, err := Resolve(writeProject(t, `{"context":{"example":false}}`)); err == nil {
+		t.Error("example=false fell back to the example values")
+	}
+	var out, errOut strings.Builder
+	if rc := Main(context.Background(), []string{"--dir", writeProject(t, `{"context":{}}`), "cdk-args"}, &out, &errOut); rc != 0 || out.String() != "-c example=true\n" {
+		t.Errorf("kmsguard-make cdk-args: rc %d out %q err %q", rc, out.String(), errOut.String())
+	}
+}

@@ -111,16 +111,20 @@ func Check(t *cfntemplate.Template, stackNameLength int) Report {
 			regexPerLogGroup[lg] += re
 			c.limit(id, "regular expressions in a metric filter pattern", re, RegexPerFilter, pattern)
 		case "AWS::KMS::Key":
-			c.limit(id, "key policy size (bytes)", len(c.json(id, res.Properties["KeyPolicy"])), KeyPolicyMax, "")
+			// The policy text goes into the finding, so that the stack can name the settings behind it.
+			doc := c.json(id, res.Properties["KeyPolicy"])
+			c.limit(id, "key policy size (bytes)", len(doc), KeyPolicyMax, string(doc))
 		case "AWS::SNS::TopicPolicy":
-			c.limit(id, "topic policy size (bytes)", len(c.json(id, res.Properties["PolicyDocument"])), TopicPolicyMax, "")
+			doc := c.json(id, res.Properties["PolicyDocument"])
+			c.limit(id, "topic policy size (bytes)", len(doc), TopicPolicyMax, string(doc))
 		case "AWS::SQS::QueuePolicy":
 			doc := res.Properties["PolicyDocument"]
 			c.limit(id, "queue policy size (bytes)", len(c.json(id, doc)), QueuePolicyMax, "")
 			st, _ := doc.(map[string]any)["Statement"].([]any)
 			c.limit(id, "queue policy statements", len(st), QueuePolicyStatementsMax, "")
 		case "AWS::S3::BucketPolicy":
-			c.limit(id, "bucket policy size (bytes)", len(c.json(id, res.Properties["PolicyDocument"])), BucketPolicyMax, "")
+			doc := c.json(id, res.Properties["PolicyDocument"])
+			c.limit(id, "bucket policy size (bytes)", len(doc), BucketPolicyMax, string(doc))
 		case "AWS::CloudWatch::Dashboard":
 			body := c.str(id, res.Properties["DashboardBody"])
 			var parsed struct {
@@ -223,6 +227,10 @@ func (c *checker) rule(id string, res cfntemplate.Resource) {
 		c.limit(id, "input transformer input paths", len(paths), InputPathsMax, "")
 	}
 }
+
+// UsesWildcard reports whether an event pattern (decoded JSON) uses the wildcard operator anywhere, which
+// is what counts against EventBridge's per-bus quota of rules with a wildcard.
+func UsesWildcard(pattern any) bool { return usesWildcard(pattern) }
 
 // usesWildcard reports whether a pattern uses the wildcard operator anywhere.
 func usesWildcard(v any) bool {

@@ -33,8 +33,12 @@ func labelledRecords(tb testing.TB) [][]byte {
 	vars := map[string]string{
 		"STACK": "KmsGuard", "ALIAS": "alias/mariadb-encryption", "TRAIL": "mariadb-encryption-key",
 		"LOG_GROUP": "/kmsguard/cloudtrail/mariadb-encryption-key", "ADMIN": "MDBEncAdmin", "SERVER_USER": "MDBEnc",
-		"ADMIN_ARN":       "arn:aws:iam::111122223333:user/MDBEncAdmin",
-		"SERVER_USER_ARN": "arn:aws:iam::111122223333:user/MDBEnc",
+		"ADMIN_ARN":           "arn:aws:iam::111122223333:user/MDBEncAdmin",
+		"SERVER_USER_ARN":     "arn:aws:iam::111122223333:user/MDBEnc",
+		"STACK_ID":            "arn:aws:cloudformation:us-east-1:111122223333:stack/KmsGuard/11112222-3333-4444-5555-666677778888",
+		"KEY_USER_ROLE":       "no-key-user-role",
+		"DELIVERY_ROLE":       "KmsGuard-AuditTrailDeliveryRole-ABC",
+		"DELIVERY_POLICY_ARN": "arn:aws:iam::111122223333:policy/KmsGuard-AuditTrailDeliveryPolicy-ABC",
 	}
 	data, err := os.ReadFile(labelledCorpusPath)
 	if err != nil {
@@ -51,6 +55,9 @@ func labelledRecords(tb testing.TB) [][]byte {
 		}
 		if err := json.Unmarshal(line, &e); err != nil {
 			tb.Fatal(err)
+		}
+		if len(e.Record) == 0 {
+			continue // an EventBridge event KMS sends itself ("event"), not a CloudTrail record
 		}
 		rec := re.ReplaceAllFunc(e.Record, func(m []byte) []byte {
 			v, ok := vars[string(m[2:len(m)-1])]
@@ -93,6 +100,8 @@ func goldenRules(tb testing.TB) Rules {
 	keyArns := map[string]string{
 		"audit-key":  "arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
 		"alerts-key": "arn:aws:kms:us-east-1:111122223333:key/5555eeee-66ff-7788-99aa-bbccddeeff00",
+		// The second, independent alert destination.
+		"security-alerts-key": "arn:aws:kms:us-east-1:111122223333:key/7777aaaa-88bb-99cc-00dd-eeff11223344",
 	}
 	trailBucket := ""
 	for _, r := range t.Resources {
@@ -108,8 +117,11 @@ func goldenRules(tb testing.TB) Rules {
 			if arn, ok := keyArns[role]; ok {
 				res.Values[id+".Arn"] = arn
 			}
-		case "AWS::SQS::Queue":
+		case "AWS::SQS::Queue": // one dead-letter queue per destination; the CDK keeps the construct id in the logical id
 			res.Values[id] = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionUndeliveredAlerts-ABC"
+			if strings.Contains(id, "Security") {
+				res.Values[id] = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionSecurityUndeliveredAlerts-DEF"
+			}
 		case "AWS::S3::Bucket":
 			if id == trailBucket {
 				res.Values[id] = "kmsguard-trailbucket-abc123"
@@ -118,11 +130,18 @@ func goldenRules(tb testing.TB) Rules {
 			}
 		case "AWS::SNS::Topic":
 			res.Values[id] = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
+			if strings.Contains(id, "Security") {
+				res.Values[id] = "arn:aws:sns:us-east-1:111122223333:KmsGuard-SecurityAlertingTopic-UVW"
+			}
 		case "AWS::Logs::LogGroup": // its name is generated at deploy time; the corpus's LOG_GROUP stands in
 			res.Values[id] = "/kmsguard/cloudtrail/mariadb-encryption-key"
 		case "AWS::IAM::User":
 			name, _ := r.Properties["UserName"].(string)
 			res.Values[id+".Arn"] = "arn:aws:iam::111122223333:user/" + name
+		case "AWS::IAM::Role": // the trail's delivery role; every managed policy gets its policy's ARN (only that one is in a pattern)
+			res.Values[id] = "KmsGuard-AuditTrailDeliveryRole-ABC"
+		case "AWS::IAM::ManagedPolicy":
+			res.Values[id] = "arn:aws:iam::111122223333:policy/KmsGuard-AuditTrailDeliveryPolicy-ABC"
 		}
 	}
 	rules, warnings, err := LoadRules(tpl, res)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/kmsguard/kmsguard/scripts/demo/emulator"
@@ -82,9 +83,12 @@ func demo(ctx context.Context, emu *emulator.Emulator, repo, stack, cdk string) 
 	}
 	defer os.RemoveAll(dir)
 	outputs := filepath.Join(dir, "outputs.json")
-	say("== cdk synth (context from cdk.json)\n")
+	// CDK_ARGS (from kmsguard-make cdk-args) selects the example configuration when cdk.json leaves the
+	// alert subscribers and networks unset (README.md, "Safe by default").
+	contextArgs := strings.Fields(os.Getenv("CDK_ARGS"))
+	say("== cdk synth (context from cdk.json %s)\n", strings.Join(contextArgs, " "))
 	synthDir, app := filepath.Join(dir, "synth"), filepath.Join(dir, "assembly")
-	if err := emu.Synth(ctx, cdk, repo, synthDir, log); err != nil {
+	if err := emu.Synth(ctx, cdk, repo, synthDir, log, contextArgs...); err != nil {
 		return err
 	}
 	keyIDs, skipped, err := emulator.ForMoto(synthDir, app, stack)

@@ -11,8 +11,11 @@ import (
 	"testing"
 )
 
+// freshClone keeps the committed cdk.json in the copy.
+const freshClone = ""
+
 // checkout copies the tracked and new (not ignored) files of this checkout into a temporary directory,
-// keeping their modification times, links node_modules, and writes cdk.json with the given context. It
+// keeping their modification times, links node_modules, and writes cdk.json with the given context (or keeps the committed one for freshClone). It
 // refuses to go on when make would reinstall node_modules (that directory may be shared).
 func checkout(t *testing.T, context string) string {
 	t.Helper()
@@ -40,8 +43,10 @@ func checkout(t *testing.T, context string) string {
 	if err := os.Symlink(filepath.Join(root, "node_modules"), filepath.Join(dir, "node_modules")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cdk.json"), []byte(`{"app":"go run ./bin","context":`+context+`}`), 0o644); err != nil {
-		t.Fatal(err)
+	if context != freshClone {
+		if err := os.WriteFile(filepath.Join(dir, "cdk.json"), []byte(`{"app":"go run ./bin","context":`+context+`}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := exec.Command("make", "-C", dir, "-q", "node_modules/.kmsguard-installed").Run(); err != nil {
 		t.Skip("node_modules is older than package-lock.json: run make setup first (not done here: node_modules may be shared)")
@@ -120,7 +125,8 @@ func TestMakeSynthFollowsStackNameAndStaysShort(t *testing.T) {
 		t.Fatalf("make synth: %v\n%s", err, out)
 	}
 	for _, want := range []string{"OpsCheck-key-danger-1", "alias/mariadb-encryption",
-		"alertEmails is empty", "allowedCidrs and allowedVpcEndpoints are empty", "resources would be deployed"} {
+		"using the EXAMPLE configuration (-c example=true", "EXAMPLE configuration (example=true): alertEmails=alerts@example.com, allowedCidrs=192.0.2.0/24",
+		"Never deploy it", "resources would be deployed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("make synth output lacks %q:\n%s", want, out)
 		}
@@ -150,7 +156,7 @@ func TestMakeDiffSaysWhatItComparesAndReportsADifference(t *testing.T) {
 		t.Fatalf("make diff failed on a difference: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if !strings.Contains(lines[0], "against the committed golden test/testdata/default.template.json: no AWS credentials") {
+	if !strings.Contains(lines[0], "against the committed golden test/testdata/example.template.json: no AWS credentials") {
 		t.Errorf("first line does not say what is compared: %q", lines[0])
 	}
 	if last := lines[len(lines)-1]; !strings.Contains(last, "DIFFERENT from the committed golden") {
@@ -158,5 +164,31 @@ func TestMakeDiffSaysWhatItComparesAndReportsADifference(t *testing.T) {
 	}
 	if !strings.Contains(out, "OpsCheck") || strings.Contains(out, "Error 1") {
 		t.Errorf("make diff output:\n%s", out)
+	}
+}
+
+// TestAFreshCloneSynthesizesTheExampleButCannotDeployIt: with the committed cdk.json, make diff builds the
+// example configuration and finds it identical to the committed example golden (what a reviewer reads),
+// while a plain cdk deploy, which synthesizes the same app without the example, stops before anything
+// reaches AWS and names both safeguards and how to record opting out.
+func TestAFreshCloneSynthesizesTheExampleButCannotDeployIt(t *testing.T) {
+	dir := checkout(t, freshClone)
+	env := noCredentials(dir)
+	out, err := make_(t, dir, env, "diff")
+	if err != nil || !strings.Contains(out, "using the EXAMPLE configuration") || !strings.Contains(out, "make diff: no differences from the committed golden test/testdata/example.template.json") {
+		t.Errorf("make diff on a fresh clone: %v\n%s", err, out)
+	}
+	cmd := exec.Command(filepath.Join(dir, "node_modules", ".bin", "cdk"), "deploy", "--require-approval", "never", "--no-notices")
+	cmd.Dir, cmd.Env = dir, env
+	raw, err := cmd.CombinedOutput()
+	deploy := string(raw)
+	if err == nil {
+		t.Fatalf("cdk deploy of a fresh clone succeeded:\n%s", deploy)
+	}
+	for _, want := range []string{"alertEmails: not set", `"acceptRisks": ["no-alert-subscriber"]`,
+		"allowedCidrs: neither allowedCidrs nor allowedVpcEndpoints is set", `"acceptRisks": ["any-network"]`, "nothing was synthesized"} {
+		if !strings.Contains(deploy, want) {
+			t.Errorf("cdk deploy refusal lacks %q:\n%s", want, deploy)
+		}
 	}
 }

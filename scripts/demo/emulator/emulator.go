@@ -133,9 +133,10 @@ func (e *Emulator) Env() []string {
 	)
 }
 
-// Synth runs `cdk synth` with cdk.json in dir into outdir (never the working tree's cdk.out).
-func (e *Emulator) Synth(ctx context.Context, cdkBin, dir, outdir string, out io.Writer) error {
-	cmd := exec.CommandContext(ctx, cdkBin, "synth", "--quiet", "--no-notices", "--output", outdir)
+// Synth runs `cdk synth` with cdk.json in dir, plus contextArgs (such as -c example=true), into outdir (never
+// the working tree's cdk.out).
+func (e *Emulator) Synth(ctx context.Context, cdkBin, dir, outdir string, out io.Writer, contextArgs ...string) error {
+	cmd := exec.CommandContext(ctx, cdkBin, append([]string{"synth", "--quiet", "--no-notices", "--output", outdir}, contextArgs...)...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, e.Env(), out, out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("cdk synth: %w", err)
