@@ -19,7 +19,7 @@ GOLDEN ?= test/testdata/example.template.json
 # synth, diff and demo then use the example values (kmsguard-make cdk-args) and say so first.
 EXAMPLE_NOTE := if [ -n "$$args" ]; then echo "== cdk.json leaves alertEmails and/or allowedCidrs/allowedVpcEndpoints unset, which cdk deploy refuses: using the EXAMPLE configuration ($$args; README.md, \"Safe by default\")"; fi
 
-.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench
+.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench preflight
 
 # node_modules/go.mod keeps `go ... ./...` out of node_modules (aws-cdk ships Go template files).
 node_modules/.kmsguard-installed: package.json package-lock.json
@@ -27,8 +27,10 @@ node_modules/.kmsguard-installed: package.json package-lock.json
 	echo 'module nodemodules_ignored' > node_modules/go.mod
 	touch $@
 
+# Only the modules the build and the tests need (go mod download would also fetch DuckDB's libraries for
+# every other platform, about 140 MB of downloads and 1 GB unpacked, none of them used here).
 setup: node_modules/.kmsguard-installed
-	@go mod download
+	@go list -deps -test -tags duckdb ./... > /dev/null
 	@go build -o out/kmsguard-make ./cmd/kmsguard-make
 
 ## synth: synthesize into cdk.out/ (no AWS credentials needed) and print what would be deployed. The stack's
@@ -40,10 +42,17 @@ synth: setup
 	KMSGUARD_NAG=1 cdk synth $$args --quiet --no-notices 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; }; \
 	go run ./cmd/kmsguard-summary --brief "cdk.out/$$stack.template.json"
 
+## preflight: synth, then ask the target account (the AWS SDK's default credentials and region) what would
+## make cdk deploy fail or surprise (docs/preflight.md); read-only. Exit 1 not ready, 3 could not check.
+preflight: synth
+	go run ./cmd/kmsguard-preflight
+
 ## test: the whole test suite, as CI runs it.
 test: setup
 	go vet ./...
+	go vet -tags duckdb ./internal/athena/
 	go test -count=1 -timeout 20m ./...   # also replays every fuzz target's seed corpus and saved findings
+	go test -count=1 -tags duckdb ./internal/athena/   # the Athena SQL run in DuckDB against replay (cgo)
 	scripts/fuzz.sh $(FUZZ_BUDGET) $(FUZZ_TARGETS)
 	FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz-check.sh 0   # a planted finding still fails the fuzz step
 

@@ -11,7 +11,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/kmsguard/kmsguard/internal/athena"
 	"github.com/kmsguard/kmsguard/internal/managekey"
 	"github.com/kmsguard/kmsguard/internal/projectconfig"
 	"github.com/kmsguard/kmsguard/internal/wrapper"
@@ -321,6 +323,12 @@ var generators = map[string]func() (string, error){
 		var b strings.Builder
 		err = wrapper.PrintDropin(&b, wrapper.DropinParams{Wrapper: "/usr/local/bin/iam-kms-wrapper", ConfigPath: wrapper.DefaultConfigPath, Config: cfg})
 		return b.String(), err
+	},
+	// The table of docs/replay.md's organization-trail example.
+	"kmsguard-replay --emit athena --org o-a1b2c3d4e5 --accounts 111122223333,444455556666 --regions eu-west-1 --from 2025-05-01 s3://org-trail-bucket (the table)": func() (string, error) {
+		t := athena.Table{Name: athena.DefaultTableName, Bucket: "org-trail-bucket", OrgID: "o-a1b2c3d4e5",
+			Accounts: []string{"111122223333", "444455556666"}, Regions: []string{"eu-west-1"}, From: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)}
+		return t.DDL(), t.Validate()
 	},
 }
 

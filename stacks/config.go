@@ -30,8 +30,13 @@ type Config struct {
 	AdminRequireMfa     bool
 	KeyAlias            string
 	TrailName           string
-	LogRetentionDays    int
-	NotifyKeyUse        bool
+	// ExistingTrailArn names a trail the stack uses instead of creating its own (README.md, "Using an
+	// existing trail"); ExistingTrailLogGroup is that trail's CloudWatch Logs log group, for the metric
+	// filters and their alarms.
+	ExistingTrailArn      string
+	ExistingTrailLogGroup string
+	LogRetentionDays      int
+	NotifyKeyUse          bool
 	// SecurityEmails subscribe to the second, independent alert destination (README.md, "Two alert
 	// destinations"); empty falls back to AlertEmails with a warning.
 	SecurityEmails []string
@@ -104,6 +109,8 @@ var fields = []field{
 	{"adminRequireMfa", boolean(func(c *Config) *bool { return &c.AdminRequireMfa })},
 	{"keyAlias", str(func(c *Config) *string { return &c.KeyAlias })},
 	{"trailName", str(func(c *Config) *string { return &c.TrailName })},
+	{"existingTrailArn", str(func(c *Config) *string { return &c.ExistingTrailArn })},
+	{"existingTrailLogGroup", str(func(c *Config) *string { return &c.ExistingTrailLogGroup })},
 	{"logRetentionDays", integer(func(c *Config) *int { return &c.LogRetentionDays })},
 	{"notifyKeyUse", boolean(func(c *Config) *bool { return &c.NotifyKeyUse })},
 	{"securityEmails", list(func(c *Config) *[]string { return &c.SecurityEmails })},
@@ -161,6 +168,16 @@ func ParseConfig(context map[string]any) (Config, error) {
 	}
 	c.applyExample()
 	problems = append(problems, c.problems()...)
+	if c.ExistingTrailArn != "" {
+		// Settings of the trail the stack would have created: given with an existing trail, they would be
+		// silently ignored, and the operator would believe in a retention or a name that is not there.
+		for _, k := range []string{"logRetentionDays", "trailName"} {
+			if _, set := context[k]; set {
+				problems.Add(k, "is not used with existingTrailArn: the stack creates no trail, log group or bucket of its own "+
+					"(the existing trail's own settings apply); remove %s, or remove existingTrailArn to create the trail", k)
+			}
+		}
+	}
 	return c, problems.Err()
 }
 
@@ -386,6 +403,20 @@ func (c Config) problems() Problems {
 		}
 	}
 	p = append(p, c.safetyProblems()...)
+	if c.ExistingTrailArn != "" {
+		if _, _, err := check.TrailARN(c.ExistingTrailArn); err != nil {
+			p.Add("existingTrailArn", "%v, or leave existingTrailArn empty to create the trail %s", err, c.TrailName)
+		}
+	}
+	if c.ExistingTrailLogGroup != "" {
+		if err := check.LogGroupName(c.ExistingTrailLogGroup); err != nil {
+			p.Add("existingTrailLogGroup", "%v", err)
+		}
+		if c.ExistingTrailArn == "" {
+			p.Add("existingTrailLogGroup", "is only used with existingTrailArn (the log group of that trail); set existingTrailArn, "+
+				"or remove existingTrailLogGroup: the trail the stack creates has a log group of its own")
+		}
+	}
 	p = append(p, c.lockProblems()...)
 	p = append(p, duplicates("alertEmails", c.AlertEmails)...)
 	p = append(p, duplicates("securityEmails", c.SecurityEmails)...)
@@ -547,6 +578,17 @@ func (c Config) securityDestinationEmails() []string {
 		return c.SecurityEmails
 	}
 	return c.AlertEmails
+}
+
+// WatchedTrailName is the name of the trail the tamper rules watch: the existing trail's when
+// existingTrailArn is set, else trailName.
+func (c Config) WatchedTrailName() string {
+	if c.ExistingTrailArn != "" {
+		if name, _, err := check.TrailARN(c.ExistingTrailArn); err == nil {
+			return name
+		}
+	}
+	return c.TrailName
 }
 
 // adminName is the key administrator's user name: of adminUserArn when set, else adminUserName.

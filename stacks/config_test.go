@@ -25,20 +25,12 @@ func withSafety(ctx map[string]any) map[string]any {
 	return out
 }
 
-func TestParseConfigDefaults(t *testing.T) {
-	risks := []string{RiskNoAlertSubscriber, RiskAnyNetwork}
-	cfg, err := ParseConfig(map[string]any{"acceptRisks": []any{RiskNoAlertSubscriber, RiskAnyNetwork}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := DefaultConfig()
-	want.AcceptRisks = risks
-	if !reflect.DeepEqual(cfg, want) {
-		t.Fatalf("context with only the risks recorded gave %+v, want the defaults %+v", cfg, want)
-	}
-}
+// What each default does to the deployed stack is tested on the synthesized template, in
+// test/defaults_test.go.
 
-func TestParseConfigListShapes(t *testing.T) {
+// TestListsAreAcceptedAsJSONOrCommaSeparated: a list is the same whether it comes from cdk.json or from
+// `-c` as a JSON array in quotes or a comma-separated string (README.md, Configuration).
+func TestListsAreAcceptedAsJSONOrCommaSeparated(t *testing.T) {
 	want := []string{"203.0.113.0/24", "198.51.100.7/32"}
 	for name, raw := range map[string]any{
 		"comma string":       "203.0.113.0/24, 198.51.100.7/32,",
@@ -56,7 +48,9 @@ func TestParseConfigListShapes(t *testing.T) {
 	}
 }
 
-func TestParseConfigScalarsFromStrings(t *testing.T) {
+// TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine: `-c requireMfa=true` and friends arrive
+// as strings and mean what they say.
+func TestBooleansAndNumbersAreAcceptedAsStringsFromTheCommandLine(t *testing.T) {
 	cfg, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa": "true", "adminRequireMfa": "false", "logRetentionDays": "731", "notifyKeyUse": false,
 		"allowedCidrs": "203.0.113.0/24",
@@ -69,7 +63,9 @@ func TestParseConfigScalarsFromStrings(t *testing.T) {
 	}
 }
 
-func TestParseConfigIgnoresCDKOwnedKeys(t *testing.T) {
+// TestCDKsOwnContextKeysAreNotRejectedAsUnknown: feature flags, CLI settings and cached lookups that the
+// CDK writes into the context are not configuration typos.
+func TestCDKsOwnContextKeysAreNotRejectedAsUnknown(t *testing.T) {
 	_, err := ParseConfig(withSafety(map[string]any{
 		"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
 		"aws:cdk:enable-path-metadata":                    true,
@@ -81,8 +77,8 @@ func TestParseConfigIgnoresCDKOwnedKeys(t *testing.T) {
 	}
 }
 
-// TestBadInputNamesEveryKey is the acceptance list of the issue: each bad value must be reported, by key,
-// in one error, and nothing else may be reported.
+// TestBadInputNamesEveryKey walks what README.md's Configuration section says is rejected: each bad value
+// must be reported, by key, in one error, and nothing else may be reported.
 func TestBadInputNamesEveryKey(t *testing.T) {
 	cases := []struct {
 		key, value, mentions string
@@ -139,7 +135,8 @@ func TestBadInputNamesEveryKey(t *testing.T) {
 	}
 }
 
-func TestRequireMfaWithRoleUser(t *testing.T) {
+// TestRequireMfaRefusesARoleAsKeyUser: a role can never present MFA through iam-kms-wrapper.
+func TestRequireMfaRefusesARoleAsKeyUser(t *testing.T) {
 	_, err := ParseConfig(withSafety(map[string]any{
 		"requireMfa":  true,
 		"keyUserArns": "arn:aws:iam::111122223333:role/mariadb",
@@ -152,7 +149,8 @@ func TestRequireMfaWithRoleUser(t *testing.T) {
 	}
 }
 
-func TestAllProblemsAtOnce(t *testing.T) {
+// TestEveryProblemIsReportedAtOnceSortedByKey: one run names every problem, in key order.
+func TestEveryProblemIsReportedAtOnceSortedByKey(t *testing.T) {
 	_, err := ParseConfig(withSafety(map[string]any{
 		"allowedCidrs":     "0.0.0.0/0,10.0.0.0/8",
 		"alertEmails":      "nope",
@@ -181,7 +179,8 @@ func TestAllProblemsAtOnce(t *testing.T) {
 	}
 }
 
-func TestDuplicatesAreReported(t *testing.T) {
+// TestAValueListedTwiceIsRefused names the duplicate rather than deploying it twice.
+func TestAValueListedTwiceIsRefused(t *testing.T) {
 	_, err := ParseConfig(withSafety(map[string]any{"alertEmails": "a@example.com,a@example.com"}))
 	if err == nil || !strings.Contains(err.Error(), "listed twice") {
 		t.Fatalf("want a duplicate error, got %v", err)
@@ -213,6 +212,44 @@ func TestAdminUserArnNamesAnExistingAdministrator(t *testing.T) {
 			[]string{"adminUserArn: ", "also in keyUserArns", "name another user"}},
 		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:user/MDBEnc"}, []string{"serverUserName: ", "also the admin user"}},
 		{map[string]any{"adminUserArn": "arn:aws:iam::111122223333:role/x", "trailName": "bad name!"}, []string{"adminUserArn: ", "trailName: "}},
+	} {
+		_, err := ParseConfig(withSafety(tc.ctx))
+		if err == nil {
+			t.Errorf("%v: accepted", tc.ctx)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error lacks %q:\n%v", tc.ctx, w, err)
+			}
+		}
+	}
+}
+
+// TestExistingTrailArnIsCheckedNamingTheFieldAndTheFix: an existing trail is named by its ARN, whose shape is
+// checked at synth (a trail name or a mistyped ARN would be watched under the wrong name, silently); its log
+// group comes only with it; and the settings of the trail the stack would have made cannot be given with it,
+// since they would be ignored. Every problem at once, by key; a valid pair passes (the control).
+func TestExistingTrailArnIsCheckedNamingTheFieldAndTheFix(t *testing.T) {
+	const arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail"
+	ok, err := ParseConfig(withSafety(map[string]any{"existingTrailArn": arn, "existingTrailLogGroup": "aws-cloudtrail-logs-org"}))
+	if err != nil || ok.WatchedTrailName() != "org-trail" {
+		t.Fatalf("a valid existing trail was refused or is not watched by its name: %v, %q", err, ok.WatchedTrailName())
+	}
+	if d := DefaultConfig(); d.WatchedTrailName() != d.TrailName {
+		t.Errorf("without existingTrailArn the stack's own trail %q must be watched, got %q", d.TrailName, d.WatchedTrailName())
+	}
+	for _, tc := range []struct {
+		ctx  map[string]any
+		want []string
+	}{
+		{map[string]any{"existingTrailArn": "org-trail"}, []string{"existingTrailArn: ", "is a trail name, not an ARN", "arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME"}},
+		{map[string]any{"existingTrailArn": "arn:aws:cloudtrail:eu-west-1:111122223333:org-trail"}, []string{"existingTrailArn: ", "not a trail ARN", "describe-trails"}},
+		{map[string]any{"existingTrailLogGroup": "aws-cloudtrail-logs-org"}, []string{"existingTrailLogGroup: ", "only used with existingTrailArn"}},
+		{map[string]any{"existingTrailArn": arn, "existingTrailLogGroup": "arn:aws:logs:eu-west-1:111122223333:log-group:org:*"},
+			[]string{"existingTrailLogGroup: ", "is an ARN", "(org)"}},
+		{map[string]any{"existingTrailArn": arn, "trailName": "mine", "logRetentionDays": 731.0},
+			[]string{"logRetentionDays: is not used with existingTrailArn", "trailName: is not used with existingTrailArn"}},
 	} {
 		_, err := ParseConfig(withSafety(tc.ctx))
 		if err == nil {

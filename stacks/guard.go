@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -24,8 +26,8 @@ type GuardStack struct {
 	MasterKey  *masterkey.MasterKey
 	KeyAdmin   *keyadmin.KeyAdmin     // nil when the operator named an existing administrator (adminUserArn)
 	ServerUser *serveruser.ServerUser // nil when the operator named existing key users
-	AuditTrail *audittrail.AuditTrail
-	Alerting   *alerting.Alerting // the "alerts" destination: alertEmails, and the informational key-use tier
+	AuditTrail *audittrail.AuditTrail // nil when the operator named an existing trail (existingTrailArn)
+	Alerting   *alerting.Alerting     // the "alerts" destination: alertEmails, and the informational key-use tier
 	// Security is the second, independent destination: securityEmails (or alertEmails), critical tiers only.
 	Security  *alerting.Alerting
 	Detection *detection.Detection
@@ -71,18 +73,29 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 		AdminRequireMfa:     cfg.AdminRequireMfa,
 		Lock:                lock,
 	})
-	g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays,
-		ObjectLockMode: cfg.ObjectLockMode, Lock: lock})
+	if cfg.ExistingTrailArn == "" {
+		g.AuditTrail = audittrail.New(stack, "AuditTrail", audittrail.Props{TrailName: cfg.TrailName, LogRetentionDays: cfg.LogRetentionDays,
+			ObjectLockMode: cfg.ObjectLockMode, Lock: lock})
+	}
 	// Both destinations carry the same locks (README.md, "Locked changes").
 	g.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Lock: lock})
 	g.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security", Lock: lock})
+	// The metric filters read the audit log group: the stack's own, an existing trail's when named, or none
+	// (that route is then off, with a warning).
+	var logGroup interfacesawslogs.ILogGroupRef
+	switch {
+	case g.AuditTrail != nil:
+		logGroup = g.AuditTrail.LogGroup
+	case cfg.ExistingTrailLogGroup != "":
+		logGroup = awslogs.LogGroup_FromLogGroupName(stack, jsii.String("ExistingTrailLogGroup"), jsii.String(cfg.ExistingTrailLogGroup))
+	}
 	g.Detection = detection.New(stack, "Detection", detection.Props{
 		Targets: g.detectionTargets(adminArn, keyUsers),
 		Destinations: []detection.Destination{
 			{Topic: g.Alerting.Topic, Info: true},
 			{ID: "Security", Topic: g.Security.Topic},
 		},
-		LogGroup:     g.AuditTrail.LogGroup,
+		LogGroup:     logGroup,
 		NotifyKeyUse: cfg.NotifyKeyUse,
 		Namespace:    "kmsguard/" + cfg.StackName,
 	})
@@ -98,25 +111,43 @@ func NewGuardStack(scope cdkconstructs.Construct, cfg Config) *GuardStack {
 func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detection.Targets {
 	cfg := g.Config
 	users := []string{adminArn}
+	var roles []string
 	for _, arn := range keyUsers {
-		if !strings.Contains(arn, ":role/") {
+		if strings.Contains(arn, ":role/") {
+			roles = append(roles, principalName(arn))
+		} else {
 			users = append(users, arn)
 		}
 	}
 	aliasArn := g.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Resource: jsii.String("alias"),
 		ResourceName: jsii.String(strings.TrimPrefix(cfg.KeyAlias, "alias/")), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
-	return detection.Targets{
+	t := detection.Targets{
 		KeyArn:       *g.MasterKey.Key.AttrArn(),
 		KeyID:        *g.MasterKey.Key.AttrKeyId(),
 		KeyAlias:     cfg.KeyAlias,
 		AliasArn:     *aliasArn,
-		AuditKeyArns: []string{*g.AuditTrail.AuditKey.KeyArn(), *g.Alerting.Key.KeyArn(), *g.Security.Key.KeyArn()},
-		TrailName:    cfg.TrailName,
-		BucketNames:  []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()},
+		AuditKeyArns: []string{*g.Alerting.Key.KeyArn(), *g.Security.Key.KeyArn()},
+		TrailName:    cfg.WatchedTrailName(),
 		NamePrefix:   cfg.StackName,
 		UserArns:     users,
 		UserNames:    cfg.watchedUserNames(),
+		// What else can silence the alerts or hand out the key: the stack itself, the trail's delivery role
+		// and the key users that are roles.
+		KeyUserRoleNames: roles,
+		StackName:        cfg.StackName,
+		StackArnPrefix: *g.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
+			ResourceName: jsii.String(cfg.StackName + "/"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
 	}
+	if g.AuditTrail == nil {
+		// An existing trail: its bucket, key and delivery role are not ours and not known here; its log group
+		// is watched by the name the operator gives (README.md, "Using an existing trail").
+		return t
+	}
+	t.AuditKeyArns = append([]string{*g.AuditTrail.AuditKey.KeyArn()}, t.AuditKeyArns...)
+	t.BucketNames = []string{*g.AuditTrail.Bucket.BucketName(), *g.AuditTrail.AccessLogBucket.BucketName()}
+	t.DeliveryRoleName = *g.AuditTrail.DeliveryRole.RoleName()
+	t.DeliveryPolicyArn = *g.AuditTrail.DeliveryPolicy.ManagedPolicyArn()
+	return t
 }
 
 // warnAboutWeakSettings flags choices that are allowed but leave a gap; `cdk synth --strict` turns them
@@ -142,7 +173,30 @@ func (g *GuardStack) warnAboutWeakSettings() {
 			"securityEmails is empty: the security destination mails the alertEmails addresses, so whoever reads (or unsubscribes) "+
 				"those mailboxes controls both destinations; set securityEmails to another team (README.md, \"Two alert destinations\")"), nil)
 	}
+	if g.Config.ExistingTrailArn != "" {
+		ann.AddWarningV2(jsii.String("kmsguard:existingTrail"), jsii.String(ExistingTrailWarning), nil)
+		if g.Config.ExistingTrailLogGroup == "" {
+			ann.AddWarningV2(jsii.String("kmsguard:noMetricFilterRoute"), jsii.String(NoMetricFilterRouteWarning), nil)
+		}
+	}
 }
+
+// ExistingTrailWarning says what the tamper tier covers when the trail is not the stack's own.
+const ExistingTrailWarning = "existingTrailArn: the stack uses a trail it does not own. The audit-tamper and denied tiers " +
+	"watch that trail by its name (StopLogging, DeleteTrail, UpdateTrail, event selectors), but not its S3 bucket, " +
+	"its log files or its KMS key, which the stack does not know; and a trail of another account (an organization " +
+	"trail) is changed in that account, where these rules never see it. Protect them where they are owned " +
+	"(README.md, \"Using an existing trail\")"
+
+// NoMetricFilterRouteWarning says exactly what is lost without the existing trail's log group.
+const NoMetricFilterRouteWarning = "existingTrailArn without existingTrailLogGroup: the metric-filter route is off. " +
+	"Lost: the alarms UnauthorizedCalls, KeyDenied, KeyDisabledOrScheduledForDeletion, CloudTrailChanges, " +
+	"ConsoleSignInWithoutMfa, AlertPipelineChanges, KeyPrincipalChanges, KeyPrincipalReplaced, KeyPrincipalSessions and " +
+	"RoleChanges, the AuditLogHeartbeat, and the dashboard's " +
+	"graphs and latest-events table. Changes to the key administrator's and key users' credentials, MFA devices and " +
+	"permissions, and their deletion and re-creation, then raise no alert at all (IAM events reach EventBridge only " +
+	"in us-east-1), nor does a trail change made in another region. The EventBridge tiers are unaffected. " +
+	"Set existingTrailLogGroup to the trail's CloudWatch Logs log group to keep them"
 
 func (g *GuardStack) addOutputs() {
 	out := func(id, description string, value *string) {
@@ -161,7 +215,24 @@ func (g *GuardStack) addOutputs() {
 	}
 	out("AlertTopicArn", "Alert topic: confirm each email subscription", g.Alerting.Topic.TopicArn())
 	out("SecurityAlertTopicArn", "Second, independent alert topic (securityEmails): confirm each email subscription", g.Security.Topic.TopicArn())
-	out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
-	out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
-	out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())
+	if g.AuditTrail == nil {
+		out("TrailArn", "The existing trail the alerts rely on (existingTrailArn; not managed by this stack)", jsii.String(g.Config.ExistingTrailArn))
+		if g.Config.ExistingTrailLogGroup != "" {
+			out("AuditLogGroupName", "The existing trail's log group the metric filters watch (existingTrailLogGroup)", jsii.String(g.Config.ExistingTrailLogGroup))
+		}
+	} else {
+		out("TrailArn", "CloudTrail trail that records every call on the key", g.AuditTrail.Trail.AttrArn())
+		out("TrailBucketName", "S3 bucket with the trail's log files", g.AuditTrail.Bucket.BucketName())
+		out("AuditLogGroupName", "CloudWatch Logs log group with the trail's events", g.AuditTrail.LogGroup.Ref())
+		// The rest of what the alert rules watch, so that kmsguard-replay --outputs resolves every reference
+		// (docs/outputs.md).
+		out("AccessLogBucketName", "S3 bucket with the trail bucket's server access logs", g.AuditTrail.AccessLogBucket.BucketName())
+		out("AuditKeyArn", "Audit key (trail log files and the audit log group)", g.AuditTrail.AuditKey.KeyArn())
+		out("DeliveryRoleName", "Role CloudTrail uses to write to the audit log group (the tamper rules watch it)", g.AuditTrail.DeliveryRole.RoleName())
+		out("DeliveryPolicyArn", "The delivery role's managed policy (the tamper rules watch its versions)", g.AuditTrail.DeliveryPolicy.ManagedPolicyArn())
+	}
+	out("AlertTopicKeyArn", "Alert topic's key", g.Alerting.Key.KeyArn())
+	out("SecurityAlertTopicKeyArn", "Security alert topic's key", g.Security.Key.KeyArn())
+	out("DeadLetterQueueUrl", "Undelivered alerts: read them here when the UndeliveredAlerts alarm fires", g.Detection.DeadLetters[0].Queue.QueueUrl())
+	out("SecurityDeadLetterQueueUrl", "Undelivered security alerts: read them here when the SecurityUndeliveredAlerts alarm fires", g.Detection.DeadLetters[1].Queue.QueueUrl())
 }

@@ -47,16 +47,17 @@ func (g *GuardStack) NagSuppressions() map[string][]NagSuppression {
 			"cannot own; the bucket is versioned, retained, TLS-only and CloudTrail log-file validation detects " +
 			"tampering. Organisations that need AU-9(2) replicate to their log-archive account (docs/checks.md).",
 	}
-	s := map[string][]NagSuppression{
-		"AuditTrail/TrailBucket": {replication},
-		"AuditTrail/AccessLogBucket": {
+	s := map[string][]NagSuppression{}
+	if g.AuditTrail != nil {
+		s["AuditTrail/TrailBucket"] = []NagSuppression{replication}
+		s["AuditTrail/AccessLogBucket"] = []NagSuppression{
 			replication,
 			{
 				Rule: "NIST.800.53.R5-S3DefaultEncryptionKMS",
 				Reason: "S3 server access logging delivers only to buckets with SSE-S3 (AES256) default encryption; " +
 					"SSE-KMS on the target bucket makes S3 drop the access logs. The logs hold request metadata, no key material.",
 			},
-		},
+		}
 	}
 	if g.KeyAdmin != nil && g.Config.AdminRequireMfa {
 		s["KeyAdmin/RequireMfa"] = []NagSuppression{{

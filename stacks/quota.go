@@ -52,15 +52,17 @@ func (c Config) settingBehind(f quota.Finding) string {
 		n   int
 	}
 	values := map[string][]string{
-		"keyUserArns":         c.KeyUserArns,
-		"keyAlias":            {c.KeyAlias},
-		"trailName":           {c.TrailName},
-		"stackName":           {c.StackName},
-		"adminUserName":       {c.AdminUserName},
-		"allowedCidrs":        c.AllowedCidrs,
-		"allowedVpcEndpoints": c.AllowedVpcEndpoints,
-		"breakGlassArns":      c.BreakGlassArns,
-		"deployRoleArns":      c.DeployRoleArns,
+		"keyUserArns":           c.KeyUserArns,
+		"keyAlias":              {c.KeyAlias},
+		"trailName":             {c.TrailName},
+		"stackName":             {c.StackName},
+		"adminUserName":         {c.AdminUserName},
+		"allowedCidrs":          c.AllowedCidrs,
+		"allowedVpcEndpoints":   c.AllowedVpcEndpoints,
+		"existingTrailArn":      {c.ExistingTrailArn},
+		"existingTrailLogGroup": {c.ExistingTrailLogGroup},
+		"breakGlassArns":        c.BreakGlassArns,
+		"deployRoleArns":        c.DeployRoleArns,
 	}
 	if len(c.KeyUserArns) == 0 {
 		values["serverUserName"] = []string{c.ServerUserName}

@@ -3,18 +3,23 @@ package test
 // Detection tests: a labelled corpus of CloudTrail records replayed through the synthesized template's actual
 // EventBridge rules (internal/replay), and assertions on the rules, alarms, metric filters and dashboard.
 //
-// Expected tiers come from the issue's tier definitions and the lead's design decisions (tiers are disjoint):
+// Expected tiers come from README.md's tier definitions ("Detection"), never from the rules' output (tiers
+// are disjoint):
 //   - key-danger: successful danger calls on the master key (DisableKey, ScheduleKeyDeletion, PutKeyPolicy,
 //     CreateGrant, RetireGrant, RevokeGrant, DisableKeyRotation, EnableKey, CancelKeyDeletion), alias
-//     operations naming our alias (whatever key they point at), the DeleteKey service event, and failures
-//     on our key whose errorCode is not a denial/unusable-key spelling;
+//     operations naming our alias (whatever key they point at), KMS's DeleteKey/DeleteExpiredKeyMaterial
+//     service events and its aws.kms deletion and expiry events for the key, failures on our key whose
+//     errorCode is not a denial/unusable-key spelling, and the key principals' doors: a key user's role
+//     changed, a new access key, password or MFA device of the administrator or a key user, such a user
+//     deleted or created, and every GetSessionToken they make (succeeded, or failed other than denied);
 //   - denied: denials and DisabledException/KMSInvalidStateException on our key (by resources ARN, by
-//     requestParameters.aliasName, or by requestParameters.keyId = key ARN/id/alias/alias ARN), denials on
-//     the audit pipeline, and refused GetSessionToken of our admin and server users;
-//   - audit-tamper: successful changes to this stack's trail, buckets, log group, audit key, rules, alarms
-//     and topic (failures with non-denial errors raise nothing);
-//   - key-use: every other successful call on the key (off when notifyKeyUse=false);
-//   - none: everything else.
+//     requestParameters.aliasName, or by requestParameters.keyId = key ARN/id/alias/alias ARN), and denials
+//     of every call the other tiers watch;
+//   - audit-tamper: changes to this stack's trail, buckets, log group and its routes, audit and topic keys
+//     (their deletion too), rules, alarms, topics, queues, the trail's delivery role and policy, and the
+//     stack, succeeded or failed other than denied;
+//   - key-use: the successful cryptographic calls on the key (off when notifyKeyUse=false);
+//   - none: everything else, metadata reads that succeed and rotation included.
 //
 // The corpus (testdata/cloudtrail/corpus.jsonl) writes per-config values as ${VAR} placeholders (see
 // corpusVars); fixed fake values for deploy-time names (buckets, topic, audit key) are filled into the
@@ -25,6 +30,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -38,6 +44,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/cfntemplate"
+	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
+	"github.com/kmsguard/kmsguard/internal/logfilter"
 	"github.com/kmsguard/kmsguard/internal/replay"
 )
 
@@ -52,15 +60,24 @@ const (
 	fakeTrailBucket        = "kmsguard-trailbucket-abc123"
 	fakeAccessLogBucket    = "kmsguard-accesslogbucket-def456"
 	fakeTopicArn           = "arn:aws:sns:us-east-1:111122223333:KmsGuard-AlertingTopic-XYZ"
-	// The second, independent destination (README.md, "Two alert destinations").
-	fakeSecurityTopicArn           = "arn:aws:sns:us-east-1:111122223333:KmsGuard-SecurityAlertingTopic-UVW"
-	fakeSecurityKeyArn             = "arn:aws:kms:us-east-1:111122223333:key/7777aaaa-88bb-99cc-00dd-eeff11223344"
-	fakeSecurityDeadLetterQueueURL = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionSecurityUndeliveredAlerts-DEF"
 	// fakeLogGroup is what Ref of the audit log group gives: its name, which ends in the stack id.
 	fakeLogGroup = "/kmsguard/cloudtrail/trail/0a1b2c3d-1111-2222-3333-444455556666"
+	// The second destination ("security"): its topic, the topic's key and its undelivered-alerts queue.
+	fakeSecurityTopicArn = "arn:aws:sns:us-east-1:111122223333:KmsGuard-SecurityAlertingTopic-UVW"
+	fakeSecurityKeyArn   = "arn:aws:kms:us-east-1:111122223333:key/7777aaaa-88bb-99cc-00dd-eeff11223344"
+	fakeSecurityDLQURL   = "https://sqs.us-east-1.amazonaws.com/111122223333/KmsGuard-DetectionSecurityUndeliveredAlerts-DEF"
+	// fakeStackUUID ends the stack id: arn:aws:cloudformation:us-east-1:111122223333:stack/${STACK}/UUID.
+	fakeStackUUID = "11112222-3333-4444-5555-666677778888"
 )
 
-// The tiers of the issue, with the severity each one's emails must carry.
+// fakeDeliveryRole and fakeDeliveryPolicyArn are what Ref of the trail's delivery role and of its managed
+// policy give: names CloudFormation generates from the stack name.
+func fakeDeliveryRole(stack string) string { return stack + "-AuditTrailDeliveryRole-ABC" }
+func fakeDeliveryPolicyArn(stack string) string {
+	return "arn:aws:iam::" + fakeAccount + ":policy/" + stack + "-AuditTrailDeliveryPolicy-ABC"
+}
+
+// The tiers of README.md ("Detection"), with the severity each one's emails must carry.
 var tierSeverity = map[string]string{
 	"key-danger":   "critical",
 	"denied":       "critical",
@@ -68,14 +85,17 @@ var tierSeverity = map[string]string{
 	"key-use":      "info",
 }
 
-// corpusConfigs are the synthesized configurations the corpus is replayed through.
-var corpusConfigs = []string{"default", "hardened"}
+// corpusConfigs are the synthesized configurations the corpus is replayed through: the defaults, the
+// hardened settings (notifyKeyUse off), and existing key users of which one is a role.
+var corpusConfigs = []string{"default", "hardened", "existing-users"}
 
 const corpusPath = "testdata/cloudtrail/corpus.jsonl"
 
 // corpusEntry is one labelled record. Tier is the expected tier ("none": no rule may fire); TierByConfig
 // overrides it for a configuration (key-use records expect "none" when notifyKeyUse=false); Configs, when
-// set, restricts the entry to those configurations.
+// set, restricts the entry to those configurations. Record is a CloudTrail record, which the test wraps as
+// EventBridge delivers it; Event, used instead for what a service sends to EventBridge itself (KMS's
+// aws.kms events), is the EventBridge event as is.
 type corpusEntry struct {
 	Line         int
 	Name         string            `json:"name"`
@@ -84,6 +104,45 @@ type corpusEntry struct {
 	TierByConfig map[string]string `json:"tierByConfig"`
 	Source       string            `json:"source"`
 	Record       json.RawMessage   `json:"record"`
+	Event        json.RawMessage   `json:"event"`
+	// Touches and Undetected are for the red-team attacks (testdata/redteam): what the attack disables, by
+	// kind and value, and why the attack cannot raise an alert when its tier is "none".
+	Touches    []map[string]string `json:"touches"`
+	Undetected string              `json:"undetected"`
+}
+
+// raw is the entry's record or event, whichever it has.
+func (e corpusEntry) raw() json.RawMessage {
+	if len(e.Event) > 0 {
+		return e.Event
+	}
+	return e.Record
+}
+
+// event is the entry as EventBridge sees it in config (placeholders filled), and the decoded record or
+// event for messages.
+func (e corpusEntry) event(t *testing.T, file string, vars map[string]string) (replay.Event, map[string]any, bool) {
+	t.Helper()
+	raw := substitute(t, file, e, e.raw(), vars)
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Errorf("%s:%d %q: %v", file, e.Line, e.Name, err)
+		return replay.Event{}, nil, false
+	}
+	if len(e.Event) > 0 {
+		v, err := ep.ValueOf(m)
+		if err != nil {
+			t.Errorf("%s:%d %q: %v", file, e.Line, e.Name, err)
+			return replay.Event{}, nil, false
+		}
+		return replay.Event{Value: v, Delivered: true}, m, true
+	}
+	ev, err := replay.WrapRecord(m)
+	if err != nil {
+		t.Errorf("%s:%d %q: wrap: %v", file, e.Line, e.Name, err)
+		return replay.Event{}, nil, false
+	}
+	return ev, m, true
 }
 
 func (e corpusEntry) expected(config string) []string {
@@ -101,7 +160,10 @@ func (e corpusEntry) appliesTo(config string) bool {
 	return len(e.Configs) == 0 || slices.Contains(e.Configs, config)
 }
 
-func loadCorpus(t *testing.T) []corpusEntry {
+func loadCorpus(t *testing.T) []corpusEntry { return loadEntries(t, corpusPath) }
+
+// loadEntries reads a JSON-lines file of labelled records (the corpus, the red-team attacks).
+func loadEntries(t *testing.T, corpusPath string) []corpusEntry {
 	t.Helper()
 	f, err := os.Open(filepath.FromSlash(corpusPath))
 	if err != nil {
@@ -151,8 +213,16 @@ func corpusVars(t *testing.T, s *Synth) map[string]string {
 		}
 		serverName = serverArn[strings.LastIndex(serverArn, "/")+1:]
 	}
+	role := "no-key-user-role" // a name no role of the configuration has
+	for _, arn := range cfg.KeyUserArns {
+		if strings.Contains(arn, ":role/") {
+			role = arn[strings.LastIndex(arn, "/")+1:]
+			break
+		}
+	}
 	return map[string]string{
 		"STACK":           cfg.StackName,
+		"STACK_ID":        "arn:aws:cloudformation:us-east-1:" + fakeAccount + ":stack/" + cfg.StackName + "/" + fakeStackUUID,
 		"ALIAS":           cfg.KeyAlias,
 		"TRAIL":           cfg.TrailName,
 		"LOG_GROUP":       fakeLogGroup, // Ref of the log group, resolved by detectionResolver
@@ -160,19 +230,27 @@ func corpusVars(t *testing.T, s *Synth) map[string]string {
 		"ADMIN_ARN":       userArn(cfg.AdminUserName),
 		"SERVER_USER":     serverName,
 		"SERVER_USER_ARN": serverArn,
+		"KEY_USER_ROLE":   role,
+		"DELIVERY_ROLE":   fakeDeliveryRole(cfg.StackName),
+		// Ref of the delivery role's managed policy, resolved by detectionResolver.
+		"DELIVERY_POLICY_ARN": fakeDeliveryPolicyArn(cfg.StackName),
 	}
 }
+
+// knownPlaceholders are the ${NAME}s a record may use: the keys of corpusVars.
+var knownPlaceholders = []string{"STACK", "STACK_ID", "ALIAS", "TRAIL", "LOG_GROUP", "ADMIN", "ADMIN_ARN", "SERVER_USER",
+	"SERVER_USER_ARN", "KEY_USER_ROLE", "DELIVERY_ROLE", "DELIVERY_POLICY_ARN"}
 
 var placeholderRE = regexp.MustCompile(`\$\{([A-Z_]+)\}`)
 
 // substitute fills the ${NAME} placeholders of a raw record; an unknown name fails the test.
-func substitute(t *testing.T, e corpusEntry, raw []byte, vars map[string]string) []byte {
+func substitute(t *testing.T, file string, e corpusEntry, raw []byte, vars map[string]string) []byte {
 	t.Helper()
 	return placeholderRE.ReplaceAllFunc(raw, func(m []byte) []byte {
 		name := string(m[2 : len(m)-1])
 		v, ok := vars[name]
 		if !ok {
-			t.Errorf("%s:%d %q: unknown placeholder ${%s}", corpusPath, e.Line, e.Name, name)
+			t.Errorf("%s:%d %q: unknown placeholder ${%s}", file, e.Line, e.Name, name)
 			return m
 		}
 		b, _ := json.Marshal(v) // escape for the inside of a JSON string
@@ -181,8 +259,10 @@ func substitute(t *testing.T, e corpusEntry, raw []byte, vars map[string]string)
 }
 
 // detectionResolver resolves every reference the detection rules make: the master key through the key
-// ARN, and the audit key, the two trail buckets, the alert topic and the IAM users through Values, keyed by
-// the logical ids found by type and properties.
+// ARN, and the other keys, the two trail buckets, the alert topics and queues, the log group, the trail's
+// delivery role and policy and the IAM users through Values, keyed by the logical ids found by type,
+// metadata and properties. The second destination (security-alerts-key and its topic and queue) is
+// resolved when the template has it.
 func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 	t.Helper()
 	res, err := replay.NewResolver(fakeMasterKeyArn)
@@ -192,9 +272,12 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 	masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
 	auditKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "audit-key")
 	alertsKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "alerts-key")
-	securityKeyID, _ := s.resourceWithMetadata(t, "kmsguard:role", "security-alerts-key")
-	if n := len(s.resourcesOfType("AWS::KMS::Key")); n != 4 {
-		t.Fatalf("%s: want four keys (master, audit, and each alert topic's), got %d", s.Name, n)
+	securityKeyID := ""
+	if ids := s.Tpl.WithMetadata("kmsguard:role", "security-alerts-key"); len(ids) == 1 {
+		securityKeyID = ids[0]
+	}
+	if n, want := len(s.resourcesOfType("AWS::KMS::Key")), map[bool]int{false: 3, true: 4}[securityKeyID != ""]; n != want {
+		t.Fatalf("%s: want %d keys (master, audit, a key per alert topic), got %d", s.Name, want, n)
 	}
 	trailID := logicalIDOfType(t, s, "AWS::CloudTrail::Trail", nil)
 	trailProps := s.resourcesOfType("AWS::CloudTrail::Trail")[trailID]["Properties"].(map[string]any)
@@ -218,11 +301,42 @@ func detectionResolver(t *testing.T, s *Synth) replay.Resolver {
 	accessLogID := others[0]
 	res.Values[auditKeyID+".Arn"] = fakeAuditKeyArn
 	res.Values[alertsKeyID+".Arn"] = fakeAlertsKeyArn
-	res.Values[securityKeyID+".Arn"] = fakeSecurityKeyArn
-	res.Values[topicEncryptedBy(t, s, "alerts-key")] = fakeTopicArn
-	res.Values[topicEncryptedBy(t, s, "security-alerts-key")] = fakeSecurityTopicArn
-	res.Values[queueOf(t, s, "")] = fakeDeadLetterQueueURL
-	res.Values[queueOf(t, s, "Security")] = fakeSecurityDeadLetterQueueURL
+	// Each topic by the key it is encrypted with.
+	for id, topic := range s.resourcesOfType("AWS::SNS::Topic") {
+		key, _ := cfntemplate.RefOf(topic["Properties"].(map[string]any)["KmsMasterKeyId"])
+		switch key.ID {
+		case alertsKeyID:
+			res.Values[id] = fakeTopicArn
+		case securityKeyID:
+			res.Values[id] = fakeSecurityTopicArn
+		default:
+			t.Fatalf("%s: topic %s is encrypted with %v, neither alert topic key", s.Name, id, key)
+		}
+	}
+	if securityKeyID != "" {
+		res.Values[securityKeyID+".Arn"] = fakeSecurityKeyArn
+	}
+	// Each undelivered-alerts queue by its destination's name in its logical id.
+	for id := range s.resourcesOfType("AWS::SQS::Queue") {
+		if strings.Contains(id, "Security") {
+			res.Values[id] = fakeSecurityDLQURL
+		} else {
+			res.Values[id] = fakeDeadLetterQueueURL
+		}
+	}
+	// The delivery role is the trail's CloudWatchLogsRoleArn; its policy the managed policy attached to it.
+	role, _ := cfntemplate.RefOf(trailProps["CloudWatchLogsRoleArn"])
+	if role.ID == "" || role.Attr != "Arn" {
+		t.Fatalf("%s: the trail's CloudWatchLogsRoleArn is not a role's Arn: %v", s.Name, trailProps["CloudWatchLogsRoleArn"])
+	}
+	stack := s.Stack.Config.StackName
+	res.Values[role.ID] = fakeDeliveryRole(stack)
+	res.Values[role.ID+".Arn"] = "arn:aws:iam::" + fakeAccount + ":role/" + fakeDeliveryRole(stack)
+	policyID := logicalIDOfType(t, s, "AWS::IAM::ManagedPolicy", func(r map[string]any) bool {
+		roles, _ := r["Properties"].(map[string]any)["Roles"].([]any)
+		return len(roles) == 1 && reflect.DeepEqual(roles[0], map[string]any{"Ref": role.ID})
+	})
+	res.Values[policyID] = fakeDeliveryPolicyArn(stack)
 	res.Values[trailBucketID] = fakeTrailBucket
 	res.Values[accessLogID] = fakeAccessLogBucket
 	res.Values[logicalIDOfType(t, s, "AWS::Logs::LogGroup", nil)] = fakeLogGroup
@@ -281,9 +395,9 @@ func loadDetectionRules(t *testing.T, s *Synth) replay.Rules {
 	return rules
 }
 
-// TestCorpusReplay replays every labelled record through the synthesized rules of each configuration: each
-// record must raise exactly its tier, or nothing.
-func TestCorpusReplay(t *testing.T) {
+// TestEveryLabelledRecordRaisesExactlyItsTier replays every labelled record through the synthesized rules
+// of each configuration: each record must raise exactly its tier, or nothing.
+func TestEveryLabelledRecordRaisesExactlyItsTier(t *testing.T) {
 	corpus := loadCorpus(t)
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
@@ -295,15 +409,8 @@ func TestCorpusReplay(t *testing.T) {
 				if !e.appliesTo(config) {
 					continue
 				}
-				raw := substitute(t, e, e.Record, vars)
-				var record map[string]any
-				if err := json.Unmarshal(raw, &record); err != nil {
-					t.Errorf("%s:%d %q: record: %v", corpusPath, e.Line, e.Name, err)
-					continue
-				}
-				ev, err := replay.WrapRecord(record)
-				if err != nil {
-					t.Errorf("%s:%d %q: wrap: %v", corpusPath, e.Line, e.Name, err)
+				ev, record, ok := e.event(t, corpusPath, vars)
+				if !ok {
 					continue
 				}
 				tiers := rules.Tiers(ev)
@@ -337,122 +444,217 @@ func tierList(tiers []string) string {
 	return "[" + strings.Join(tiers, ",") + "]"
 }
 
-// TestCorpusWellFormed keeps the corpus honest: full CloudTrail records, known tiers and placeholders, a
-// source for each record, and the coverage the issue asks for.
+// entryKey is what a well-formed entry raises in the default configuration and on what, for coverage:
+// tier/outcome ("key-danger/ok", "denied/failed"), source (eventSource, or an event's source) and name
+// (eventName, or an event's detail-type).
+type entryKey struct{ tier, source, name string }
+
+// checkEntryShape checks one labelled entry: name and source, a known tier and placeholders, and a full
+// CloudTrail record (or a full EventBridge event) in the test account and region. placeholders are the
+// ${NAME}s it may use. It returns its coverage key.
+func checkEntryShape(t *testing.T, file string, e corpusEntry, placeholders []string) (entryKey, bool) {
+	t.Helper()
+	known := map[string]bool{"none": true}
+	for tier := range tierSeverity {
+		known[tier] = true
+	}
+	where := fmt.Sprintf("%s:%d %q", file, e.Line, e.Name)
+	if e.Name == "" || e.Source == "" {
+		t.Errorf("%s: name and source are required", where)
+	}
+	if !known[e.Tier] {
+		t.Errorf("%s: unknown tier %q", where, e.Tier)
+	}
+	for c, tier := range e.TierByConfig {
+		if !known[tier] || !slices.Contains(corpusConfigs, c) {
+			t.Errorf("%s: tierByConfig %s=%s: unknown config or tier", where, c, tier)
+		}
+	}
+	for _, c := range e.Configs {
+		if !slices.Contains(corpusConfigs, c) {
+			t.Errorf("%s: configs: %s is not one of %v", where, c, corpusConfigs)
+		}
+	}
+	if e.Tier == "key-use" && e.TierByConfig["hardened"] != "none" {
+		t.Errorf("%s: key-use records must expect none in hardened (notifyKeyUse=false)", where)
+	}
+	if (len(e.Record) > 0) == (len(e.Event) > 0) {
+		t.Errorf("%s: give a record or an event, not both or neither", where)
+		return entryKey{}, false
+	}
+	for _, m := range placeholderRE.FindAllSubmatch(e.raw(), -1) {
+		if !slices.Contains(placeholders, string(m[1])) {
+			t.Errorf("%s: unknown placeholder %s", where, m[0])
+		}
+	}
+	var r map[string]any
+	if err := json.Unmarshal(e.raw(), &r); err != nil {
+		t.Errorf("%s: %v", where, err)
+		return entryKey{}, false
+	}
+	if len(e.Event) > 0 { // an EventBridge event, as AWS's examples show it
+		for _, f := range []string{"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"} {
+			if _, ok := r[f]; !ok {
+				t.Errorf("%s: event has no %s", where, f)
+			}
+		}
+		if r["account"] != fakeAccount || r["region"] != "us-east-1" {
+			t.Errorf("%s: account/region must be %s/us-east-1", where, fakeAccount)
+		}
+		src, _ := r["source"].(string)
+		dt, _ := r["detail-type"].(string)
+		return entryKey{e.Tier + "/ok", src, dt}, true
+	}
+	for _, f := range []string{"eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion",
+		"sourceIPAddress", "userAgent", "requestParameters", "responseElements", "requestID", "eventID", "readOnly",
+		"eventType", "managementEvent", "recipientAccountId", "eventCategory"} {
+		if _, ok := r[f]; !ok {
+			t.Errorf("%s: record has no %s", where, f)
+		}
+	}
+	if _, failed := r["errorCode"]; failed {
+		if _, ok := r["errorMessage"]; !ok {
+			t.Errorf("%s: errorCode without errorMessage", where)
+		}
+	}
+	if r["recipientAccountId"] != fakeAccount || r["awsRegion"] != "us-east-1" {
+		t.Errorf("%s: account/region must be %s/us-east-1", where, fakeAccount)
+	}
+	if res, ok := r["resources"].([]any); ok && r["eventSource"] == "kms.amazonaws.com" {
+		for _, x := range res {
+			m, _ := x.(map[string]any)
+			// AWS's ACM example of a service event lists the key without a type.
+			typed := m["type"] == "AWS::KMS::Key" || (m["type"] == nil && r["eventType"] == "AwsServiceEvent")
+			if !typed || m["ARN"] == nil || m["accountId"] != fakeAccount {
+				t.Errorf("%s: KMS resources entry %v lacks type AWS::KMS::Key, ARN or accountId", where, x)
+			}
+		}
+	}
+	outcome := "ok"
+	if _, failed := r["errorCode"]; failed {
+		outcome = "failed"
+	}
+	src, _ := r["eventSource"].(string)
+	name, _ := r["eventName"].(string)
+	return entryKey{e.Tier + "/" + outcome, src, name}, true
+}
+
+// TestCorpusWellFormed keeps the corpus honest: full CloudTrail records (or EventBridge events), known
+// tiers and placeholders, a source for each record, and the coverage README.md's "Detection" calls for.
 func TestCorpusWellFormed(t *testing.T) {
 	corpus := loadCorpus(t)
 	if len(corpus) < 45 {
 		t.Errorf("corpus has %d records, want at least 45", len(corpus))
 	}
-	known := map[string]bool{"none": true}
-	for tier := range tierSeverity {
-		known[tier] = true
-	}
-	knownVars := map[string]bool{}
-	for k := range map[string]string{"STACK": "", "ALIAS": "", "TRAIL": "", "LOG_GROUP": "", "ADMIN": "", "ADMIN_ARN": "", "SERVER_USER": "", "SERVER_USER_ARN": ""} {
-		knownVars[k] = true
-	}
 	names := map[string]int{}
 	perTier := map[string]int{}
-	// What each record raises in the default configuration, by eventSource/eventName/outcome, for coverage.
-	type key struct{ tier, source, name string }
-	seen := map[key]bool{}
+	seen := map[entryKey]bool{}
 	for _, e := range corpus {
-		where := fmt.Sprintf("%s:%d %q", corpusPath, e.Line, e.Name)
-		if e.Name == "" || e.Source == "" {
-			t.Errorf("%s: name and source are required", where)
-		}
 		if prev, dup := names[e.Name]; dup {
-			t.Errorf("%s: same name as line %d", where, prev)
+			t.Errorf("%s:%d %q: same name as line %d", corpusPath, e.Line, e.Name, prev)
 		}
 		names[e.Name] = e.Line
-		if !known[e.Tier] {
-			t.Errorf("%s: unknown tier %q", where, e.Tier)
-		}
-		for c, tier := range e.TierByConfig {
-			if !known[tier] || !slices.Contains(corpusConfigs, c) {
-				t.Errorf("%s: tierByConfig %s=%s: unknown config or tier", where, c, tier)
-			}
-		}
-		if e.Tier == "key-use" && e.TierByConfig["hardened"] != "none" {
-			t.Errorf("%s: key-use records must expect none in hardened (notifyKeyUse=false)", where)
-		}
-		for _, m := range placeholderRE.FindAllSubmatch(e.Record, -1) {
-			if !knownVars[string(m[1])] {
-				t.Errorf("%s: unknown placeholder %s", where, m[0])
-			}
-		}
 		perTier[e.Tier]++
-		var r map[string]any
-		if err := json.Unmarshal(e.Record, &r); err != nil {
-			t.Errorf("%s: %v", where, err)
-			continue
+		if k, ok := checkEntryShape(t, corpusPath, e, knownPlaceholders); ok {
+			seen[k] = true
 		}
-		for _, f := range []string{"eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion",
-			"sourceIPAddress", "userAgent", "requestParameters", "responseElements", "requestID", "eventID", "readOnly",
-			"eventType", "managementEvent", "recipientAccountId", "eventCategory"} {
-			if _, ok := r[f]; !ok {
-				t.Errorf("%s: record has no %s", where, f)
-			}
-		}
-		if _, failed := r["errorCode"]; failed {
-			if _, ok := r["errorMessage"]; !ok {
-				t.Errorf("%s: errorCode without errorMessage", where)
-			}
-		}
-		if r["recipientAccountId"] != fakeAccount || r["awsRegion"] != "us-east-1" {
-			t.Errorf("%s: account/region must be %s/us-east-1", where, fakeAccount)
-		}
-		if res, ok := r["resources"].([]any); ok && r["eventSource"] == "kms.amazonaws.com" {
-			for _, x := range res {
-				m, _ := x.(map[string]any)
-				if m["type"] != "AWS::KMS::Key" || m["ARN"] == nil || m["accountId"] != fakeAccount {
-					t.Errorf("%s: KMS resources entry %v lacks type AWS::KMS::Key, ARN or accountId", where, x)
-				}
-			}
-		}
-		outcome := "ok"
-		if _, failed := r["errorCode"]; failed {
-			outcome = "failed"
-		}
-		src, _ := r["eventSource"].(string)
-		name, _ := r["eventName"].(string)
-		seen[key{e.Tier + "/" + outcome, src, name}] = true
 	}
 	t.Logf("corpus: %d records, per tier %v", len(corpus), perTier)
 
+	// Every tier is tested both ways in the default configuration (all four tiers on): records it must
+	// raise, and lookalikes, the same call labelled otherwise, that it must not.
+	tiersOfCall := map[string]map[string]bool{}
+	for _, e := range corpus {
+		if !e.appliesTo("default") {
+			continue
+		}
+		var r struct{ EventSource, EventName string }
+		_ = json.Unmarshal(e.Record, &r)
+		tier := "none"
+		if x := e.expected("default"); len(x) == 1 {
+			tier = x[0]
+		}
+		call := r.EventSource + " " + r.EventName
+		if tiersOfCall[call] == nil {
+			tiersOfCall[call] = map[string]bool{}
+		}
+		tiersOfCall[call][tier] = true
+	}
+	for _, tier := range slices.Sorted(maps.Keys(tierSeverity)) {
+		var raised, lookalike bool
+		for _, tiers := range tiersOfCall {
+			if tiers[tier] {
+				raised = true
+				lookalike = lookalike || len(tiers) > 1
+			}
+		}
+		if !raised || !lookalike {
+			t.Errorf("coverage: tier %s has a record it raises: %v; a lookalike it must not raise (the same call labelled otherwise): %v",
+				tier, raised, lookalike)
+		}
+	}
+
 	need := func(tier, source string, names ...string) {
 		for _, n := range names {
-			if !seen[key{tier, source, n}] {
+			if !seen[entryKey{tier, source, n}] {
 				t.Errorf("coverage: no %s record for %s %s", tier, source, n)
 			}
 		}
 	}
-	// Tier 1 of the issue: every danger call, succeeded.
+	// Every danger call, succeeded, and KMS's own deletion and expiry events.
 	need("key-danger/ok", "kms.amazonaws.com", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "CreateGrant", "RetireGrant",
-		"RevokeGrant", "DisableKeyRotation", "EnableKey", "CancelKeyDeletion", "UpdateAlias", "DeleteAlias", "DeleteKey")
+		"RevokeGrant", "DisableKeyRotation", "EnableKey", "CancelKeyDeletion", "UpdateAlias", "DeleteAlias", "DeleteKey",
+		"DeleteExpiredKeyMaterial")
+	need("key-danger/ok", "aws.kms", "KMS CMK Deletion", "KMS Imported Key Material Expiration")
 	need("key-danger/failed", "kms.amazonaws.com", "Decrypt")
-	need("key-use/ok", "kms.amazonaws.com", "Decrypt", "GenerateDataKeyWithoutPlaintext", "DescribeKey")
-	need("denied/failed", "kms.amazonaws.com", "Decrypt", "GenerateDataKeyWithoutPlaintext")
+	// The principals of the key: credentials, sessions, roles.
+	need("key-danger/ok", "iam.amazonaws.com", "CreateAccessKey", "UpdateAccessKey", "CreateLoginProfile", "EnableMFADevice",
+		"UpdateAssumeRolePolicy", "AttachRolePolicy", "PutRolePolicy")
+	need("key-danger/ok", "sts.amazonaws.com", "GetSessionToken")
+	need("key-danger/failed", "iam.amazonaws.com", "CreateAccessKey")
+	need("none/ok", "iam.amazonaws.com", "CreateAccessKey", "UpdateAssumeRolePolicy", "AttachRolePolicy", "CreatePolicyVersion")
+	need("none/ok", "sts.amazonaws.com", "GetSessionToken")
+	// Key use means use: the cryptographic calls, including a service's; metadata reads only when denied.
+	need("key-use/ok", "kms.amazonaws.com", "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncrypt")
+	need("none/ok", "kms.amazonaws.com", "DescribeKey", "GetKeyPolicy", "GetKeyRotationStatus", "ListResourceTags", "EnableKeyRotation",
+		"TagResource", "RotateKey")
+	need("none/ok", "aws.kms", "KMS CMK Rotation", "KMS CMK Deletion")
+	need("denied/failed", "kms.amazonaws.com", "Decrypt", "GenerateDataKeyWithoutPlaintext", "DescribeKey", "GetKeyPolicy")
 	need("denied/failed", "sts.amazonaws.com", "GetSessionToken")
-	// Tier 3 of the issue: every tamper call against our resources, and the same calls against others.
+	need("denied/failed", "iam.amazonaws.com", "CreateAccessKey", "UpdateAssumeRolePolicy")
+	need("denied/failed", "cloudformation.amazonaws.com", "DeleteStack")
+	need("denied/failed", "logs.amazonaws.com", "PutSubscriptionFilter")
+	// Every tamper call against our resources, and the same calls against others.
 	for _, tier := range []string{"audit-tamper/ok", "none/ok"} {
 		need(tier, "cloudtrail.amazonaws.com", "StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors")
 		need(tier, "s3.amazonaws.com", "PutBucketPolicy", "PutBucketAcl")
 		need(tier, "events.amazonaws.com", "DisableRule", "DeleteRule", "RemoveTargets")
 		need(tier, "sns.amazonaws.com", "DeleteTopic", "Unsubscribe", "SetTopicAttributes")
-		need(tier, "logs.amazonaws.com", "DeleteLogGroup")
+		need(tier, "logs.amazonaws.com", "DeleteLogGroup", "PutSubscriptionFilter", "PutTransformer")
+		need(tier, "cloudformation.amazonaws.com", "UpdateStack", "DeleteStack")
 	}
+	need("audit-tamper/ok", "cloudformation.amazonaws.com", "CreateChangeSet", "ExecuteChangeSet", "SetStackPolicy", "UpdateTerminationProtection")
+	need("none/ok", "cloudformation.amazonaws.com", "ExecuteChangeSet")
+	need("audit-tamper/ok", "iam.amazonaws.com", "UpdateAssumeRolePolicy", "AttachRolePolicy", "DetachRolePolicy", "PutRolePolicy",
+		"DeleteRolePolicy", "CreatePolicyVersion", "SetDefaultPolicyVersion")
+	need("audit-tamper/ok", "logs.amazonaws.com", "DeleteSubscriptionFilter", "DeleteTransformer", "AssociateKmsKey",
+		"PutDataProtectionPolicy", "DeleteDataProtectionPolicy", "PutAccountPolicy")
+	need("audit-tamper/ok", "kms.amazonaws.com", "DisableKey", "DeleteKey")
+	need("audit-tamper/ok", "aws.kms", "KMS CMK Deletion")
+	// Attempts: failed tamper calls whose error is not a denial.
+	need("audit-tamper/failed", "cloudtrail.amazonaws.com", "StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors")
+	need("audit-tamper/failed", "cloudformation.amazonaws.com", "UpdateStack")
+	need("none/failed", "cloudtrail.amazonaws.com", "StopLogging")
 	need("none/ok", "kms.amazonaws.com", "RotateKey", "CreateAlias", "DisableKey", "Decrypt")
 	need("none/failed", "kms.amazonaws.com", "Decrypt")
 	need("none/ok", "signin.amazonaws.com", "ConsoleLogin")
 	need("none/ok", "ec2.amazonaws.com", "DescribeInstances")
 	need("none/ok", "s3.amazonaws.com", "ListBuckets")
-	// Every denial spelling of the issue on our key.
+	// Every denial spelling README.md names, on our key.
 	spellings := map[string]bool{}
 	for _, e := range corpus {
 		var r map[string]any
-		_ = json.Unmarshal(e.Record, &r)
+		_ = json.Unmarshal(e.raw(), &r)
 		if code, ok := r["errorCode"].(string); ok && e.Tier == "denied" {
 			spellings[code] = true
 		}
@@ -496,7 +698,10 @@ func flatten(v any) string {
 
 var inputPlaceholderRE = regexp.MustCompile(`<([^<>\s]+)>`)
 
-func TestRulesTiersStatesAndTargets(t *testing.T) {
+// TestEveryRuleMailsTheTopicAReadableAlertOfItsTier: each rule has a tier, the state its events need, a
+// name the tamper rules recognise, one target (the alert topic, through an input transformer) and an email
+// that names the tier and severity, who, what, when and how to look the event up.
+func TestEveryRuleMailsTheTopicAReadableAlertOfItsTier(t *testing.T) {
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
@@ -601,17 +806,24 @@ func patternRefPaths(pattern any, logicalID string) map[string]bool {
 	return out
 }
 
-// TestRulesMatchKeyByResources: KMS rules identify the master key by detail.resources ARN; a rule that
+// TestKeyRulesRecogniseTheKeyByTheResourceKmsResolved: KMS rules identify the master key by detail.resources ARN; a rule that
 // names the key in requestParameters.keyId only (callers choose the spelling: ARN, id, alias) is not enough.
-func TestRulesMatchKeyByResources(t *testing.T) {
+func TestKeyRulesRecogniseTheKeyByTheResourceKmsResolved(t *testing.T) {
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
 			masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
 			byResources := map[string]int{}
 			for id, r := range detectionRules(t, s) {
-				paths := patternRefPaths(r["Properties"].(map[string]any)["EventPattern"], masterID)
+				pattern := r["Properties"].(map[string]any)["EventPattern"]
+				paths := patternRefPaths(pattern, masterID)
 				if len(paths) == 0 {
+					continue
+				}
+				// KMS's own events (source aws.kms) name the key in the event's resources, not in a record.
+				native := reflect.DeepEqual(pattern.(map[string]any)["source"], []any{"aws.kms"})
+				if native && len(paths) == 1 && paths["resources"] {
+					byResources[ruleTier(r)]++
 					continue
 				}
 				if !paths["detail.resources.ARN"] {
@@ -638,8 +850,8 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-// TestRulesKeyUseFollowsNotifyKeyUse: the informational tier is on by default and off with notifyKeyUse=false.
-func TestRulesKeyUseFollowsNotifyKeyUse(t *testing.T) {
+// TestKeyUseAlertsAreOnByDefaultAndOffWithNotifyKeyUseFalse: the informational tier is on by default and off with notifyKeyUse=false.
+func TestKeyUseAlertsAreOnByDefaultAndOffWithNotifyKeyUseFalse(t *testing.T) {
 	for config, want := range map[string]bool{"default": true, "hardened": false} {
 		s := synth(t, config)
 		if s.Stack.Config.NotifyKeyUse != want {
@@ -705,86 +917,170 @@ func TestEveryAlarmNotifiesBothDestinations(t *testing.T) {
 	}
 }
 
-// metricFilter is an AWS::Logs::MetricFilter, flattened.
-type metricFilter struct {
-	ID, Pattern, LogGroup, MetricName, Namespace string
+// deployedFilter is an AWS::Logs::MetricFilter of a synthesized template, its pattern resolved with the
+// corpus's fake deploy-time values and parsed as CloudWatch Logs reads it.
+type deployedFilter struct {
+	ID        string // the filter's name after "<stackName>-": the MetricFilters id in constructs/detection
+	LogicalID string
+	LogGroup  any
+	Pattern   *logfilter.Filter
+	Alarmed   bool // an alarm on its metric notifies both alert destinations
 }
 
-func metricFilters(t *testing.T, s *Synth) []metricFilter {
+func deployedFilters(t *testing.T, s *Synth) []deployedFilter {
 	t.Helper()
-	var out []metricFilter
-	for id, r := range s.resourcesOfType("AWS::Logs::MetricFilter") {
-		p := r["Properties"].(map[string]any)
-		mf := metricFilter{ID: id, Pattern: flatten(p["FilterPattern"]), LogGroup: flatten(p["LogGroupName"])}
+	res := detectionResolver(t, s)
+	masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
+	values := maps.Clone(res.Values)
+	values[masterID] = res.KeyID()
+	values[masterID+".Arn"] = fakeMasterKeyArn
+	values[masterID+".KeyId"] = res.KeyID()
+	resolver := &cfntemplate.Resolver{Template: s.Tpl, Values: values,
+		Pseudo: cfntemplate.Pseudo{Partition: res.Partition, Region: res.Region, AccountID: res.Account}}
+	both := []any{map[string]any{"Ref": topicEncryptedBy(t, s, "alerts-key")}, map[string]any{"Ref": topicEncryptedBy(t, s, "security-alerts-key")}}
+	alarmed := map[string]bool{} // namespace/metric of the alarms that notify both destinations
+	for _, a := range s.resourcesOfType("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		if jsonEqual(p["AlarmActions"], both) {
+			alarmed[fmt.Sprint(p["Namespace"], "/", p["MetricName"])] = true
+		}
+	}
+	var out []deployedFilter
+	for _, id := range slices.Sorted(maps.Keys(s.resourcesOfType("AWS::Logs::MetricFilter"))) {
+		p := props(s.resourcesOfType("AWS::Logs::MetricFilter")[id])
+		name, _ := p["FilterName"].(string)
+		pattern, unresolved := resolver.String(p["FilterPattern"])
+		if len(unresolved) > 0 {
+			t.Fatalf("%s: metric filter %s: unresolved %v", s.Name, id, unresolved)
+		}
+		parsed, err := logfilter.Parse(pattern)
+		if err != nil {
+			t.Fatalf("%s: metric filter %s is not a pattern CloudWatch Logs reads: %v\n%s", s.Name, id, err, pattern)
+		}
+		f := deployedFilter{ID: strings.TrimPrefix(name, s.Stack.Config.StackName+"-"), LogicalID: id, LogGroup: p["LogGroupName"], Pattern: parsed}
 		if ts, _ := p["MetricTransformations"].([]any); len(ts) == 1 {
 			tr := ts[0].(map[string]any)
-			mf.MetricName, _ = tr["MetricName"].(string)
-			mf.Namespace, _ = tr["MetricNamespace"].(string)
+			f.Alarmed = alarmed[fmt.Sprint(tr["MetricNamespace"], "/", tr["MetricName"])]
 		} else {
 			t.Errorf("%s: metric filter %s has %d metric transformations, want 1", s.Name, id, len(ts))
 		}
-		out = append(out, mf)
+		out = append(out, f)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
-func TestAlarmsMetricFilters(t *testing.T) {
+// firing returns the ids of the deployed filters that count the record.
+func firing(t *testing.T, filters []deployedFilter, record map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, f := range filters {
+		ok, err := f.Pattern.Match(record)
+		if err != nil {
+			t.Fatalf("metric filter %s: %v", f.ID, err)
+		}
+		if ok {
+			out = append(out, f.ID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// corpusRecord returns the named corpus record with the configuration's placeholders filled.
+func corpusRecord(t *testing.T, corpus []corpusEntry, name string, vars map[string]string) map[string]any {
+	t.Helper()
+	for _, e := range corpus {
+		if e.Name == name {
+			var r map[string]any
+			if err := json.Unmarshal(substitute(t, corpusPath, e, e.Record, vars), &r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+	}
+	t.Fatalf("no corpus record named %q", name)
+	return nil
+}
+
+// TestTheAlarmsCountWhatTheyAreForInEveryDeployedConfiguration is the second, independent alert path
+// (README.md, Detection: metric filters on the audit log group, each with an alarm to the topic): each
+// deployed filter, read as CloudWatch Logs reads it (internal/logfilter), on labelled corpus records. Each
+// row names exactly the filters that must count the record, so a filter that counts too much fails as
+// surely as one that misses. Every alarmed filter must count at least one row.
+func TestTheAlarmsCountWhatTheyAreForInEveryDeployedConfiguration(t *testing.T) {
+	corpus := loadCorpus(t)
+	const cis = "UnauthorizedCalls" // account-wide (CIS): counts every denial outside the noise it excludes
+	rows := []struct {
+		record string
+		want   []string
+	}{
+		{"DisableKey on the master key", []string{"KeyCalls", "KeyDisabledOrScheduledForDeletion"}},
+		{"ScheduleKeyDeletion on the master key", []string{"KeyCalls", "KeyDisabledOrScheduledForDeletion"}},
+		{"PutKeyPolicy on the master key", []string{"KeyCalls", "KeyDisabledOrScheduledForDeletion"}},
+		{"DisableKey on another key", nil},
+		{"Decrypt by the MariaDB server user at startup", []string{"KeyCalls"}},
+		{"Decrypt with another key", nil},
+		{"Decrypt denied (AccessDeniedException) with the key in resources", []string{"KeyCalls", "KeyDenied", cis}},
+		{"GenerateDataKeyWithoutPlaintext denied, key named only by requestParameters.keyId = our alias", []string{"KeyCalls", "KeyDenied", cis}},
+		{"GenerateDataKeyWithoutPlaintext on the disabled key (DisabledException, the MariaDB journal example)", []string{"KeyCalls", "KeyDenied"}},
+		{"Decrypt denied on another key", []string{cis}},
+		{"EC2 RunInstances refused (Client.UnauthorizedOperation), unrelated", []string{cis}},
+		{"StopLogging on our trail by name", []string{"CloudTrailChanges"}},
+		{"StopLogging of another trail", []string{"CloudTrailChanges"}}, // CIS 3.5: any trail
+		{"DisableRule on our key-danger rule", []string{"AlertPipelineChanges"}},
+		{"DisableRule of another stack's rule", nil},
+		{"Console sign-in of the key administrator", nil}, // with MFA
+		{"Console sign-in without MFA by an IAM user (no rule; the CIS metric filter alarms)", []string{"ConsoleSignInWithoutMfa"}},
+		{"DeleteUser of the MariaDB server user (a key-danger rule in us-east-1, a metric filter everywhere)", []string{"KeyPrincipalChanges", "KeyPrincipalReplaced"}},
+		{"CreateUser re-creating the key administrator under its name (a key-danger rule in us-east-1, a metric filter everywhere)", []string{"KeyPrincipalChanges", "KeyPrincipalReplaced"}},
+		{"CreateAccessKey for the MariaDB server user (a key-danger rule in us-east-1, a metric filter everywhere)", []string{"KeyPrincipalChanges"}},
+		{"DeleteUser of an unrelated user", nil},
+		{"GetSessionToken success for the key administrator", []string{"KeyPrincipalSessions"}},
+		{"GetSessionToken success for an unrelated user", nil},
+		{"UpdateAssumeRolePolicy on the trail's delivery role", []string{"RoleChanges"}},
+		{"AttachRolePolicy to another role", nil},
+	}
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
+			filters := deployedFilters(t, s)
 			lgID := logicalIDOfType(t, s, "AWS::Logs::LogGroup", nil)
-			// The name ends in the stack id (docs/teardown.md): every filter must reference the log group.
-			logGroup := flatten(map[string]any{"Ref": lgID})
-			if trail := s.resourcesOfType("AWS::CloudTrail::Trail")[logicalIDOfType(t, s, "AWS::CloudTrail::Trail", nil)]; !reflect.DeepEqual(
-				trail["Properties"].(map[string]any)["CloudWatchLogsLogGroupArn"], map[string]any{"Fn::GetAtt": []any{lgID, "Arn"}}) {
-				t.Errorf("%s: the trail does not deliver to log group %s", config, lgID)
+			// The trail delivers to the audit log group, and every filter reads it (by Ref: its name ends in
+			// the stack id, docs/teardown.md).
+			trail := s.resourcesOfType("AWS::CloudTrail::Trail")[logicalIDOfType(t, s, "AWS::CloudTrail::Trail", nil)]
+			if !jsonEqual(props(trail)["CloudWatchLogsLogGroupArn"], map[string]any{"Fn::GetAtt": []any{lgID, "Arn"}}) {
+				t.Errorf("the trail does not deliver to the log group %s", lgID)
 			}
-			masterID, _ := s.resourceWithMetadata(t, "kmsguard:role", "master-key")
-			filters := metricFilters(t, s)
 			for _, f := range filters {
-				if f.LogGroup != logGroup {
-					t.Errorf("%s: metric filter %s is on %q, want the audit log group %q", config, f.ID, f.LogGroup, logGroup)
+				if !jsonEqual(f.LogGroup, map[string]any{"Ref": lgID}) {
+					t.Errorf("metric filter %s reads %v, not the audit log group %s", f.ID, f.LogGroup, lgID)
 				}
 			}
-			alarmed := map[string]bool{} // namespace/metric with an alarm
-			for _, a := range s.resourcesOfType("AWS::CloudWatch::Alarm") {
-				p := a["Properties"].(map[string]any)
-				alarmed[fmt.Sprint(p["Namespace"], "/", p["MetricName"])] = true
-			}
-			want := []struct {
-				what  string
-				terms []string
-			}{
-				{"unauthorized API calls (CIS)", []string{"$.errorCode", "UnauthorizedOperation", "AccessDenied"}},
-				{"master key disabled, scheduled for deletion or its policy changed", []string{"DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "${" + masterID + ".Arn}"}},
-				{"CloudTrail configuration changes (CIS)", []string{"CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"}},
-				{"console sign-in without MFA (CIS)", []string{"ConsoleLogin", "MFAUsed", "Yes"}},
-			}
-			for _, w := range want {
-				found := false
-				for _, f := range filters {
-					all := true
-					for _, term := range w.terms {
-						all = all && strings.Contains(f.Pattern, term)
-					}
-					if !all {
-						continue
-					}
-					found = true
-					if !alarmed[f.Namespace+"/"+f.MetricName] {
-						t.Errorf("%s: metric filter %s (%s) has no alarm on %s/%s", config, f.ID, w.what, f.Namespace, f.MetricName)
-					}
+			vars := corpusVars(t, s)
+			counted := map[string]bool{}
+			for _, row := range rows {
+				got := firing(t, filters, corpusRecord(t, corpus, row.record, vars))
+				if !slices.Equal(got, row.want) {
+					t.Errorf("%q is counted by %v, want %v", row.record, got, row.want)
 				}
-				if !found {
-					t.Errorf("%s: no metric filter for %s (pattern with %v)", config, w.what, w.terms)
+				for _, id := range got {
+					counted[id] = true
+				}
+			}
+			for _, f := range filters {
+				if f.ID != "KeyCalls" && !f.Alarmed {
+					t.Errorf("metric filter %s has no alarm that notifies both alert destinations", f.ID)
+				}
+				if f.Alarmed && !counted[f.ID] {
+					t.Errorf("alarmed metric filter %s counts none of the rows: add the record it is for", f.ID)
 				}
 			}
 		})
 	}
 }
 
-func TestDashboardWidgets(t *testing.T) {
+// TestTheDashboardShowsCallsOnTheKeyDenialsAndEveryAlarm: what an operator opens first in an incident.
+func TestTheDashboardShowsCallsOnTheKeyDenialsAndEveryAlarm(t *testing.T) {
 	for _, config := range corpusConfigs {
 		t.Run(config, func(t *testing.T) {
 			s := synth(t, config)
@@ -852,9 +1148,9 @@ func TestDashboardWidgets(t *testing.T) {
 	}
 }
 
-// TestDetectionTemplatesReplayCleanly: every reference of every rule resolves with the corpus values, so a
+// TestEveryRuleReferenceResolvesSoNoPatternSilentlyMatchesNothing: every reference of every rule resolves with the corpus values, so a
 // new reference in a pattern cannot silently match nothing.
-func TestDetectionTemplatesReplayCleanly(t *testing.T) {
+func TestEveryRuleReferenceResolvesSoNoPatternSilentlyMatchesNothing(t *testing.T) {
 	for _, config := range corpusConfigs {
 		s := synth(t, config)
 		rules := loadDetectionRules(t, s)

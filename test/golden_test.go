@@ -12,7 +12,7 @@ var update = flag.Bool("update", false, "rewrite the golden templates in test/te
 
 // goldenConfigs are the representative configurations whose templates are committed, so that every change
 // to what gets deployed shows up as a reviewed diff (and `make diff` can run cdk diff against them).
-var goldenConfigs = []string{"default", "example", "hardened"}
+var goldenConfigs = []string{"default", "example", "hardened", "existing-trail", "existing-trail-no-logs"}
 
 func TestGoldenTemplates(t *testing.T) {
 	for _, name := range goldenConfigs {

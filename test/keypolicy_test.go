@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// Expected key-policy pieces, written from the policy table of ARCHITECTURE.md (not read back from a synth).
+// Expected key-policy pieces, written from the table in README.md, "The key policy" (not read back from a synth).
 var (
 	rootArn  = map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::", map[string]any{"Ref": "AWS::AccountId"}, ":root"}}}
 	cryptoOp = []any{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
@@ -95,7 +95,9 @@ func normalize(v any) any {
 	return out
 }
 
-func TestKeyPolicyPerConfig(t *testing.T) {
+// TestTheKeyPolicyIsTheDocumentedTableInEveryConfiguration: each configuration's master key policy has
+// exactly the statements of README.md's table, in order, each as the table writes it.
+func TestTheKeyPolicyIsTheDocumentedTableInEveryConfiguration(t *testing.T) {
 	type want struct {
 		keyUsers    any // aws:PrincipalArn of AllowUseOfTheKey
 		network     map[string]any

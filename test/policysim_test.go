@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,8 +17,9 @@ import (
 
 // The key-policy semantics test: the master key's policy, exactly as synthesized (intrinsics resolved for
 // one account), is evaluated by @cloud-copilot/iam-simulate (test/policysim/simulate.mjs, AGPL, test-only)
-// against real questions. The expected answers below are written from the design in ARCHITECTURE.md and
-// from how KMS evaluates key policies, never copied from the simulator:
+// against real questions. The expected answers below are written from README.md ("The key policy": the
+// table and "Why it is written this way") and from how KMS evaluates key policies (docs/aws-facts.md),
+// never copied from the simulator:
 //   - a principal named in the key policy needs no identity policy;
 //   - the account root in the key policy delegates the listed actions to IAM: an IAM principal of the
 //     account gets them only with an identity policy that grants them, and never gets an action the
@@ -251,12 +254,48 @@ type simResult struct {
 // simulate runs test/policysim/simulate.mjs with the pinned Node on the given key policy and requests.
 func simulate(t *testing.T, keyPolicy any, cases []simCase) []simResult {
 	t.Helper()
-	return simulateOn(t, simKeyArn, keyPolicy, cases)
+	var res []simResult
+	runSimulate(t, map[string]any{"keyPolicy": keyPolicy}, cases, &res)
+	if len(res) != len(cases) {
+		t.Fatalf("simulate.mjs answered %d of %d requests", len(res), len(cases))
+	}
+	return res
+}
+
+// lockedChangesStatements are the key policy statements of the locked changes (README.md, "Locked changes").
+var lockedChangesStatements = map[string]bool{
+	"DenyKeyPolicyAndDeletion": true, "DenyKeyPolicyAndDeletionWithoutMfa": true, "DenyShortDeletionWindow": true,
+}
+
+// simulateEach asks every request of each key policy, in one Node process.
+func simulateEach(t *testing.T, keyPolicies []any, cases []simCase) [][]simResult {
+	t.Helper()
+	var res [][]simResult
+	runSimulate(t, map[string]any{"keyPolicies": keyPolicies}, cases, &res)
+	if len(res) != len(keyPolicies) {
+		t.Fatalf("simulate.mjs answered for %d of %d policies", len(res), len(keyPolicies))
+	}
+	for i := range res {
+		if len(res[i]) != len(cases) {
+			t.Fatalf("simulate.mjs answered %d of %d requests for policy %d", len(res[i]), len(cases), i)
+		}
+	}
+	return res
 }
 
 // simulateOn asks the requests about one resource (a key, a topic, a bucket or an object) whose resource
 // policy is policy.
 func simulateOn(t *testing.T, resourceArn string, policy any, cases []simCase) []simResult {
+	t.Helper()
+	var res []simResult
+	runSimulate(t, map[string]any{"resourceArn": resourceArn, "resourcePolicy": policy}, cases, &res)
+	if len(res) != len(cases) {
+		t.Fatalf("simulate.mjs answered %d of %d requests", len(res), len(cases))
+	}
+	return res
+}
+
+func runSimulate(t *testing.T, in map[string]any, cases []simCase, out any) {
 	t.Helper()
 	node, err := filepath.Abs(filepath.Join("..", "node_modules", ".bin", "node"))
 	if err != nil {
@@ -275,7 +314,10 @@ func simulateOn(t *testing.T, resourceArn string, policy any, cases []simCase) [
 		Context          simCtx           `json:"context"`
 		IdentityPolicies []map[string]any `json:"identityPolicies"`
 	}
-	in := map[string]any{"accountId": simAccount, "resourceArn": resourceArn, "resourcePolicy": policy}
+	in["accountId"] = simAccount
+	if _, ok := in["resourceArn"]; !ok {
+		in["keyArn"] = simKeyArn
+	}
 	var reqs []request
 	for _, c := range cases {
 		reqs = append(reqs, request{c.name, c.principal, c.action, c.ctx.withPrincipal(c.principal), c.identity})
@@ -286,18 +328,13 @@ func simulateOn(t *testing.T, resourceArn string, policy any, cases []simCase) [
 	cmd.Stdin = bytes.NewReader(raw)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	stdout, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("simulate.mjs: %v\n%s", err, stderr.String())
 	}
-	var res []simResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("simulate.mjs output: %v\n%s", err, out)
+	if err := json.Unmarshal(stdout, out); err != nil {
+		t.Fatalf("simulate.mjs output: %v\n%s", err, stdout)
 	}
-	if len(res) != len(cases) {
-		t.Fatalf("simulate.mjs answered %d of %d requests", len(res), len(cases))
-	}
-	return res
 }
 
 // masterKeyPolicy is the master key's policy (a fresh copy) with the CloudFormation intrinsics replaced by
@@ -354,14 +391,14 @@ func resolvedPolicy(t *testing.T, s *Synth, what string, doc any) any {
 	return policy
 }
 
-// TestKeyPolicySimulation asks every question of every listed configuration.
+// TestKeyPolicySimulation asks every question of every listed configuration. The questions must also
+// cover the policy: for each statement, the same questions asked of the policy without it must get at
+// least one different answer, so no statement goes unexamined (a new statement needs a question it
+// decides).
 func TestKeyPolicySimulation(t *testing.T) {
 	for _, name := range []string{"default", "ip-only", "vpce-only", "ip-and-vpce", "mfa", "existing-users", "hardened"} {
 		t.Run(name, func(t *testing.T) {
 			cases := simCasesFor(name)
-			if len(cases) < 20 {
-				t.Fatalf("only %d questions for %s", len(cases), name)
-			}
 			seen := map[string]bool{}
 			for _, c := range cases {
 				q := fmt.Sprint(c.name, c.principal, map[string]any(c.ctx))
@@ -370,7 +407,31 @@ func TestKeyPolicySimulation(t *testing.T) {
 				}
 				seen[q] = true
 			}
-			res := simulate(t, masterKeyPolicy(t, synth(t, name)), cases)
+			policy := masterKeyPolicy(t, synth(t, name)).(map[string]any)
+			statements := policy["Statement"].([]any)
+			variants := []any{policy}
+			for i := range statements {
+				without := maps.Clone(policy)
+				without["Statement"] = slices.Delete(slices.Clone(statements), i, i+1)
+				variants = append(variants, without)
+			}
+			answers := simulateEach(t, variants, cases)
+			res := answers[0]
+			for i, st := range statements {
+				// The locked changes' statements have their own questions, on every kmsguard key
+				// (TestLockedChangesSimulation in test/locksim_test.go, with its control).
+				if lockedChangesStatements[fmt.Sprint(st.(map[string]any)["Sid"])] {
+					continue
+				}
+				decides := false
+				for q := range cases {
+					decides = decides || answers[i+1][q].Result != res[q].Result
+				}
+				if !decides {
+					t.Errorf("statement %v decides none of the %d questions: add a question whose answer depends on it",
+						st.(map[string]any)["Sid"], len(cases))
+				}
+			}
 			for i, c := range cases {
 				r := res[i]
 				if r.Result == "Error" {
@@ -378,7 +439,7 @@ func TestKeyPolicySimulation(t *testing.T) {
 					continue
 				}
 				if r.Result != c.want {
-					t.Errorf("%s: %s %s with %v: got %s, the design says %s", c.name, c.principal, c.action, fmt.Sprint(map[string]any(c.ctx)), r.Result, c.want)
+					t.Errorf("%s: %s %s with %v: got %s, README.md's key policy says %s", c.name, c.principal, c.action, fmt.Sprint(map[string]any(c.ctx)), r.Result, c.want)
 				}
 			}
 		})

@@ -2,12 +2,16 @@ package test
 
 import (
 	"encoding/json"
-	"github.com/kmsguard/kmsguard/internal/cfntemplate"
+	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
 )
 
 func props(r map[string]any) map[string]any { return r["Properties"].(map[string]any) }
@@ -75,19 +79,43 @@ func TestServerUserOnlyWhenNoKeyUsersAreNamed(t *testing.T) {
 	}
 }
 
-func TestAdminForceMfaPolicy(t *testing.T) {
-	s := synth(t, "default")
-	must(t, "force-MFA policy", func() {
-		s.Template.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), map[string]any{
-			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
-				"Sid": "DenyAllExceptListedIfNoMfa", "Effect": "Deny", "Resource": "*",
-				"NotAction": assertions.Match_ArrayWith(&[]any{"iam:EnableMFADevice", "sts:GetSessionToken"}),
-				"Condition": map[string]any{"BoolIfExists": map[string]any{"aws:MultiFactorAuthPresent": "false"}},
-			}})},
+// TestTheKeyAdministratorCanOnlySetUpItsMfaDeviceWithoutMfa: with adminRequireMfa (the default) the
+// administrator's group carries AWS's force-MFA policy, so its stolen long-term keys can do nothing but
+// fetch an MFA session; with adminRequireMfa=false (existing-users, the control) there is no such policy.
+func TestTheKeyAdministratorCanOnlySetUpItsMfaDeviceWithoutMfa(t *testing.T) {
+	forceMfa := map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Sid": "DenyAllExceptListedIfNoMfa", "Effect": "Deny", "Resource": "*",
+			"NotAction": assertions.Match_ArrayWith(&[]any{"iam:EnableMFADevice", "sts:GetSessionToken"}),
+			"Condition": map[string]any{"BoolIfExists": map[string]any{"aws:MultiFactorAuthPresent": "false"}},
+		}})},
+	}
+	for name, want := range map[string]int{"default": 1, "existing-users": 0} {
+		s := synth(t, name)
+		must(t, name+": force-MFA policy", func() {
+			s.Template.ResourcePropertiesCountIs(jsii.String("AWS::IAM::ManagedPolicy"), assertions.Match_ObjectLike(&forceMfa), jsii.Number(want))
 		})
-	})
-	if n := len(synth(t, "existing-users").resourcesOfType("AWS::IAM::ManagedPolicy")); n != 1 {
-		t.Errorf("with adminRequireMfa=false only the trail delivery policy should remain, got %d managed policies", n)
+		if want == 0 {
+			continue
+		}
+		// It binds the administrator: attached to a group the administrator is in.
+		policyID := ""
+		for id, p := range s.resourcesOfType("AWS::IAM::ManagedPolicy") {
+			if slices.ContainsFunc(policyStatements(p, "PolicyDocument"), func(st map[string]any) bool { return st["Sid"] == "DenyAllExceptListedIfNoMfa" }) {
+				policyID = id
+			}
+		}
+		adminID := logicalIDOfType(t, s, "AWS::IAM::User", userNamed("MDBEncAdmin"))
+		groups, _ := props(s.resourcesOfType("AWS::IAM::User")[adminID])["Groups"].([]any)
+		attached := false
+		for _, g := range groups {
+			ref, _ := cfntemplate.RefOf(g)
+			arns, _ := props(s.resourcesOfType("AWS::IAM::Group")[ref.ID])["ManagedPolicyArns"].([]any)
+			attached = attached || slices.ContainsFunc(arns, func(a any) bool { return jsonEqual(a, map[string]any{"Ref": policyID}) })
+		}
+		if !attached {
+			t.Errorf("%s: the force-MFA policy %s is not attached to a group of the administrator", name, policyID)
+		}
 	}
 }
 
@@ -172,11 +200,20 @@ func TestTrailBucketsAreLockedDown(t *testing.T) {
 	if logged != 1 {
 		t.Errorf("the trail bucket must log to the access-log bucket; %d buckets log", logged)
 	}
-	for id, bp := range s.resourcesOfType("AWS::S3::BucketPolicy") {
-		text := mustJSON(props(bp)["PolicyDocument"])
-		if !strings.Contains(text, `"aws:SecureTransport":"false"`) || !strings.Contains(text, `"s3:TlsVersion"`) {
-			t.Errorf("%s: bucket policy must deny plain HTTP and old TLS: %s", id, text)
-		}
+	if n := len(s.resourcesOfType("AWS::S3::BucketPolicy")); n != len(buckets) {
+		t.Errorf("%d bucket policies for %d buckets", n, len(buckets))
+	}
+	for _, cond := range []map[string]any{
+		{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+		{"NumericLessThan": map[string]any{"s3:TlsVersion": 1.2}},
+	} {
+		must(t, fmt.Sprintf("every bucket policy denies everything under %v", cond), func() {
+			s.Template.AllResourcesProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+				"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+					"Effect": "Deny", "Action": "s3:*", "Principal": map[string]any{"AWS": "*"}, "Condition": cond,
+				})})},
+			})
+		})
 	}
 }
 
@@ -191,13 +228,85 @@ func TestLogGroupRetentionFollowsConfig(t *testing.T) {
 	}
 }
 
+// inAccount resolves a template value for account 111122223333 in us-east-1 (partition aws).
+func inAccount(t *testing.T, s *Synth, v any) string {
+	t.Helper()
+	r := &cfntemplate.Resolver{Template: s.Tpl, Pseudo: cfntemplate.Pseudo{Partition: "aws", Region: "us-east-1", AccountID: fakeAccount}}
+	out, unresolved := r.String(v)
+	if len(unresolved) > 0 {
+		t.Fatalf("%s: %v does not resolve: %v", s.Name, v, unresolved)
+	}
+	return out
+}
+
+// policyStatements returns the statements of the policy document in a resource's property.
+func policyStatements(r map[string]any, property string) []map[string]any {
+	doc, _ := props(r)[property].(map[string]any)
+	var out []map[string]any
+	for _, st := range doc["Statement"].([]any) {
+		out = append(out, st.(map[string]any))
+	}
+	return out
+}
+
+// TestOnlyThisAccountsRulesAndAlarmsMayPublishAndOnlyOverTLS: each destination's topic policy lets
+// EventBridge rules and CloudWatch alarms of this account and region publish (a confused-deputy guard) and
+// refuses publishing without TLS.
+func TestOnlyThisAccountsRulesAndAlarmsMayPublishAndOnlyOverTLS(t *testing.T) {
+	s := synth(t, "hardened")
+	want := map[string]string{
+		"events.amazonaws.com":     "arn:aws:events:us-east-1:111122223333:rule/*",
+		"cloudwatch.amazonaws.com": "arn:aws:cloudwatch:us-east-1:111122223333:alarm:*",
+	}
+	for _, role := range []string{"alerts-key", "security-alerts-key"} {
+		topicID := topicEncryptedBy(t, s, role)
+		publishers := map[string]string{}
+		var tlsOnly bool
+		for _, p := range s.resourcesOfType("AWS::SNS::TopicPolicy") {
+			for _, st := range policyStatements(p, "PolicyDocument") {
+				if !jsonEqual(st["Resource"], map[string]any{"Ref": topicID}) || st["Action"] != "sns:Publish" {
+					continue
+				}
+				switch st["Effect"] {
+				case "Allow":
+					service, _ := st["Principal"].(map[string]any)["Service"].(string)
+					cond, _ := st["Condition"].(map[string]any)["ArnLike"].(map[string]any)
+					publishers[service] = inAccount(t, s, cond["aws:SourceArn"])
+				case "Deny":
+					tlsOnly = tlsOnly || jsonEqual(st["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}})
+				}
+			}
+		}
+		if !reflect.DeepEqual(publishers, want) {
+			t.Errorf("%s topic: publishers and their source ARNs %v, want %v", role, publishers, want)
+		}
+		if !tlsOnly {
+			t.Errorf("%s topic: the topic policy does not deny publishing without TLS", role)
+		}
+	}
+}
+
 // TestTwoIndependentAlertDestinations: two topics, each with its own customer managed key (disabling one key
 // silences at most its own topic, never the audit trail or the other destination) that lets EventBridge and
-// CloudWatch publish, and each with its own subscribers.
+// CloudWatch publish, and each with its own subscribers. The control: the audit key does not let the alert
+// services in, so the key check can fail.
 func TestTwoIndependentAlertDestinations(t *testing.T) {
 	s := synth(t, "hardened")
 	if n := len(s.resourcesOfType("AWS::SNS::Topic")); n != 2 {
 		t.Fatalf("want two topics (two destinations), got %d", n)
+	}
+	// letsPublishersIn reports whether the key with that kmsguard:role lets EventBridge and CloudWatch
+	// alarms encrypt what they publish (without it SNS drops their alerts).
+	letsPublishersIn := func(role string) error {
+		return assertionError(func() {
+			s.Template.HasResource(jsii.String("AWS::KMS::Key"), map[string]any{
+				"Metadata": map[string]any{"kmsguard:role": role},
+				"Properties": map[string]any{"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+					assertions.Match_ObjectLike(&map[string]any{"Effect": "Allow", "Action": []any{"kms:Decrypt", "kms:GenerateDataKey*"},
+						"Principal": map[string]any{"Service": []any{"events.amazonaws.com", "cloudwatch.amazonaws.com"}}}),
+				})}},
+			})
+		})
 	}
 	subscribers := map[string][]string{}
 	for _, sub := range s.resourcesOfType("AWS::SNS::Subscription") {
@@ -208,26 +317,20 @@ func TestTwoIndependentAlertDestinations(t *testing.T) {
 		subscribers[ref.ID] = append(subscribers[ref.ID], props(sub)["Endpoint"].(string))
 	}
 	for role, want := range map[string]string{"alerts-key": "dba@example.com", "security-alerts-key": "security@example.com"} {
-		keyID, key := s.resourceWithMetadata(t, "kmsguard:role", role)
+		keyID, _ := s.resourceWithMetadata(t, "kmsguard:role", role)
 		topic := topicEncryptedBy(t, s, role)
 		if got := mustJSON(props(s.resourcesOfType("AWS::SNS::Topic")[topic])["KmsMasterKeyId"]); got != mustJSON(map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}}) {
 			t.Errorf("%s: topic %s must use its own key %s by ARN, got %s", role, topic, keyID, got)
 		}
-		policy := mustJSON(props(key)["KeyPolicy"])
-		if !strings.Contains(policy, `"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Effect":"Allow","Principal":{"Service":["events.amazonaws.com","cloudwatch.amazonaws.com"]}`) {
-			t.Errorf("%s: the topic key must let EventBridge and CloudWatch publish: %s", role, policy)
+		if err := letsPublishersIn(role); err != nil {
+			t.Errorf("%s: the topic key does not let EventBridge and CloudWatch publish: %v", role, err)
 		}
 		if got := strings.Join(subscribers[topic], ","); got != want {
 			t.Errorf("%s: topic %s subscribers %q, want %q", role, topic, got, want)
 		}
 	}
-	for _, tp := range s.resourcesOfType("AWS::SNS::TopicPolicy") {
-		text := mustJSON(props(tp)["PolicyDocument"])
-		for _, want := range []string{`"aws:SecureTransport":"false"`, `"Service":"events.amazonaws.com"`, `"Service":"cloudwatch.amazonaws.com"`} {
-			if !strings.Contains(text, want) {
-				t.Errorf("topic policy lacks %s: %s", want, text)
-			}
-		}
+	if letsPublishersIn("audit-key") == nil {
+		t.Errorf("control: the audit key must not let the alert services in")
 	}
 	if n := len(synth(t, "default").resourcesOfType("AWS::SNS::Subscription")); n != 0 {
 		t.Errorf("default config records no-alert-subscriber, got %d subscriptions", n)
@@ -248,17 +351,30 @@ func TestTwoIndependentAlertDestinations(t *testing.T) {
 	}
 }
 
-func TestOutputsAndTerminationProtection(t *testing.T) {
+// TestEveryOutputTheToolsReadIsThereAndTheStackIsProtected: kms-manage-key, the wrapper and replay read
+// these outputs (docs/outputs.md), and deleting the stack takes a deliberate second step.
+func TestEveryOutputTheToolsReadIsThereAndTheStackIsProtected(t *testing.T) {
 	for name := range configs {
 		s := synth(t, name)
 		if !*s.Stack.TerminationProtection() {
 			t.Errorf("%s: termination protection is off", name)
 		}
 		outputs := s.JSON["Outputs"].(map[string]any)
-		for _, want := range []string{"KeyArn", "KeyId", "KeyAlias", "AdminUserArn", "AlertTopicArn", "TrailArn", "TrailBucketName", "AuditLogGroupName"} {
-			if _, ok := outputs[want]; !ok {
-				t.Errorf("%s: output %s missing", name, want)
+		want := []string{"KeyArn", "KeyId", "KeyAlias", "AdminUserArn", "AlertTopicArn", "TrailArn", "AlertTopicKeyArn", "DeadLetterQueueUrl"}
+		cfg := s.Stack.Config
+		switch {
+		case cfg.ExistingTrailArn == "":
+			want = append(want, "TrailBucketName", "AuditLogGroupName", "AccessLogBucketName", "AuditKeyArn")
+		case cfg.ExistingTrailLogGroup != "":
+			want = append(want, "AuditLogGroupName")
+		}
+		for _, w := range want {
+			if _, ok := outputs[w]; !ok {
+				t.Errorf("%s: output %s missing", name, w)
 			}
+		}
+		if cfg.ExistingTrailArn != "" && mustJSON(outputs["TrailArn"].(map[string]any)["Value"]) != mustJSON(cfg.ExistingTrailArn) {
+			t.Errorf("%s: output TrailArn is %v, want the existing trail %s", name, outputs["TrailArn"], cfg.ExistingTrailArn)
 		}
 	}
 }
@@ -339,19 +455,34 @@ func TestExistingAdministratorIsNotCreated(t *testing.T) {
 		}
 	}
 	st := keyPolicyStatements(t, s)["AllowEnableDisable"]
-	if got := mustJSON(st["Condition"]); !strings.Contains(got, `"aws:PrincipalArn":"arn:aws:iam::111122223333:user/ops/KeyToggler"`) {
-		t.Errorf("AllowEnableDisable does not name the existing administrator: %s", got)
+	cond, _ := st["Condition"].(map[string]any)["ArnEquals"].(map[string]any)
+	if got := cond["aws:PrincipalArn"]; got != "arn:aws:iam::111122223333:user/ops/KeyToggler" {
+		t.Errorf("AllowEnableDisable lets %v enable and disable the key, want the existing administrator", got)
 	}
-	if !strings.Contains(string(s.Bytes), `($.requestParameters.userName = \"KeyToggler\")`) {
-		t.Errorf("no metric filter watches the existing administrator KeyToggler")
+	filters := deployedFilters(t, s)
+	iam := func(eventName string) map[string]any {
+		return map[string]any{"eventSource": "iam.amazonaws.com", "eventName": eventName, "readOnly": false,
+			"sourceIPAddress": "198.51.100.7", "requestParameters": map[string]any{"userName": "KeyToggler"}}
+	}
+	for eventName, want := range map[string][]string{"DeleteUser": {"KeyPrincipalChanges", "KeyPrincipalReplaced"},
+		"CreateAccessKey": {"KeyPrincipalChanges"}} {
+		if got := firing(t, filters, iam(eventName)); !slices.Equal(got, want) {
+			t.Errorf("%s of the existing administrator KeyToggler is counted by %v, want %v", eventName, got, want)
+		}
 	}
 	if strings.Contains(string(s.Bytes), "MDBEncAdmin") {
 		t.Errorf("the default administrator MDBEncAdmin still appears in the template")
 	}
 	for _, name := range []string{"existing-admin", "default"} {
 		for _, d := range synth(t, name).resourcesOfType("AWS::CloudWatch::Dashboard") {
-			if got := mustJSON(props(d)["DashboardName"]); !strings.Contains(got, `{"Ref":"AWS::Region"}`) {
-				t.Errorf("%s: dashboard name %s does not carry the region", name, got)
+			names := map[string]bool{}
+			for _, region := range []string{"us-east-1", "eu-west-1"} {
+				r := &cfntemplate.Resolver{Pseudo: cfntemplate.Pseudo{Partition: "aws", Region: region, AccountID: fakeAccount}}
+				n, _ := r.String(props(d)["DashboardName"])
+				names[n] = true
+			}
+			if len(names) != 2 {
+				t.Errorf("%s: the dashboard has the same name %v in two regions of one account", name, names)
 			}
 		}
 	}

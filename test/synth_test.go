@@ -57,6 +57,23 @@ var configs = map[string]map[string]any{
 		"allowedCidrs": "203.0.113.0/24",
 		"alertEmails":  "dba@example.com",
 	},
+	// existing-trail is a second deploy in the same account (another region): the administrator, the key
+	// user and a trail recording management events exist already, and the trail's log group is named.
+	"existing-trail": {
+		"adminUserArn":          "arn:aws:iam::111122223333:user/ops/KeyToggler",
+		"keyUserArns":           "arn:aws:iam::111122223333:user/db/mariadb-prod",
+		"existingTrailArn":      "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events",
+		"existingTrailLogGroup": "aws-cloudtrail-logs-111122223333-management-events",
+		"allowedCidrs":          "203.0.113.0/24",
+		"alertEmails":           "dba@example.com",
+	},
+	// existing-trail-no-logs relies on an organization trail of the management account, whose log group
+	// it cannot name: the metric-filter route is off, with a warning.
+	"existing-trail-no-logs": {
+		"existingTrailArn": "arn:aws:cloudtrail:us-east-1:999988887777:trail/org-trail",
+		"allowedCidrs":     "203.0.113.0/24",
+		"alertEmails":      "dba@example.com",
+	},
 	"hardened": {
 		"stackName":           "KmsGuardProd",
 		"alertEmails":         []any{"dba@example.com"},
@@ -194,6 +211,18 @@ func must(t testing.TB, what string, assertion func()) {
 		}
 	}()
 	assertion()
+}
+
+// assertionError runs a CDK assertion and returns its failure (a jsii exception, surfacing as a Go panic)
+// as an error, for controls that expect an assertion to fail.
+func assertionError(assertion func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	assertion()
+	return nil
 }
 
 // resourcesOfType returns the template's resources of one CloudFormation type, by logical id.

@@ -72,10 +72,20 @@ func (b *bucketFlags) check(paths []string) error {
 		}
 	}
 	if !s3 {
-		for name, v := range map[string]string{"from": b.from, "to": b.to, "accounts": b.accounts, "regions": b.regions, "profile": b.profile, "bucket-region": b.bucketRegion} {
-			if v != "" {
-				return fmt.Errorf("--%s applies to s3:// inputs only; give an s3://BUCKET/PREFIX path or drop the flag", name)
+		// Every such flag is named, in the usage's (alphabetical) order, so the message is the same on every run.
+		var given []string
+		for _, f := range []struct{ name, value string }{{"accounts", b.accounts}, {"bucket-region", b.bucketRegion},
+			{"from", b.from}, {"profile", b.profile}, {"regions", b.regions}, {"to", b.to}} {
+			if f.value != "" {
+				given = append(given, "--"+f.name)
 			}
+		}
+		switch len(given) {
+		case 0:
+		case 1:
+			return fmt.Errorf("%s applies to s3:// inputs only; give an s3://BUCKET/PREFIX path or drop the flag", given[0])
+		default:
+			return fmt.Errorf("%s apply to s3:// inputs only; give an s3://BUCKET/PREFIX path or drop the flags", strings.Join(given, ", "))
 		}
 	}
 	return nil

@@ -79,6 +79,8 @@ func TestBucketFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"s3://b/", "--from", "2024-05-02", "--to", "2024-05-01"}, "--to 2024-05-01 is before --from 2024-05-02"},
 		{[]string{"s3://b/", "--accounts", "1234"}, `--accounts: "1234" is not a 12-digit account id`},
 		{[]string{"logs/", "--regions", "eu-west-1"}, "--regions applies to s3:// inputs only"},
+		{[]string{"logs/", "--regions", "eu-west-1", "--accounts", "111122223333", "--from", "2024-05-01"},
+			"--accounts, --from, --regions apply to s3:// inputs only"},
 		{[]string{"s3://", "--regions", "eu-west-1"}, "want s3://BUCKET"},
 	}
 	for _, c := range cases {

@@ -55,10 +55,13 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	var bucket bucketFlags
 	bucket.register(fs)
+	var ath athenaFlags
+	ath.register(fs)
 	workers := fs.Int("workers", 0, "cores decoding and matching records (default: all)")
 	usage := func(w io.Writer) {
 		fs.SetOutput(w)
 		fmt.Fprintln(w, "usage: kmsguard-replay --template FILE --key-arn ARN [flags] PATH... (files, directories, - for stdin, or s3://BUCKET/PREFIX)")
+		fmt.Fprintln(w, "       kmsguard-replay --emit athena --template FILE --key-arn ARN --from YYYY-MM-DD [flags] s3://BUCKET/PREFIX")
 		fs.PrintDefaults()
 	}
 	fs.Usage = func() {} // printed below: -h/--help on stdout, a bad flag on stderr
@@ -81,8 +84,11 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if *top < 0 {
 		return fail("--top must not be negative")
 	}
-	if len(paths) == 0 {
+	if len(paths) == 0 && ath.emit == "" {
 		return fail("no CloudTrail input given: pass files, directories, - for stdin, or s3://BUCKET/PREFIX")
+	}
+	if err := ath.check(fs); err != nil {
+		return fail("%v", err)
 	}
 	if *workers < 0 {
 		return fail("--workers must not be negative (0 uses every core)")
@@ -126,6 +132,12 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	rules, warnings, err := replay.LoadRules(tpl, res)
 	if err != nil {
 		return fail("--template %s: %v", *template, err)
+	}
+	if ath.emit != "" {
+		if err := emitAthena(stdout, paths, &bucket, &ath, res, rules, warnings); err != nil {
+			return fail("%v", err)
+		}
+		return 0
 	}
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)

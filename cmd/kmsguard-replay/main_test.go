@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -94,5 +95,78 @@ func TestHelpExitsZeroAndBadFlagsExitTwoWithUsage(t *testing.T) {
 	var o, e bytes.Buffer
 	if code := run([]string{"logs/", "--no-such-flag"}, nil, &o, &e); code != 2 || !strings.Contains(e.String(), "no-such-flag") || !strings.Contains(e.String(), "usage: kmsguard-replay") {
 		t.Errorf("bad flag: exit %d, stderr %q", code, e.String())
+	}
+}
+
+// TestEmitAthenaPrintsTheTableAndOneQueryPerTier: --emit athena prints the
+// CREATE TABLE statement for the trail's layout and one query per tier of
+// the template, with the values --outputs, --resolve and --key-arn supply.
+func TestEmitAthenaPrintsTheTableAndOneQueryPerTier(t *testing.T) {
+	tpl := filepath.Join("..", "..", "internal", "replay", "testdata", "template.json")
+	base := []string{"--emit", "athena", "--template", tpl, "--key-arn", keyARN, "--resolve", "AlertTopic=arn:aws:sns:eu-west-1:111122223333:alerts", "--from", "2025-05-01"}
+	var out, errb bytes.Buffer
+	if code := run(append(base, "s3://trail-bucket/prod"), nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{
+		"CREATE EXTERNAL TABLE IF NOT EXISTS kmsguard_cloudtrail (",
+		"LOCATION 's3://trail-bucket/prod/AWSLogs/'",
+		"'projection.account.values'='111122223333'", // from --key-arn
+		"'projection.region.values'='eu-west-1'",
+		"-- tier key-danger:", "-- tier key-use:", "-- tier denied:", "-- tier TamperRule:",
+		"'arn:aws:sns:eu-west-1:111122223333:alerts'",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if n := strings.Count(out.String(), "\nSELECT "); n != 4 {
+		t.Errorf("%d queries, want one per tier (4)", n)
+	}
+
+	out.Reset()
+	errb.Reset()
+	org := append(slices.Clone(base), "--org", "o-a1b2c3d4e5", "--accounts", "111122223333,444455556666", "--regions", "eu-west-1,us-east-1", "--to", "2025-05-31", "--table", "ct_org", "s3://trail-bucket")
+	if code := run(org, nil, &out, &errb); code != 0 {
+		t.Fatalf("org: exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{
+		"CREATE EXTERNAL TABLE IF NOT EXISTS ct_org (",
+		"'storage.location.template'='s3://trail-bucket/AWSLogs/o-a1b2c3d4e5/${account}/CloudTrail/${region}/${timestamp}'",
+		"'projection.account.values'='111122223333,444455556666'",
+		"'projection.timestamp.range'='2025/05/01,2025/05/31'",
+		`"timestamp" BETWEEN '2025/05/01' AND '2025/05/31'`,
+		"FROM ct_org",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("org: output lacks %q", want)
+		}
+	}
+}
+
+// TestEmitAthenaRefusesWhatWouldGiveAWrongQuery: unknown pattern values, a
+// missing or local path, a bad organization id, flags that do nothing and
+// an unknown output are errors (exit 2) naming the flag, with nothing on
+// stdout.
+func TestEmitAthenaRefusesWhatWouldGiveAWrongQuery(t *testing.T) {
+	tpl := filepath.Join("..", "..", "internal", "replay", "testdata", "template.json")
+	ok := []string{"--emit", "athena", "--template", tpl, "--key-arn", keyARN, "--resolve", "AlertTopic=x", "--from", "2025-05-01"}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--emit", "athena", "--template", tpl, "--key-arn", keyARN, "--from", "2025-05-01", "s3://b-1/p"}, "1 pattern values are unknown and would silently match nothing in the queries:\n  rule TamperRule: cannot resolve AlertTopic"},
+		{append(slices.Clone(ok), "logs/"), "--from applies to s3:// inputs only"},
+		{append(slices.Clone(ok), "s3://b-1/p", "s3://b-2/p"), "give the trail bucket as one s3://BUCKET/PREFIX"},
+		{append(slices.Clone(ok), "--org", "o-x", "s3://b-1/p"), `organization id "o-x"`},
+		{append(slices.Clone(ok), "--show", "s3://b-1/p"), "--show does nothing with --emit athena"},
+		{[]string{"--emit", "csv", "--template", tpl, "s3://b-1/p"}, `--emit "csv": the only output is athena`},
+		{[]string{"--template", tpl, "--org", "o-a1b2c3d4e5", "logs/"}, "--org applies to --emit athena only"},
+		{[]string{"--emit", "athena", "--template", tpl, "--key-arn", keyARN, "--resolve", "AlertTopic=x", "s3://b-1/p"}, "from: give the first day"},
+	} {
+		var o, e bytes.Buffer
+		if code := run(c.args, nil, &o, &e); code != 2 || !strings.Contains(e.String(), c.msg) || o.Len() != 0 {
+			t.Errorf("run(%q) = %d, stdout %d bytes, stderr %q; want 2 containing %q", c.args, code, o.Len(), e.String(), c.msg)
+		}
 	}
 }

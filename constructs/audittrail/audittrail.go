@@ -68,6 +68,10 @@ type AuditTrail struct {
 	LogGroup        awslogs.CfnLogGroup
 	Trail           awscloudtrail.CfnTrail
 	TrailArn        string
+	// DeliveryRole is the role CloudTrail writes to the log group with, DeliveryPolicy its managed policy:
+	// detection watches both.
+	DeliveryRole   awsiam.Role
+	DeliveryPolicy awsiam.ManagedPolicy
 }
 
 // New creates the pipeline; it panics on invalid props because the stack validates configuration first.
@@ -101,6 +105,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	})
 	retain(a.LogGroup)
 	role, rolePolicy := newDeliveryRole(c, a.LogGroup)
+	a.DeliveryRole, a.DeliveryPolicy = role, rolePolicy
 
 	// L1: the L2 Trail adds its own bucket-policy statements and an inline-policy delivery role (docs/checks.md).
 	a.Trail = awscloudtrail.NewCfnTrail(c, jsii.String("Trail"), &awscloudtrail.CfnTrailProps{

@@ -33,6 +33,23 @@ func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm, p
 		Label:      jsii.String(""),
 		Period:     fiveMinutes,
 	})
+	title := "# MariaDB master key " + t.KeyAlias + "\nTrail **" + t.TrailName + "**, log group **" +
+		t.LogGroupName + "**. Alerts go to both kmsguard destinations; replay old events with `kmsguard-replay`."
+	if t.LogGroupName == "" {
+		// No metric filters (an existing trail without its log group): nothing to graph or query.
+		title = "# MariaDB master key " + t.KeyAlias + "\nTrail **" + t.TrailName + "** (not this stack's). No log group: " +
+			"the metric-filter alarms and graphs are off (README.md, \"Using an existing trail\"). Alerts go to both kmsguard destinations."
+		return &Dashboard{Dashboard: awscloudwatch.NewDashboard(scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+			DashboardName:   jsii.String(t.NamePrefix + "-mariadb-key-" + *awscdk.Aws_REGION()),
+			DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
+			Widgets: &[]*[]awscloudwatch.IWidget{
+				{awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{Width: jsii.Number(24), Height: jsii.Number(2), Markdown: jsii.String(title)})},
+				{awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+					Title: jsii.String("kmsguard alarms"), Width: jsii.Number(24), Alarms: &withAlarm,
+				})},
+			},
+		})}
+	}
 	d := awscloudwatch.NewDashboard(scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		// Dashboards are account-wide: the region keeps a second region's stack from colliding.
 		DashboardName:   jsii.String(t.NamePrefix + "-mariadb-key-" + *awscdk.Aws_REGION()),
@@ -40,8 +57,7 @@ func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm, p
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
 				Width: jsii.Number(24), Height: jsii.Number(2),
-				Markdown: jsii.String("# MariaDB master key " + t.KeyAlias + "\nTrail **" + t.TrailName + "**, log group **" +
-					t.LogGroupName + "**. Alerts go to both kmsguard destinations; replay old events with `kmsguard-replay`."),
+				Markdown: jsii.String(title),
 			})},
 			{
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{

@@ -6,6 +6,7 @@ package detection
 import (
 	"errors"
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -26,8 +27,8 @@ type Props struct {
 	// change to one destination, its key or one rule silences every path (README.md, "Two alert
 	// destinations"). The tamper rules watch each destination too.
 	Destinations []Destination
-	// LogGroup is the audit log group the trail delivers to; the metric filters read it and the tamper rules
-	// watch it.
+	// LogGroup is the audit log group the trail delivers to; the metric filters and the heartbeat read it and
+	// the tamper rules watch it. Nil (an existing trail whose log group was not named) turns that route off.
 	LogGroup     interfacesawslogs.ILogGroupRef
 	NotifyKeyUse bool
 	// Namespace is the CloudWatch metric namespace of the metric filters.
@@ -44,39 +45,32 @@ type Destination struct {
 	Info bool
 }
 
-// Validate reports every problem at once, by field name.
+// Validate reports every problem at once, by field name, always in the order of the fields of Props and
+// Targets, so that the same mistake gives the same message on every run.
 func (p Props) Validate() error {
 	var errs []error
 	t := p.Targets
-	if len(p.Destinations) == 0 {
-		errs = append(errs, errors.New("Destinations: required: at least one alert topic"))
-	}
-	for i, d := range p.Destinations {
-		if d.Topic == nil {
-			errs = append(errs, fmt.Errorf("Destinations[%d].Topic: required", i))
+	require := func(field string, missing bool, what string) {
+		if missing {
+			errs = append(errs, fmt.Errorf("%s: required: %s", field, what))
 		}
 	}
-	if p.LogGroup == nil {
-		errs = append(errs, errors.New("LogGroup: required: the audit log group"))
-	}
-	for field, v := range map[string]string{"Targets.KeyArn": t.KeyArn, "Targets.KeyID": t.KeyID, "Targets.KeyAlias": t.KeyAlias,
-		"Targets.AliasArn": t.AliasArn, "Targets.TrailName": t.TrailName, "Targets.NamePrefix": t.NamePrefix, "Namespace": p.Namespace} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s: required", field))
-		}
-	}
-	if len(t.AuditKeyArns) == 0 {
-		errs = append(errs, errors.New("Targets.AuditKeyArns: required: the keys of the audit pipeline"))
-	}
-	if len(t.UserNames) == 0 {
-		errs = append(errs, errors.New("Targets.UserNames: required: at least the key administrator"))
-	}
-	if len(t.BucketNames) == 0 {
-		errs = append(errs, errors.New("Targets.BucketNames: required: the trail's buckets"))
-	}
+	require("Targets.KeyArn", t.KeyArn == "", "the master key's ARN")
+	require("Targets.KeyID", t.KeyID == "", "the master key's id")
+	require("Targets.KeyAlias", t.KeyAlias == "", "the master key's alias")
+	require("Targets.AliasArn", t.AliasArn == "", "the alias's ARN")
+	require("Targets.AuditKeyArns", len(t.AuditKeyArns) == 0, "the keys of the audit pipeline")
+	require("Targets.TrailName", t.TrailName == "", "the trail's name")
+	require("Targets.NamePrefix", t.NamePrefix == "", "the prefix of the rule and alarm names")
 	if len(t.NamePrefix) > 40 {
 		errs = append(errs, fmt.Errorf("Targets.NamePrefix: %q is longer than 40 characters; rule names are limited to 64", t.NamePrefix))
 	}
+	require("Targets.UserNames", len(t.UserNames) == 0, "at least the key administrator")
+	require("Destinations", len(p.Destinations) == 0, "at least one alert topic")
+	for i, d := range p.Destinations {
+		require(fmt.Sprintf("Destinations[%d].Topic", i), d.Topic == nil, "the destination's topic")
+	}
+	require("Namespace", p.Namespace == "", "the metric namespace")
 	return errors.Join(errs...)
 }
 
@@ -86,7 +80,7 @@ type Detection struct {
 	Rules       map[string][]awsevents.CfnRule
 	Alarms      []*Alarm
 	DeadLetters []*DeadLetters // one per destination, in Props.Destinations order
-	// Heartbeat alarms when the audit log group receives nothing for an hour: a dead log route.
+	// Heartbeat (nil without a log group) alarms when the audit log group receives nothing for an hour: a dead log route.
 	Heartbeat awscloudwatch.Alarm
 	Dashboard *Dashboard
 }
@@ -111,7 +105,9 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	// The patterns are plain data: they name the topics, the log group and the queues by the tokens the
 	// constructs give.
-	props.Targets.LogGroupName = *props.LogGroup.LogGroupRef().LogGroupName
+	if props.LogGroup != nil {
+		props.Targets.LogGroupName = *props.LogGroup.LogGroupRef().LogGroupName
+	}
 	t := props.Targets
 	tiers := []tierRules{
 		{KeyDanger, keySubject(t), KeyDangerPatterns(t)},
@@ -133,9 +129,18 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	routes := d.routes(props.Destinations, AuditTamper)
 	d.Rules[AuditTamper.Name] = append(d.Rules[AuditTamper.Name], newRule(c, t, AuditTamper, WatchdogID,
 		"the rules that watch kmsguard's own rules", WatchdogPattern(t, RuleWatchers(t)), routes))
-	d.Alarms = newAlarms(c, props, topics)
-	d.Heartbeat = newHeartbeat(c, props, topics)
-	undelivered := []awscloudwatch.Alarm{d.Heartbeat}
+	var undelivered []awscloudwatch.Alarm
+	// Without the trail's log group (an existing trail whose group was not named) the metric-filter route and
+	// the heartbeat are off: there is nothing to put them on.
+	if props.LogGroup != nil {
+		d.Alarms = newAlarms(c, props, topics)
+		// CloudWatch takes a dimension value of at most 255 characters: an existing log group with a longer
+		// name (up to 512) gets no heartbeat.
+		if name := t.LogGroupName; *awscdk.Token_IsUnresolved(jsii.String(name)) || len(name) <= 255 {
+			d.Heartbeat = newHeartbeat(c, props, topics)
+			undelivered = append(undelivered, d.Heartbeat)
+		}
+	}
 	for _, dl := range d.DeadLetters {
 		undelivered = append(undelivered, dl.Alarm)
 	}
@@ -184,7 +189,7 @@ func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, id, subject st
 			Arn: r.topic.TopicArn(),
 			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
 				InputPathsMap: inputPaths,
-				InputTemplate: jsii.String(InputTemplate(Message(tier, subject))),
+				InputTemplate: jsii.String(InputTemplate(MessageFor(tier, subject, pattern))),
 			},
 			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: r.deadLetters.QueueArn()},
 		})

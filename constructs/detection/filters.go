@@ -59,7 +59,7 @@ func onOurKey(t Targets) string {
 // MetricFilters are the CIS-style filters (the shapes Security Hub's CloudWatch.* controls look for), scoped
 // to this stack where the CIS original is account-wide and noisy.
 func MetricFilters(t Targets) []MetricFilter {
-	return []MetricFilter{
+	filters := []MetricFilter{
 		{
 			ID: "UnauthorizedCalls", MetricName: "UnauthorizedCalls", Threshold: 5,
 			// CIS 3.1/4.1 with its documented noise exclusions (log delivery's own probes and HeadBucket);
@@ -117,10 +117,55 @@ func MetricFilters(t Targets) []MetricFilter {
 			Description: "The key administrator or a key user was deleted or created; a user re-created under the same name regains the master key",
 		},
 		{
+			ID: "KeyPrincipalSessions", MetricName: "KeyPrincipalSessions", Threshold: 1,
+			// STS is regional: a session started at another region's endpoint reaches that region's
+			// EventBridge, not ours, but the multi-region trail brings it here. Refused ones count too.
+			Pattern: "{" + and(eq("eventSource", "sts.amazonaws.com"), eq("eventName", "GetSessionToken"),
+				identityNames(t.UserNames)) + "}",
+			Description: "The key administrator or a key user started a session (GetSessionToken), in any region",
+		},
+	}
+	if roles := roleChanges(t); roles != "" {
+		filters = append(filters, MetricFilter{
+			ID: "RoleChanges", MetricName: "RoleChanges", Threshold: 1,
+			// IAM events reach EventBridge only in us-east-1; the trail brings them here from anywhere.
+			Pattern:     "{" + roles + "}",
+			Description: "The trail's delivery role or a key user's role changed: trust policy, policies, boundary, or the role itself",
+		})
+	}
+	return append(filters, []MetricFilter{
+		{
 			ID: "KeyCalls", MetricName: "KeyCalls",
 			Pattern:     "{" + onOurKey(t) + "}",
 			Dimensions:  map[string]string{"EventName": "$.eventName"},
 			Description: "Calls on the MariaDB master key by event name (dashboard only)",
 		},
+	}...)
+}
+
+// identityNames matches a call made by one of the users.
+func identityNames(names []string) string {
+	terms := make([]string, len(names))
+	for i, n := range names {
+		terms[i] = eq("userIdentity.userName", n)
 	}
+	return or(terms...)
+}
+
+// roleChanges matches IAM writes that name the trail's delivery role, a key user's role, or the delivery
+// role's managed policy ("" when there is none to watch).
+func roleChanges(t Targets) string {
+	var terms []string
+	for _, r := range append(append([]string{}, t.KeyUserRoleNames...), t.DeliveryRoleName) {
+		if r != "" {
+			terms = append(terms, eq("requestParameters.roleName", r))
+		}
+	}
+	if t.DeliveryPolicyArn != "" {
+		terms = append(terms, eq("requestParameters.policyArn", t.DeliveryPolicyArn))
+	}
+	if len(terms) == 0 {
+		return ""
+	}
+	return and(eq("eventSource", "iam.amazonaws.com"), "($.readOnly IS FALSE)", or(terms...))
 }

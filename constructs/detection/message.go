@@ -11,6 +11,7 @@ import (
 // inserted: a JSON object inside a text line would not read as text.
 var inputPaths = map[string]string{
 	"account":      "$.account",
+	"detailType":   "$.detail-type",
 	"errorCode":    "$.detail.errorCode",
 	"errorMessage": "$.detail.errorMessage",
 	"eventId":      "$.detail.eventID",
@@ -18,6 +19,7 @@ var inputPaths = map[string]string{
 	"eventSource":  "$.detail.eventSource",
 	"principal":    "$.detail.userIdentity.arn",
 	"principalTyp": "$.detail.userIdentity.type",
+	"kmsKeyId":     "$.detail.key-id",
 	"region":       "$.region",
 	"reqAlias":     "$.detail.requestParameters.aliasName",
 	"reqAlarm":     "$.detail.requestParameters.alarmName",
@@ -29,6 +31,10 @@ var inputPaths = map[string]string{
 	"reqSubscr":    "$.detail.requestParameters.subscriptionArn",
 	"reqQueue":     "$.detail.requestParameters.queueUrl",
 	"reqName":      "$.detail.requestParameters.name",
+	"reqPolicy":    "$.detail.requestParameters.policyArn",
+	"reqRole":      "$.detail.requestParameters.roleName",
+	"reqStack":     "$.detail.requestParameters.stackName",
+	"reqUser":      "$.detail.requestParameters.userName",
 	"reqRule":      "$.detail.requestParameters.rule",
 	"reqTopic":     "$.detail.requestParameters.topicArn",
 	"reqTrail":     "$.detail.requestParameters.trailName",
@@ -39,23 +45,57 @@ var inputPaths = map[string]string{
 }
 
 // Message is the email text for one tier: what happened to which resource, who did it from where and when,
-// whether it failed, and how to find the event in CloudTrail. subject names the watched resource.
+// whether it failed, and how to find the event in CloudTrail. subject names the watched resource. KMS's own
+// events (source aws.kms) carry no CloudTrail fields: their detail type and key id say what happened.
 func Message(t Tier, subject string) []string {
+	return message(t, subject, "<eventName> on "+subject, t.Meaning)
+}
+
+// AttemptMessage is the email text of an attempt rule: a call that failed with an error that is not a
+// denial. The first line says so and names the error, so that nobody mistakes it for a change that happened.
+func AttemptMessage(t Tier, subject string) []string {
+	return message(t, subject, "attempt failed: <errorCode>: <eventName> on "+subject,
+		t.Meaning+" This call failed, so nothing changed, but someone tried it.")
+}
+
+func message(t Tier, subject, headline, meaning string) []string {
 	return []string{
-		"[" + strings.ToUpper(t.Severity) + "] kmsguard " + t.Name + ": <eventName> on " + subject,
-		t.Meaning,
+		"[" + strings.ToUpper(t.Severity) + "] kmsguard " + t.Name + ": " + headline,
+		meaning,
 		"",
-		"What:   <eventSource> <eventName>",
+		"What:   <eventSource> <eventName> (<detailType>)",
 		"Target: " + subject,
 		"Who:    <principal> (<principalTyp>)",
 		"From:   source IP <sourceIp>, VPC endpoint <vpce>, agent <userAgent>",
 		"When:   <time> in <region>, account <account>",
 		"Error:  <errorCode> <errorMessage>",
-		"Named:  <reqName><reqTrail><reqRule><reqAlias><reqKeyId><reqBucket><reqLogGroup><reqLogGrpId><reqResource><reqTopic><reqSubscr><reqQueue><reqAlarm>",
+		"Named:  <reqName><reqTrail><reqRule><reqAlias><reqKeyId><kmsKeyId><reqBucket><reqLogGroup><reqLogGrpId><reqResource><reqTopic><reqSubscr><reqQueue><reqAlarm><reqStack><reqRole><reqUser><reqPolicy>",
 		"",
 		"Look it up: https://console.aws.amazon.com/cloudtrail/home?region=<region>#/events/<eventId>",
 		"       or: aws cloudtrail lookup-events --region <region> --lookup-attributes AttributeKey=EventId,AttributeValue=<eventId>",
 	}
+}
+
+// MessageFor is the email text of the rule with this pattern: AttemptMessage for an attempt rule (one
+// whose errorCode must be present and not a refusal), else Message.
+func MessageFor(t Tier, subject string, pattern map[string]any) []string {
+	if IsAttempt(pattern) {
+		return AttemptMessage(t, subject)
+	}
+	return Message(t, subject)
+}
+
+// IsAttempt reports whether a pattern matches only failed calls whose error is not a refusal: its
+// detail.errorCode is one anything-but.
+func IsAttempt(pattern map[string]any) bool {
+	detail, _ := pattern["detail"].(map[string]any)
+	codes, _ := detail["errorCode"].([]any)
+	if len(codes) != 1 {
+		return false
+	}
+	op, _ := codes[0].(map[string]any)
+	_, ok := op["anything-but"]
+	return ok && len(op) == 1
 }
 
 // InputTemplate renders the lines the way EventBridge's documented multi-line text input is written: one

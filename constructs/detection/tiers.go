@@ -14,13 +14,13 @@ type Tier struct {
 
 var (
 	KeyDanger = Tier{Name: "key-danger", Severity: "critical", AllManagementEvents: true,
-		Meaning: "Someone changed who can use the MariaDB master key, or whether it exists, or a call on it failed."}
+		Meaning: "Someone changed who can use the MariaDB master key (its policy, grants, alias, or the credentials, sessions or roles of its users and administrator), or whether it exists, or a call on it failed."}
 	Denied = Tier{Name: "denied", Severity: "critical", AllManagementEvents: true,
-		Meaning: "A call on the MariaDB master key or on its audit pipeline was refused (denied, or the key is disabled)."}
+		Meaning: "A call on the MariaDB master key, on its audit pipeline or on the credentials of its users was refused (denied, or the key is disabled)."}
 	AuditTamper = Tier{Name: "audit-tamper", Severity: "critical",
-		Meaning: "Someone changed the audit pipeline that watches the MariaDB master key (trail, logs, alerts)."}
+		Meaning: "Someone changed the audit pipeline that watches the MariaDB master key (trail, logs, alerts, the stack that made them)."}
 	KeyUse = Tier{Name: "key-use", Severity: "info", AllManagementEvents: true,
-		Meaning: "The MariaDB master key was used. Expected when MariaDB starts or creates a table key; unexpected otherwise."}
+		Meaning: "The MariaDB master key was used for a cryptographic operation. Expected when MariaDB starts or creates a table key; unexpected otherwise."}
 )
 
 func (t Tier) state() string {

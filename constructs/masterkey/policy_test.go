@@ -2,6 +2,7 @@ package masterkey
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,7 +28,9 @@ func sids(doc map[string]any) []string {
 	return out
 }
 
-func TestNoNetworkStatementWithoutRanges(t *testing.T) {
+// TestNoNetworkDenyWithoutRanges: with no allowed ranges or endpoints there is nothing to deny by network,
+// and without adminRequireMfa nothing to deny by MFA: the policy is the three Allow statements.
+func TestNoNetworkDenyWithoutRanges(t *testing.T) {
 	p := baseProps()
 	p.AdminRequireMfa = false
 	got := strings.Join(sids(PolicyDocument(p)), ",")
@@ -36,12 +39,24 @@ func TestNoNetworkStatementWithoutRanges(t *testing.T) {
 	}
 }
 
-func TestSeveralKeyUsersBecomeAList(t *testing.T) {
+// TestEveryNamedKeyUserMayUseTheKey: with several key users, AllowUseOfTheKey matches each of them by
+// aws:PrincipalArn (a user and a role here), not only the first.
+func TestEveryNamedKeyUserMayUseTheKey(t *testing.T) {
 	p := baseProps()
 	p.KeyUserArns = append(p.KeyUserArns, "arn:aws:iam::111122223333:role/replica")
-	b, _ := json.Marshal(PolicyDocument(p)["Statement"].([]any)[1])
-	if !strings.Contains(string(b), `"aws:PrincipalArn":["arn:aws:iam::111122223333:user/MDBEnc","arn:aws:iam::111122223333:role/replica"]`) {
-		t.Fatalf("AllowUseOfTheKey: %s", b)
+	var use map[string]any
+	for _, st := range PolicyDocument(p)["Statement"].([]any) {
+		if m := st.(map[string]any); m["Sid"] == "AllowUseOfTheKey" {
+			use = m
+		}
+	}
+	if use == nil {
+		t.Fatal("no AllowUseOfTheKey statement")
+	}
+	b, _ := json.Marshal(use["Condition"].(map[string]any)["ArnEquals"].(map[string]any)["aws:PrincipalArn"])
+	var got []string
+	if err := json.Unmarshal(b, &got); err != nil || !slices.Equal(got, p.KeyUserArns) {
+		t.Fatalf("AllowUseOfTheKey matches aws:PrincipalArn %s, want %q", b, p.KeyUserArns)
 	}
 }
 

@@ -216,3 +216,43 @@ func MFADeviceARN(s string) error {
 	}
 	return fmt.Errorf("%q is not an MFA device ARN: %s", s, fix)
 }
+
+var (
+	trailARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):cloudtrail:([a-z]{2}(-[a-z]+)+-\d):(\d{12}):trail/(.+)$`)
+	logGroupRE = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]{1,512}$`)
+)
+
+// TrailARN accepts an existing trail's ARN, arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME, and returns
+// its name and account. The stack's tamper rules match the trail by that name, so a trail named by its
+// name alone or by a mistyped ARN would be watched under the wrong name, and silently.
+func TrailARN(s string) (name, account string, err error) {
+	const fix = "name the trail by its ARN, arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME " +
+		"(aws cloudtrail describe-trails --query 'trailList[].TrailARN' lists them)"
+	m := trailARNRE.FindStringSubmatch(s)
+	switch {
+	case m == nil && !strings.HasPrefix(s, "arn:") && TrailName(s) == nil:
+		return "", "", fmt.Errorf("%q is a trail name, not an ARN: %s", s, fix)
+	case m == nil:
+		return "", "", fmt.Errorf("%q is not a trail ARN: %s", s, fix)
+	}
+	if err := TrailName(m[5]); err != nil {
+		return "", "", fmt.Errorf("%q names an invalid trail: %v", s, err)
+	}
+	return m[5], m[4], nil
+}
+
+// LogGroupName follows CloudWatch Logs' CreateLogGroup rules (1-512 of letters, digits and ._-/#), and
+// names the usual mix-up, an ARN, since a metric filter takes the group's name.
+func LogGroupName(s string) error {
+	if strings.HasPrefix(s, "arn:") {
+		name := "the part after :log-group:"
+		if _, after, ok := strings.Cut(s, ":log-group:"); ok {
+			name = strings.TrimSuffix(after, ":*")
+		}
+		return fmt.Errorf("%q is an ARN: give the log group's name (%s)", s, name)
+	}
+	if !logGroupRE.MatchString(s) {
+		return fmt.Errorf("%q is not a log group name (1-512 of letters, digits and . _ - / #)", s)
+	}
+	return nil
+}

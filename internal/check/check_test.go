@@ -83,3 +83,53 @@ func TestMFASerialAcceptsDeviceARNsAndHardwareSerials(t *testing.T) {
 		}
 	}
 }
+
+func TestTrailARNGivesTheNameAndAccount(t *testing.T) {
+	for arn, want := range map[string][2]string{
+		"arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail":         {"org-trail", "111122223333"},
+		"arn:aws-us-gov:cloudtrail:us-gov-west-1:444455556666:trail/a.b_c":  {"a.b_c", "444455556666"},
+		"arn:aws-cn:cloudtrail:cn-north-1:111122223333:trail/mariadb-trail": {"mariadb-trail", "111122223333"},
+	} {
+		name, account, err := TrailARN(arn)
+		if err != nil || name != want[0] || account != want[1] {
+			t.Errorf("%s: got %q %q %v, want %q %q", arn, name, account, err, want[0], want[1])
+		}
+	}
+}
+
+func TestTrailARNRejectsOtherShapesNamingTheFix(t *testing.T) {
+	for bad, want := range map[string]string{
+		"org-trail": "is a trail name, not an ARN",
+		"arn:aws:cloudtrail:eu-west-1:111122223333:org-trail":       "is not a trail ARN",
+		"arn:aws:cloudtrail:eu-west-1:1111:trail/org-trail":         "is not a trail ARN",
+		"arn:aws:s3:::my-bucket":                                    "is not a trail ARN",
+		"arn:aws:cloudtrail:eu-west-1:111122223333:trail/x":         "invalid trail",
+		"arn:aws:cloudtrail:eu-west-1:111122223333:trail/a--b":      "invalid trail",
+		"arn:aws:cloudtrail:EU-WEST-1:111122223333:trail/org-trail": "is not a trail ARN",
+	} {
+		_, _, err := TrailARN(bad)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error containing %q", bad, err, want)
+			continue
+		}
+		if !strings.Contains(err.Error(), "arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME") && want != "invalid trail" {
+			t.Errorf("%s: %v does not show the shape to use", bad, err)
+		}
+	}
+}
+
+func TestLogGroupName(t *testing.T) {
+	for _, ok := range []string{"aws-cloudtrail-logs-111122223333-0a1b2c3d", "/org/cloudtrail", "a#b.c_d-e"} {
+		if err := LogGroupName(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	if err := LogGroupName("arn:aws:logs:eu-west-1:111122223333:log-group:/org/cloudtrail:*"); err == nil || !strings.Contains(err.Error(), "(/org/cloudtrail)") {
+		t.Errorf("an ARN: got %v, want the name /org/cloudtrail suggested", err)
+	}
+	for _, bad := range []string{"", "has space", strings.Repeat("a", 513)} {
+		if err := LogGroupName(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -228,6 +228,10 @@ func (c *checker) rule(id string, res cfntemplate.Resource) {
 	}
 }
 
+// UsesWildcard reports whether an event pattern (decoded JSON) uses the wildcard operator anywhere, which
+// is what counts against EventBridge's per-bus quota of rules with a wildcard.
+func UsesWildcard(pattern any) bool { return usesWildcard(pattern) }
+
 // usesWildcard reports whether a pattern uses the wildcard operator anywhere.
 func usesWildcard(v any) bool {
 	switch x := v.(type) {

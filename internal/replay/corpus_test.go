@@ -30,8 +30,12 @@ func labelledRecords(tb testing.TB) [][]byte {
 	vars := map[string]string{
 		"STACK": "KmsGuard", "ALIAS": "alias/mariadb-encryption", "TRAIL": "mariadb-encryption-key",
 		"LOG_GROUP": "/kmsguard/cloudtrail/mariadb-encryption-key", "ADMIN": "MDBEncAdmin", "SERVER_USER": "MDBEnc",
-		"ADMIN_ARN":       "arn:aws:iam::111122223333:user/MDBEncAdmin",
-		"SERVER_USER_ARN": "arn:aws:iam::111122223333:user/MDBEnc",
+		"ADMIN_ARN":           "arn:aws:iam::111122223333:user/MDBEncAdmin",
+		"SERVER_USER_ARN":     "arn:aws:iam::111122223333:user/MDBEnc",
+		"STACK_ID":            "arn:aws:cloudformation:us-east-1:111122223333:stack/KmsGuard/11112222-3333-4444-5555-666677778888",
+		"KEY_USER_ROLE":       "no-key-user-role",
+		"DELIVERY_ROLE":       "KmsGuard-AuditTrailDeliveryRole-ABC",
+		"DELIVERY_POLICY_ARN": "arn:aws:iam::111122223333:policy/KmsGuard-AuditTrailDeliveryPolicy-ABC",
 	}
 	data, err := os.ReadFile(labelledCorpusPath)
 	if err != nil {
@@ -48,6 +52,9 @@ func labelledRecords(tb testing.TB) [][]byte {
 		}
 		if err := json.Unmarshal(line, &e); err != nil {
 			tb.Fatal(err)
+		}
+		if len(e.Record) == 0 {
+			continue // an EventBridge event KMS sends itself ("event"), not a CloudTrail record
 		}
 		rec := re.ReplaceAllFunc(e.Record, func(m []byte) []byte {
 			v, ok := vars[string(m[2:len(m)-1])]
@@ -128,6 +135,10 @@ func goldenRules(tb testing.TB) Rules {
 		case "AWS::IAM::User":
 			name, _ := r.Properties["UserName"].(string)
 			res.Values[id+".Arn"] = "arn:aws:iam::111122223333:user/" + name
+		case "AWS::IAM::Role": // the trail's delivery role; every managed policy gets its policy's ARN (only that one is in a pattern)
+			res.Values[id] = "KmsGuard-AuditTrailDeliveryRole-ABC"
+		case "AWS::IAM::ManagedPolicy":
+			res.Values[id] = "arn:aws:iam::111122223333:policy/KmsGuard-AuditTrailDeliveryPolicy-ABC"
 		}
 	}
 	rules, warnings, err := LoadRules(tpl, res)
