@@ -171,7 +171,7 @@ func ParseConfig(context map[string]any) (Config, error) {
 	if c.ExistingTrailArn != "" {
 		// Settings of the trail the stack would have created: given with an existing trail, they would be
 		// silently ignored, and the operator would believe in a retention or a name that is not there.
-		for _, k := range []string{"logRetentionDays", "trailName"} {
+		for _, k := range []string{"logRetentionDays", "objectLockMode", "trailName"} {
 			if _, set := context[k]; set {
 				problems.Add(k, "is not used with existingTrailArn: the stack creates no trail, log group or bucket of its own "+
 					"(the existing trail's own settings apply); remove %s, or remove existingTrailArn to create the trail", k)

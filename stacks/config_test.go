@@ -248,8 +248,9 @@ func TestExistingTrailArnIsCheckedNamingTheFieldAndTheFix(t *testing.T) {
 		{map[string]any{"existingTrailLogGroup": "aws-cloudtrail-logs-org"}, []string{"existingTrailLogGroup: ", "only used with existingTrailArn"}},
 		{map[string]any{"existingTrailArn": arn, "existingTrailLogGroup": "arn:aws:logs:eu-west-1:111122223333:log-group:org:*"},
 			[]string{"existingTrailLogGroup: ", "is an ARN", "(org)"}},
-		{map[string]any{"existingTrailArn": arn, "trailName": "mine", "logRetentionDays": 731.0},
-			[]string{"logRetentionDays: is not used with existingTrailArn", "trailName: is not used with existingTrailArn"}},
+		{map[string]any{"existingTrailArn": arn, "trailName": "mine", "logRetentionDays": 731.0, "objectLockMode": "COMPLIANCE"},
+			[]string{"logRetentionDays: is not used with existingTrailArn", "trailName: is not used with existingTrailArn",
+				"objectLockMode: is not used with existingTrailArn"}},
 	} {
 		_, err := ParseConfig(withSafety(tc.ctx))
 		if err == nil {
