@@ -19,7 +19,7 @@ GOLDEN ?= test/testdata/example.template.json
 # synth, diff and demo then use the example values (kmsguard-make cdk-args) and say so first.
 EXAMPLE_NOTE := if [ -n "$$args" ]; then echo "== cdk.json leaves alertEmails and/or allowedCidrs/allowedVpcEndpoints unset, which cdk deploy refuses: using the EXAMPLE configuration ($$args; README.md, \"Safe by default\")"; fi
 
-.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench preflight
+.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench preflight pgo
 
 # node_modules/go.mod keeps `go ... ./...` out of node_modules (aws-cdk ships Go template files).
 node_modules/.kmsguard-installed: package.json package-lock.json
@@ -91,6 +91,10 @@ demo: setup
 bench: setup
 	scripts/bench.sh
 	scripts/bench-replay.sh
+
+## pgo: rewrite cmd/kmsguard-replay/default.pgo, the profile `go build` optimises the replay binary with.
+pgo:
+	scripts/pgo-replay.sh
 
 ## golden: rewrite test/testdata/*.template.json after an intended template change; review the diff.
 golden: setup

@@ -151,3 +151,20 @@ func BenchmarkVersusReference(b *testing.B) {
 
 // benchInterleave is how many log files each side reads in its turn.
 const benchInterleave = 20
+
+// BenchmarkReplayCorpora replays both corpora of BenchmarkVersusReference
+// and nothing else. Its CPU profile is the profile the replay binary is
+// built with (cmd/kmsguard-replay/default.pgo, `make pgo`): a profile of the
+// reference's work would tune encoding/json, which replay does not use.
+func BenchmarkReplayCorpora(b *testing.B) {
+	for _, c := range benchCorpora(b, 100_000) {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				sum, err := Replay(c.files, Options{Rules: c.rules, Top: 10}, io.Discard)
+				if err != nil || sum.Records != c.n || sum.Problems != 0 {
+					b.Fatalf("%v %+v", err, sum)
+				}
+			}
+		})
+	}
+}
