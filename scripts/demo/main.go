@@ -132,11 +132,10 @@ func demo(ctx context.Context, emu *emulator.Emulator, repo, stack, cdk string) 
 	if err := json.Unmarshal(report, &got); err != nil {
 		return err
 	}
-	var outs map[string]map[string]string
-	if err := json.Unmarshal(rawOutputs, &outs); err != nil {
-		return fmt.Errorf("outputs file: %w", err)
+	values, admin, err := emulator.DeployedValues(report, tmpl, rawOutputs)
+	if err != nil {
+		return err
 	}
-	admin := outs[stack]["AdminUserArn"]
 
 	// moto accepts any MFA code; the key id, not the ARN (moto's key-ARN lookups are unreliable).
 	commands := []string{"status", "disable", "status", "enable", "status"}
@@ -151,7 +150,7 @@ func demo(ctx context.Context, emu *emulator.Emulator, repo, stack, cdk string) 
 		say("== kms-manage-key %-7s %s\n", cmdName, manageKeyGist(out.String()))
 	}
 
-	alerts, err := emulator.ExpectedAlerts(tmpl, rawOutputs, admin, got.Key.Arn, emulator.ManageKeyCalls(commands))
+	alerts, err := emulator.ExpectedAlerts(tmpl, values, admin, got.Key.Arn, emulator.ManageKeyCalls(commands))
 	if err != nil {
 		return err
 	}

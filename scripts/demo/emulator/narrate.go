@@ -118,17 +118,65 @@ type Alert struct {
 	Headline string   // first line of that rule's email, rendered by its input transformer
 }
 
+// DeployedValues are the deployed values of the template's references, for replay.Resolver.Values: Ref of
+// every resource moto created (its physical id, as CloudFormation returns it) and Fn::GetAtt Arn of the
+// IAM users, from emulator_state.py's JSON; then the `cdk deploy --outputs-file` JSON (moto 5.2.1 returns
+// no stack outputs, so the file is {} there, but on AWS it names every reference an output exposes).
+// principal is the key administrator's ARN (the AdminUserArn output's reference).
+func DeployedValues(state, template, outputs []byte) (values map[string]string, principal string, err error) {
+	var st struct {
+		Resources []struct{ LogicalResourceId, ResourceType, PhysicalResourceId string }
+	}
+	if err := json.Unmarshal(state, &st); err != nil {
+		return nil, "", fmt.Errorf("emulator state: %w", err)
+	}
+	tpl, err := cfntemplate.Parse(template)
+	if err != nil {
+		return nil, "", err
+	}
+	values = map[string]string{}
+	for _, r := range st.Resources {
+		if r.PhysicalResourceId == "" {
+			continue
+		}
+		values[r.LogicalResourceId] = r.PhysicalResourceId
+		if r.ResourceType == "AWS::IAM::User" {
+			path, _ := tpl.Resources[r.LogicalResourceId].Properties["Path"].(string)
+			if path == "" {
+				path = "/"
+			}
+			values[r.LogicalResourceId+".Arn"] = "arn:aws:iam::" + Account + ":user" + path + r.PhysicalResourceId
+		}
+	}
+	var res replay.Resolver
+	if err := res.AddOutputs(template, outputs); err != nil {
+		return nil, "", err
+	}
+	for k, v := range res.Values {
+		values[k] = v
+	}
+	o, ok := tpl.Outputs["AdminUserArn"]
+	if !ok {
+		return nil, "", fmt.Errorf("the template has no AdminUserArn output")
+	}
+	ref, _ := cfntemplate.RefOf(o.Value)
+	if principal = values[ref.String()]; principal == "" {
+		return nil, "", fmt.Errorf("the key administrator's ARN (%s) is neither in moto's resources nor in the outputs", ref)
+	}
+	return values, principal, nil
+}
+
 // ExpectedAlerts replays the CloudTrail records of calls, made by principal on keyARN, through the rules of
-// the deployed template (its references resolved from the key ARN and the `cdk deploy --outputs-file`
-// JSON), as kmsguard-replay does: which emails AWS would send for them. moto cannot show it: CloudTrail
-// does not run there and its EventBridge has no SNS targets.
-func ExpectedAlerts(template, outputs []byte, principal, keyARN string, calls []Call) ([]Alert, error) {
+// the deployed template (its references resolved from the key ARN and values, see DeployedValues), as
+// kmsguard-replay does: which emails AWS would send for them. moto cannot show it: CloudTrail does not run
+// there and its EventBridge has no SNS targets.
+func ExpectedAlerts(template []byte, values map[string]string, principal, keyARN string, calls []Call) ([]Alert, error) {
 	res, err := replay.NewResolver(keyARN)
 	if err != nil {
 		return nil, err
 	}
-	if err := res.AddOutputs(template, outputs); err != nil {
-		return nil, err
+	for k, v := range values {
+		res.Values[k] = v
 	}
 	rules, _, err := replay.LoadRules(template, res) // rules about resources moto skipped stay unresolved; none of them watches the key
 	if err != nil {

@@ -12,26 +12,43 @@ const (
 	testAdmin  = "arn:aws:iam::123456789012:user/MDBEncAdmin"
 )
 
-// goldenOutputs is a `cdk deploy --outputs-file` of the default golden template with moto-like values.
-func goldenOutputs(t *testing.T) ([]byte, []byte) {
+// goldenValues are the deployed values of the default golden template's references that the key's rules
+// use, as DeployedValues gives them.
+func goldenValues(t *testing.T) ([]byte, map[string]string) {
 	t.Helper()
 	tpl, err := os.ReadFile("../../../test/testdata/default.template.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _ := json.Marshal(map[string]map[string]string{"KmsGuard": {
-		"KeyArn": testKeyARN, "KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "AdminUserArn": testAdmin,
-		"ServerUserArn": "arn:aws:iam::123456789012:user/MDBEnc",
-	}})
-	return tpl, out
+	return tpl, map[string]string{"KeyAdminUser1C39B6D3.Arn": testAdmin, "ServerUserCD90F342.Arn": "arn:aws:iam::123456789012:user/MDBEnc",
+		"KeyAdminUser1C39B6D3": "MDBEncAdmin", "ServerUserCD90F342": "MDBEnc"}
+}
+
+// TestDeployedValuesNameTheAdministrator: the principal of the demo's records is the key administrator
+// moto created, read from moto's resources when the outputs file is empty (moto returns no outputs) and
+// from the outputs file when it has them; without either it is an error, never an empty ARN.
+func TestDeployedValuesNameTheAdministrator(t *testing.T) {
+	tpl, _ := goldenValues(t)
+	state := []byte(`{"Resources": [{"LogicalResourceId": "KeyAdminUser1C39B6D3", "ResourceType": "AWS::IAM::User", "PhysicalResourceId": "MDBEncAdmin"}]}`)
+	values, principal, err := DeployedValues(state, tpl, []byte(`{}`))
+	if err != nil || principal != testAdmin || values["KeyAdminUser1C39B6D3"] != "MDBEncAdmin" {
+		t.Errorf("from moto's resources: %q %v %v", principal, values, err)
+	}
+	fromOutputs := []byte(`{"KmsGuard": {"AdminUserArn": "arn:aws:iam::123456789012:user/ops/MDBEncAdmin"}}`)
+	if _, principal, err := DeployedValues([]byte(`{}`), tpl, fromOutputs); err != nil || principal != "arn:aws:iam::123456789012:user/ops/MDBEncAdmin" {
+		t.Errorf("from the outputs file: %q %v", principal, err)
+	}
+	if _, _, err := DeployedValues([]byte(`{}`), tpl, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "administrator") {
+		t.Errorf("with neither: %v", err)
+	}
 }
 
 // TestDemoNamesTheAlertsItsCallsRaiseOnAWS: the demo's kms-manage-key run (status, disable, enable) is a
 // key-danger email for every MFA session and for the disable and the enable, and nothing for the status
 // read, as the README's Detection section and docs/testing-alerts.md say.
 func TestDemoNamesTheAlertsItsCallsRaiseOnAWS(t *testing.T) {
-	tpl, outputs := goldenOutputs(t)
-	alerts, err := ExpectedAlerts(tpl, outputs, testAdmin, testKeyARN, ManageKeyCalls([]string{"status", "disable", "enable"}))
+	tpl, values := goldenValues(t)
+	alerts, err := ExpectedAlerts(tpl, values, testAdmin, testKeyARN, ManageKeyCalls([]string{"status", "disable", "enable"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +77,7 @@ func TestDemoNamesTheAlertsItsCallsRaiseOnAWS(t *testing.T) {
 // TestDemoAlertNarrationFollowsTheTemplate is the control: with the key-danger rules taken out of the
 // template, the same calls raise nothing, so the narration reads the template rather than a fixed list.
 func TestDemoAlertNarrationFollowsTheTemplate(t *testing.T) {
-	tpl, outputs := goldenOutputs(t)
+	tpl, values := goldenValues(t)
 	var doc map[string]any
 	json.Unmarshal(tpl, &doc)
 	res := doc["Resources"].(map[string]any)
@@ -70,7 +87,7 @@ func TestDemoAlertNarrationFollowsTheTemplate(t *testing.T) {
 		}
 	}
 	stripped, _ := json.Marshal(doc)
-	alerts, err := ExpectedAlerts(stripped, outputs, testAdmin, testKeyARN, ManageKeyCalls([]string{"disable"}))
+	alerts, err := ExpectedAlerts(stripped, values, testAdmin, testKeyARN, ManageKeyCalls([]string{"disable"}))
 	if err != nil {
 		t.Fatal(err)
 	}
