@@ -139,6 +139,73 @@ func TestMakeSynthFollowsStackNameAndStaysShort(t *testing.T) {
 		}
 	}
 	checkShortAndQuiet(t, "make synth", out)
+	// Everything make synth wrote (cdk.out/, out/) and the log make demo writes are ignored by git, so a
+	// user's git status stays clean.
+	created := append(newFiles(t, dir), ".demo/demo.log")
+	if len(created) < 3 {
+		t.Fatalf("make synth created only %v: is newFiles broken?", created)
+	}
+	if stray := notIgnored(t, created); len(stray) > 0 {
+		t.Errorf("build output not ignored by git (add it to .gitignore): %v", stray)
+	}
+}
+
+// newFiles lists the files under dir that checkout did not copy (what make wrote), relative to dir.
+func newFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	root, _ := filepath.Abs("../..")
+	out, err := exec.Command("git", "-C", root, "ls-files", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := map[string]bool{}
+	for _, f := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		copied[f] = true
+	}
+	var created []string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		rel, _ := filepath.Rel(dir, path)
+		if err != nil || rel == "node_modules" || rel == ".home" {
+			if d != nil && d.IsDir() && rel != "." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && !copied[filepath.ToSlash(rel)] {
+			created = append(created, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return created
+}
+
+// notIgnored returns the paths this repository's .gitignore does not ignore.
+func notIgnored(t *testing.T, paths []string) []string {
+	t.Helper()
+	root, _ := filepath.Abs("../..")
+	cmd := exec.Command("git", "-C", root, "check-ignore", "--no-index", "--stdin")
+	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
+	out, _ := cmd.Output() // exit 1 when none is ignored
+	ignored := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		ignored[l] = true
+	}
+	var stray []string
+	for _, p := range paths {
+		if !ignored[p] {
+			stray = append(stray, p)
+		}
+	}
+	return stray
+}
+
+// TestNotIgnoredFindsAStrayFile is the control for the build-output check: a file no pattern covers is
+// reported, a cdk.out file is not.
+func TestNotIgnoredFindsAStrayFile(t *testing.T) {
+	got := notIgnored(t, []string{"cdk.out/OpsCheck.template.json", "stray-build-output.txt"})
+	if len(got) != 1 || got[0] != "stray-build-output.txt" {
+		t.Errorf("notIgnored = %v, want [stray-build-output.txt]", got)
+	}
 }
 
 // synthNoise is what the CDK CLI and jsii print on every synth that the user need not read.
