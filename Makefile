@@ -96,7 +96,8 @@ bench: setup
 pgo:
 	scripts/pgo-replay.sh
 
-## golden: rewrite test/testdata/*.template.json after an intended template change; review the diff.
+## golden: rewrite test/testdata/*.template.json (and docs/alert-emails.md, rendered from the default template)
+## after an intended template change; review the diff.
 golden: setup
 	go test -count=1 ./test -run 'TestGolden' -update
 

@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,7 +108,7 @@ func TestEmulatorDeploy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := inspectEmulator(t, ctx, emu, repo, stack, keyLogicalID)
+	state, rawState := inspectEmulator(t, ctx, emu, repo, stack, keyLogicalID)
 	if state.Stack.StackStatus != "CREATE_COMPLETE" {
 		t.Fatalf("stack status %s", state.Stack.StackStatus)
 	}
@@ -209,6 +210,12 @@ func TestEmulatorDeploy(t *testing.T) {
 		}
 	}
 
+	outputs, err := os.ReadFile(filepath.Join(dir, "outputs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDemoNarration(t, rawState, raw, outputs, state, s.Stack.Config.AdminUserName)
+
 	// kms-manage-key against the deployed key, by key id (moto mishandles some key-ARN lookups).
 	if _, err := os.Stat(filepath.Join(repo, "cmd", "kms-manage-key", "main.go")); err != nil {
 		t.Log("cmd/kms-manage-key not present; not driven")
@@ -251,7 +258,7 @@ func TestEmulatorDeploy(t *testing.T) {
 	}
 }
 
-func inspectEmulator(t *testing.T, ctx context.Context, emu *emulator.Emulator, repo, stack, keyLogicalID string) emuState {
+func inspectEmulator(t *testing.T, ctx context.Context, emu *emulator.Emulator, repo, stack, keyLogicalID string) (emuState, []byte) {
 	t.Helper()
 	raw, err := emu.Inspect(ctx, repo, stack, keyLogicalID)
 	if err != nil {
@@ -261,7 +268,43 @@ func inspectEmulator(t *testing.T, ctx context.Context, emu *emulator.Emulator, 
 	if err := json.Unmarshal(raw, &st); err != nil {
 		t.Fatalf("emulator_state.py: %v\n%s", err, raw)
 	}
-	return st
+	return st, raw
+}
+
+// checkDemoNarration runs make demo's narration (scripts/demo: what was deployed, which alerts its
+// kms-manage-key calls raise) on this deploy instead of deploying again: it must be short, count what moto
+// holds, and name a key-danger email for every MFA session and for disable and enable, none for status.
+func checkDemoNarration(t *testing.T, rawState, tmpl, outputs []byte, state emuState, admin string) {
+	t.Helper()
+	deployed, err := emulator.Deployed(rawState, tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Resources map[string]any }
+	json.Unmarshal(tmpl, &doc)
+	if want := fmt.Sprintf("stack CREATE_COMPLETE, %d of the template's %d resources created by moto", len(state.Resources), len(doc.Resources)); len(deployed) != 4 || deployed[0] != want {
+		t.Errorf("make demo's deployed lines:\n%s\nwant 4 lines, the first %q", strings.Join(deployed, "\n"), want)
+	}
+	values, principal, err := emulator.DeployedValues(rawState, tmpl, outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "arn:aws:iam::" + emulator.Account + ":user/" + admin; principal != want {
+		t.Errorf("the demo's calls are made by %q, want the key administrator %s", principal, want)
+	}
+	alerts, err := emulator.ExpectedAlerts(tmpl, values, principal, state.Key.Arn, emulator.ManageKeyCalls([]string{"status", "disable", "enable"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"GetSessionToken": "key-danger", "DescribeKey": "", "DisableKey": "key-danger", "EnableKey": "key-danger"}
+	for _, a := range alerts {
+		if got := strings.Join(a.Tiers, "+"); got != want[a.Call.EventName] {
+			t.Errorf("make demo: %s (kms-manage-key %s) raises %q on the deployed rules, want %q", a.Call.EventName, a.Call.Command, got, want[a.Call.EventName])
+		}
+	}
+	if lines := emulator.AlertLines(alerts); len(lines) > 6 {
+		t.Errorf("make demo's alert narration is %d lines:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
 }
 
 // deployedResolver resolves the template's intrinsics to the values moto gave them: pseudo parameters,

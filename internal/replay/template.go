@@ -168,13 +168,16 @@ func LoadRules(templateJSON []byte, res Resolver) (Rules, []string, error) {
 				return nil, nil, fmt.Errorf("rule %s: unknown State %q", id, s)
 			}
 		}
-		rule.InputTransformer = inputTransformer(r.Properties["Targets"])
+		rule.InputTransformer = inputTransformer(r.Properties["Targets"], resolver)
 		rules = append(rules, rule)
 	}
 	return rules, warnings, nil
 }
 
-func inputTransformer(targets any) *InputTransformer {
+// inputTransformer is the first target's InputTransformer with its intrinsics resolved (CDK writes an
+// InputTemplate that names a resource as an Fn::Join); a template that stays unresolved is left empty,
+// which Render reports.
+func inputTransformer(targets any, resolver *cfntemplate.Resolver) *InputTransformer {
 	list, _ := targets.([]any)
 	for _, t := range list {
 		m, _ := t.(map[string]any)
@@ -183,7 +186,9 @@ func inputTransformer(targets any) *InputTransformer {
 			continue
 		}
 		out := &InputTransformer{InputPathsMap: map[string]string{}}
-		out.InputTemplate, _ = it["InputTemplate"].(string)
+		if tpl, unresolved := resolver.Resolve(it["InputTemplate"]); len(unresolved) == 0 {
+			out.InputTemplate, _ = tpl.(string)
+		}
 		if pm, ok := it["InputPathsMap"].(map[string]any); ok {
 			for k, v := range pm {
 				if s, ok := v.(string); ok {

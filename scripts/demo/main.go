@@ -103,10 +103,11 @@ func demo(ctx context.Context, emu *emulator.Emulator, repo, stack, cdk string) 
 	}
 	say("== cdk deploy asked for termination protection: %q\n", emu.TerminationProtection[stack])
 
-	if raw, err := os.ReadFile(outputs); err == nil {
-		fmt.Fprintf(log, "== cdk deploy --outputs-file\n%s\n", raw)
-		say("== cdk deploy --outputs-file: %d bytes (in the log)\n", len(raw))
+	rawOutputs, err := os.ReadFile(outputs)
+	if err != nil {
+		return err
 	}
+	fmt.Fprintf(log, "== cdk deploy --outputs-file\n%s\n", rawOutputs)
 	tmpl, err := os.ReadFile(filepath.Join(app, stack+".template.json"))
 	if err != nil {
 		return err
@@ -119,38 +120,55 @@ func demo(ctx context.Context, emu *emulator.Emulator, repo, stack, cdk string) 
 	if err != nil {
 		return err
 	}
-	var got struct{ Key struct{ KeyId string } }
-	if err := json.Unmarshal(report, &got); err != nil {
-		return err
-	}
-	keyID := got.Key.KeyId
-
-	if _, err := os.Stat(filepath.Join(repo, "cmd", "kms-manage-key", "main.go")); err == nil {
-		// moto accepts any MFA code; the key id, not the ARN (moto's key-ARN lookups are unreliable).
-		for _, cmdName := range []string{"status", "disable", "status", "enable", "status"} {
-			say("== kms-manage-key %s\n", cmdName)
-			c := exec.CommandContext(ctx, "go", "run", "./cmd/kms-manage-key", "--key-id", keyID,
-				"--mfa-serial", "arn:aws:iam::"+emulator.Account+":mfa/MDBEncAdmin", "--mfa-code", "123456", cmdName)
-			c.Dir, c.Env, c.Stdout, c.Stderr = repo, emu.Env(), io.MultiWriter(os.Stdout, log), io.MultiWriter(os.Stderr, log)
-			if err := c.Run(); err != nil {
-				return fmt.Errorf("kms-manage-key %s: %w", cmdName, err)
-			}
-		}
-	} else {
-		say("== kms-manage-key not present; skipped\n")
-	}
-
-	report, err = emu.Inspect(ctx, repo, stack, keyLogicalID)
+	fmt.Fprintf(log, "== what moto holds after cdk deploy (scripts/demo/emulator_state.py)\n%s", report)
+	deployed, err := emulator.Deployed(report, tmpl)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "== what moto holds now (scripts/demo/emulator_state.py)\n%s", report)
-	say("== what moto holds now: %d bytes of JSON (scripts/demo/emulator_state.py, in the log)\n", len(report))
-	say("== not proof: moto skipped the CloudTrail trail, bucket policies, topic policy and subscriptions, and evaluates no key policy\n")
+	say("== deployed:\n%s\n", strings.Join(deployed, "\n"))
+	var got struct {
+		Key struct{ KeyId, Arn string }
+	}
+	if err := json.Unmarshal(report, &got); err != nil {
+		return err
+	}
+	values, admin, err := emulator.DeployedValues(report, tmpl, rawOutputs)
+	if err != nil {
+		return err
+	}
+
+	// moto accepts any MFA code; the key id, not the ARN (moto's key-ARN lookups are unreliable).
+	commands := []string{"status", "disable", "status", "enable", "status"}
+	for _, cmdName := range commands {
+		c := exec.CommandContext(ctx, "go", "run", "./cmd/kms-manage-key", "--key-id", got.Key.KeyId,
+			"--mfa-serial", "arn:aws:iam::"+emulator.Account+":mfa/MDBEncAdmin", "--mfa-code", "123456", cmdName)
+		var out strings.Builder
+		c.Dir, c.Env, c.Stdout, c.Stderr = repo, emu.Env(), io.MultiWriter(&out, log), io.MultiWriter(&out, log)
+		if err := c.Run(); err != nil {
+			return fmt.Errorf("kms-manage-key %s: %w\n%s", cmdName, err, out.String())
+		}
+		say("== kms-manage-key %-7s %s\n", cmdName, manageKeyGist(out.String()))
+	}
+
+	alerts, err := emulator.ExpectedAlerts(tmpl, values, admin, got.Key.Arn, emulator.ManageKeyCalls(commands))
+	if err != nil {
+		return err
+	}
+	say("== alerts that arrived: none, and none can here: moto runs no CloudTrail, and its EventBridge has no SNS target.\n")
+	say("== on AWS the deployed rules would mail, for this run's calls as CloudTrail logs them (replayed like kmsguard-replay):\n%s\n",
+		strings.Join(emulator.AlertLines(alerts), "\n"))
+	say("== not proof: moto skipped the trail, bucket and topic policies, subscriptions and alarms, and evaluates no key policy (docs/checks.md)\n")
 	return nil
 }
 
-func indent(m map[string]string) string {
-	b, _ := json.MarshalIndent(m, "", "  ")
-	return string(b)
+// manageKeyGist is the line of kms-manage-key's output worth a terminal line: the key state of status,
+// or what enable and disable did.
+func manageKeyGist(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "state:" {
+			return "key state " + f[1]
+		}
+	}
+	return lines[len(lines)-1]
 }

@@ -3,6 +3,7 @@
 package makefile
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -137,13 +138,115 @@ func TestMakeSynthFollowsStackNameAndStaysShort(t *testing.T) {
 			t.Errorf("make synth printed the stale template (%q):\n%s", stale, out)
 		}
 	}
-	for _, noise := range []string{"program.js", "feature flags are not configured", "is deprecated", "Error"} {
+	checkShortAndQuiet(t, "make synth", out)
+	// Everything make synth wrote (cdk.out/, out/) and the log make demo writes are ignored by git, so a
+	// user's git status stays clean.
+	created := append(newFiles(t, dir), ".demo/demo.log")
+	if len(created) < 3 {
+		t.Fatalf("make synth created only %v: is newFiles broken?", created)
+	}
+	if stray := notIgnored(t, created); len(stray) > 0 {
+		t.Errorf("build output not ignored by git (add it to .gitignore): %v", stray)
+	}
+}
+
+// newFiles lists the files under dir that checkout did not copy (what make wrote), relative to dir.
+func newFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	root, _ := filepath.Abs("../..")
+	out, err := exec.Command("git", "-C", root, "ls-files", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := map[string]bool{}
+	for _, f := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		copied[f] = true
+	}
+	var created []string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		rel, _ := filepath.Rel(dir, path)
+		if err != nil || rel == "node_modules" || rel == ".home" {
+			if d != nil && d.IsDir() && rel != "." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && !copied[filepath.ToSlash(rel)] {
+			created = append(created, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return created
+}
+
+// notIgnored returns the paths this repository's .gitignore does not ignore.
+func notIgnored(t *testing.T, paths []string) []string {
+	t.Helper()
+	root, _ := filepath.Abs("../..")
+	cmd := exec.Command("git", "-C", root, "check-ignore", "--no-index", "--stdin")
+	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
+	out, _ := cmd.Output() // exit 1 when none is ignored
+	ignored := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		ignored[l] = true
+	}
+	var stray []string
+	for _, p := range paths {
+		if !ignored[p] {
+			stray = append(stray, p)
+		}
+	}
+	return stray
+}
+
+// TestNotIgnoredFindsAStrayFile is the control for the build-output check: a file no pattern covers is
+// reported, a cdk.out file is not.
+func TestNotIgnoredFindsAStrayFile(t *testing.T) {
+	got := notIgnored(t, []string{"cdk.out/OpsCheck.template.json", "stray-build-output.txt"})
+	if len(got) != 1 || got[0] != "stray-build-output.txt" {
+		t.Errorf("notIgnored = %v, want [stray-build-output.txt]", got)
+	}
+}
+
+// synthNoise is what the CDK CLI and jsii print on every synth that the user need not read.
+var synthNoise = []string{"program.js", "feature flags are not configured", "is deprecated", "Error"}
+
+// checkShortAndQuiet: a warm make synth prints at most 50 lines (Go's build cache is the machine's, so
+// the run is warm) and none of synthNoise.
+func checkShortAndQuiet(t *testing.T, what, out string) {
+	t.Helper()
+	for _, p := range shortAndQuietProblems(out) {
+		t.Errorf("%s %s:\n%s", what, p, out)
+	}
+}
+
+func shortAndQuietProblems(out string) []string {
+	var problems []string
+	for _, noise := range synthNoise {
 		if strings.Contains(out, noise) {
-			t.Errorf("make synth printed noise %q:\n%s", noise, out)
+			problems = append(problems, fmt.Sprintf("printed noise %q", noise))
 		}
 	}
 	if n := strings.Count(strings.TrimRight(out, "\n"), "\n") + 1; n > 50 {
-		t.Errorf("make synth printed %d lines, more than 50:\n%s", n, out)
+		problems = append(problems, fmt.Sprintf("printed %d lines, more than 50", n))
+	}
+	return problems
+}
+
+// TestSynthOutputCheckCatchesNoiseAndLength is the control: 51 lines, a jsii location line or the CDK's
+// feature-flag count fail; 50 quiet lines pass.
+func TestSynthOutputCheckCatchesNoiseAndLength(t *testing.T) {
+	for name, out := range map[string]string{
+		"51 lines":   strings.Repeat("line\n", 51),
+		"jsii noise": "== cdk synth\n(node:1) at /tmp/jsii-runtime.1/lib/program.js:1:5591\n",
+		"flag count": "NOTICES 84 feature flags are not configured\n",
+	} {
+		if len(shortAndQuietProblems(out)) == 0 {
+			t.Errorf("%s: not reported", name)
+		}
+	}
+	if p := shortAndQuietProblems(strings.Repeat("line\n", 50)); len(p) != 0 {
+		t.Errorf("50 quiet lines were reported: %v", p)
 	}
 }
 
@@ -174,7 +277,12 @@ func TestMakeDiffSaysWhatItComparesAndReportsADifference(t *testing.T) {
 func TestAFreshCloneSynthesizesTheExampleButCannotDeployIt(t *testing.T) {
 	dir := checkout(t, freshClone)
 	env := noCredentials(dir)
-	out, err := make_(t, dir, env, "diff")
+	out, err := make_(t, dir, env, "synth")
+	if err != nil {
+		t.Fatalf("make synth on a fresh clone: %v\n%s", err, out)
+	}
+	checkShortAndQuiet(t, "make synth on a fresh clone", out)
+	out, err = make_(t, dir, env, "diff")
 	if err != nil || !strings.Contains(out, "using the EXAMPLE configuration") || !strings.Contains(out, "make diff: no differences from the committed golden test/testdata/example.template.json") {
 		t.Errorf("make diff on a fresh clone: %v\n%s", err, out)
 	}
