@@ -175,11 +175,17 @@ var cryptographicCalls = []string{"Decrypt", "Encrypt", "GenerateDataKey", "Gene
 // key-use, and nothing else; (2) attempts: a failure that is not a documented denial now also raises the
 // tier of what it touches, next to denied when its code is a denial spelling the README does not list; (3)
 // new coverage: an event that raised nothing may now raise one tier; (4) KMS's records of a key's end
-// (DeleteKey, DeleteExpiredKeyMaterial) are key-danger, never key-use. Every tier raised before is still
-// raised, and no event raises two tiers except the documented duplicate of (2).
+// (DeleteKey, DeleteExpiredKeyMaterial) are key-danger, never key-use; (5) SNS's PutDataProtectionPolicy was
+// matched by requestParameters.topicArn, which its records never carry (the API names the topic ResourceArn,
+// docs/aws-facts.md): that alternative matched nothing real and now matches resourceArn. Every tier raised
+// before is still raised, and no event raises two tiers except the documented duplicate of (2).
 func intendedSinceTheSplit(detail map[string]any, before, after []string) bool {
 	name, _ := detail["eventName"].(string)
 	code, hasCode := detail["errorCode"].(string)
+	if req, _ := detail["requestParameters"].(map[string]any); name == "PutDataProtectionPolicy" &&
+		detail["eventSource"] == "sns.amazonaws.com" && req["topicArn"] != nil && len(after) == 0 {
+		return true
+	}
 	if slices.Equal(before, []string{"key-use"}) && len(after) == 0 {
 		return !slices.Contains(cryptographicCalls, name)
 	}

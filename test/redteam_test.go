@@ -100,7 +100,8 @@ func TestRedTeamAttacksAreWellFormed(t *testing.T) {
 	}
 	need("audit-tamper/ok", "kms.amazonaws.com", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "DeleteKey")
 	need("key-danger/ok", "kms.amazonaws.com", "PutKeyPolicy", "ScheduleKeyDeletion")
-	need("audit-tamper/ok", "sns.amazonaws.com", "SetTopicAttributes", "DeleteTopic", "Subscribe", "Unsubscribe", "SetSubscriptionAttributes")
+	need("audit-tamper/ok", "sns.amazonaws.com", "SetTopicAttributes", "DeleteTopic", "Subscribe", "Unsubscribe", "SetSubscriptionAttributes",
+		"PutDataProtectionPolicy")
 	need("audit-tamper/ok", "events.amazonaws.com", "DisableRule", "DeleteRule", "RemoveTargets", "PutTargets", "PutRule")
 	need("audit-tamper/ok", "sqs.amazonaws.com", "DeleteQueue", "PurgeQueue", "SetQueueAttributes")
 	need("audit-tamper/ok", "cloudtrail.amazonaws.com", "StopLogging", "DeleteTrail")
@@ -114,7 +115,7 @@ func TestRedTeamAttacksAreWellFormed(t *testing.T) {
 	need("audit-tamper/ok", "logs.amazonaws.com", "PutSubscriptionFilter", "PutTransformer", "AssociateKmsKey", "DisassociateKmsKey",
 		"PutDataProtectionPolicy", "PutAccountPolicy")
 	need("audit-tamper/ok", "s3.amazonaws.com", "PutBucketPolicy", "DeleteBucketPolicy", "PutObjectLockConfiguration")
-	need("none/ok", "s3.amazonaws.com", "DeleteObject", "PutObjectRetention")
+	need("audit-tamper/ok", "s3.amazonaws.com", "DeleteObject", "DeleteObjects", "PutObjectRetention")
 	need("key-danger/ok", "aws.kms", "KMS CMK Deletion", "KMS Imported Key Material Expiration")
 	need("audit-tamper/ok", "aws.kms", "KMS CMK Deletion")
 	need("key-use/ok", "kms.amazonaws.com", "Decrypt")

@@ -134,8 +134,22 @@ func TestTrailLogsEverythingEncryptedWithTheAuditKey(t *testing.T) {
 				"TrailName": trailName, "IsLogging": true, "IsMultiRegionTrail": true, "IncludeGlobalServiceEvents": true,
 				"EnableLogFileValidation": true,
 				"KMSKeyId":                map[string]any{"Fn::GetAtt": []any{auditKeyID, "Arn"}},
-				"EventSelectors": []any{map[string]any{"ReadWriteType": "All", "IncludeManagementEvents": true,
-					"ExcludeManagementEventSources": []any{}}},
+			}
+			// Every management event, read and write, no source excluded: the one selector on
+			// eventCategory alone, with no readOnly or eventSource field (docs/aws-facts.md).
+			if p["EventSelectors"] != nil {
+				t.Errorf("%s: the trail has basic event selectors next to advanced ones: %v", name, p["EventSelectors"])
+			}
+			selectors, _ := p["AdvancedEventSelectors"].([]any)
+			management := 0
+			for _, sel := range selectors {
+				fields := sel.(map[string]any)["FieldSelectors"].([]any)
+				if jsonEqual(fields, []any{map[string]any{"Field": "eventCategory", "Equals": []any{"Management"}}}) {
+					management++
+				}
+			}
+			if management != 1 {
+				t.Errorf("%s: want one advanced selector recording every management event, got %d in %s", name, management, mustJSON(selectors))
 			}
 			for k, v := range want {
 				if !jsonEqual(p[k], v) {

@@ -118,13 +118,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 		KmsKeyId:                   a.AuditKey.KeyArn(),
 		CloudWatchLogsLogGroupArn:  a.LogGroup.AttrArn(),
 		CloudWatchLogsRoleArn:      role.RoleArn(),
-		// Read and write management events, with no source excluded: the MariaDB plugin's Decrypt and
-		// GenerateDataKeyWithoutPlaintext are read-only KMS management events.
-		EventSelectors: &[]*awscloudtrail.CfnTrail_EventSelectorProperty{{
-			ReadWriteType:                 jsii.String("All"),
-			IncludeManagementEvents:       jsii.Bool(true),
-			ExcludeManagementEventSources: &[]*string{},
-		}},
+		AdvancedEventSelectors:     TrailSelectors(a.Bucket.BucketArn()),
 	})
 	// CloudTrail checks the bucket policy and the delivery role's permissions when the trail is created.
 	// The role is already a dependency through CloudWatchLogsRoleArn (naming it again is cfn-lint W3005).
@@ -144,4 +138,52 @@ func retain(r awscdk.CfnResource) {
 
 func servicePrincipal(name string) awsiam.IPrincipal {
 	return awsiam.NewServicePrincipal(jsii.String(name), nil)
+}
+
+// TrailObjectEvents are the S3 data events on the trail bucket that remove a log file or change how long it
+// is kept: a DeleteObject (of a version, with the governance bypass, or leaving a delete marker), a
+// PutObjectRetention that shortens a governance-mode retention, and a legal hold changed. CloudTrail's own
+// deliveries (PutObject) are not among them, so the trail records next to nothing more.
+var TrailObjectEvents = []string{"DeleteObject", "PutObjectLegalHold", "PutObjectRetention"}
+
+// TrailSelectors are the trail's advanced event selectors (docs/aws-facts.md, "The trail records its own
+// bucket's object deletions"):
+//   - every management event, read and write, with no source excluded (the MariaDB plugin's Decrypt and
+//     GenerateDataKeyWithoutPlaintext are read-only KMS management events): what the basic selector
+//     ReadWriteType All, IncludeManagementEvents true, no excluded source recorded;
+//   - the data events TrailObjectEvents on the objects of the trail bucket (resources.ARN starts with the
+//     bucket's ARN and a slash);
+//   - every DeleteObjects (the multi-object delete, which the console uses), whatever the bucket: its record
+//     names the bucket but no object, so a selector on the objects' ARN is not documented to select it; one
+//     event per call of up to 1,000 keys, and the rules alert only on the trail bucket's.
+//
+// A trail takes basic or advanced selectors, never both; advanced selectors record management and data
+// events alike.
+func TrailSelectors(bucketArn *string) *[]*awscloudtrail.CfnTrail_AdvancedEventSelectorProperty {
+	field := func(name string, equals ...string) *awscloudtrail.CfnTrail_AdvancedFieldSelectorProperty {
+		return &awscloudtrail.CfnTrail_AdvancedFieldSelectorProperty{Field: jsii.String(name), EqualTo: jsii.Strings(equals...)}
+	}
+	return &[]*awscloudtrail.CfnTrail_AdvancedEventSelectorProperty{
+		{
+			Name:           jsii.String("Management events, read and write"),
+			FieldSelectors: &[]*awscloudtrail.CfnTrail_AdvancedFieldSelectorProperty{field("eventCategory", "Management")},
+		},
+		{
+			Name: jsii.String("Log file deletions and retention changes in the trail bucket"),
+			FieldSelectors: &[]*awscloudtrail.CfnTrail_AdvancedFieldSelectorProperty{
+				field("eventCategory", "Data"),
+				field("resources.type", "AWS::S3::Object"),
+				field("eventName", TrailObjectEvents...),
+				{Field: jsii.String("resources.ARN"), StartsWith: jsii.Strings(*bucketArn + "/")},
+			},
+		},
+		{
+			Name: jsii.String("Multi-object deletions (the rules alert on the trail bucket's)"),
+			FieldSelectors: &[]*awscloudtrail.CfnTrail_AdvancedFieldSelectorProperty{
+				field("eventCategory", "Data"),
+				field("resources.type", "AWS::S3::Object"),
+				field("eventName", "DeleteObjects"),
+			},
+		},
+	}
 }

@@ -343,13 +343,16 @@ func pipelineScopeGroups(t Targets) [][]any {
 			"eventName": strs("DeleteBucket", "DeleteBucketEncryption", "DeleteBucketLifecycle", "DeleteBucketOwnershipControls",
 				"DeleteBucketPolicy", "DeleteBucketPublicAccessBlock", "PutBucketAcl", "PutBucketEncryption", "PutBucketLifecycle",
 				"PutBucketLogging", "PutBucketOwnershipControls", "PutBucketPolicy", "PutBucketPublicAccessBlock", "PutBucketVersioning",
-				"PutObjectLockConfiguration"),
+				"PutObjectLockConfiguration",
+				// Data events, recorded for the trail bucket only (audittrail.TrailSelectors): a log file
+				// deleted or its retention changed, with or without the governance bypass.
+				"DeleteObject", "DeleteObjects", "PutObjectLegalHold", "PutObjectRetention"),
 			"requestParameters": req("bucketName", strs(t.BucketNames...)...)})
 	}
 	var keysRulesAlarms []any
 	if len(t.AuditKeyArns) > 0 {
 		keysRulesAlarms = append(keysRulesAlarms, map[string]any{"eventSource": source("kms"),
-			"eventName": strs("DisableKey", "DisableKeyRotation", "PutKeyPolicy", "ScheduleKeyDeletion"),
+			"eventName": strs("CreateGrant", "DisableKey", "DisableKeyRotation", "PutKeyPolicy", "ScheduleKeyDeletion"),
 			"resources": map[string]any{"ARN": strs(t.AuditKeyArns...)}})
 	}
 	keysRulesAlarms = append(keysRulesAlarms,
@@ -374,8 +377,12 @@ func pipelineScopeGroups(t Targets) [][]any {
 		}
 		topicsGroup = append(topicsGroup,
 			map[string]any{"eventSource": source("sns"),
-				"eventName":         strs("AddPermission", "DeleteTopic", "PutDataProtectionPolicy", "RemovePermission", "SetTopicAttributes", "Subscribe"),
+				"eventName":         strs("AddPermission", "DeleteTopic", "RemovePermission", "SetTopicAttributes", "Subscribe"),
 				"requestParameters": req("topicArn", strs(topics...)...)},
+			// A data protection policy can mask or drop every alert; its API names the topic ResourceArn.
+			map[string]any{"eventSource": source("sns"),
+				"eventName":         strs("PutDataProtectionPolicy"),
+				"requestParameters": req("resourceArn", strs(topics...)...)},
 			map[string]any{"eventSource": source("sns"),
 				// A filter policy that matches nothing silences a subscription as surely as removing it.
 				"eventName":         strs("SetSubscriptionAttributes", "Unsubscribe"),

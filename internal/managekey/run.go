@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/kmsguard/kmsguard/internal/alertsubs"
 	"github.com/kmsguard/kmsguard/internal/awsclient"
 	"github.com/kmsguard/kmsguard/internal/mfafifo"
 )
@@ -56,7 +57,7 @@ type Clock interface {
 type Deps struct {
 	STS    awsclient.SessionTokenGetter
 	KMS    func(sess *awsclient.Session) KMS // nil session: the base credentials
-	SNS    SubscriptionReader                // base credentials; nil skips the subscription check
+	SNS    alertsubs.Reader                  // base credentials; nil skips the subscription check
 	Prompt Prompter
 	Clock  Clock
 	Out    io.Writer // results

@@ -14,9 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/kmsguard/kmsguard/internal/alertsubs"
 )
 
 // One small interface per service, holding only the calls the checks make, so that a test can put moto
@@ -102,6 +105,8 @@ type Deps struct {
 	Rules      Rules
 	Endpoints  Endpoints
 	Quotas     Quotas
+	// Subscriptions reads the alert topics' subscriptions (the same reading as kms-manage-key status).
+	Subscriptions alertsubs.Reader
 }
 
 // NewDeps builds the real clients from one SDK configuration (default chain, --profile, --region,
@@ -109,18 +114,19 @@ type Deps struct {
 func NewDeps(cfg aws.Config) Deps {
 	iamClient := iam.NewFromConfig(cfg)
 	return Deps{
-		Identity:   sts.NewFromConfig(cfg),
-		Parameters: ssm.NewFromConfig(cfg),
-		Stacks:     cloudformation.NewFromConfig(cfg),
-		Users:      iamClient,
-		Simulator:  iamClient,
-		Keys:       kms.NewFromConfig(cfg),
-		LogGroups:  cloudwatchlogs.NewFromConfig(cfg),
-		Dashboards: cloudwatch.NewFromConfig(cfg),
-		Trails:     cloudtrail.NewFromConfig(cfg),
-		Rules:      eventbridge.NewFromConfig(cfg),
-		Endpoints:  ec2.NewFromConfig(cfg),
-		Quotas:     servicequotas.NewFromConfig(cfg),
+		Identity:      sts.NewFromConfig(cfg),
+		Parameters:    ssm.NewFromConfig(cfg),
+		Stacks:        cloudformation.NewFromConfig(cfg),
+		Users:         iamClient,
+		Simulator:     iamClient,
+		Keys:          kms.NewFromConfig(cfg),
+		LogGroups:     cloudwatchlogs.NewFromConfig(cfg),
+		Dashboards:    cloudwatch.NewFromConfig(cfg),
+		Trails:        cloudtrail.NewFromConfig(cfg),
+		Rules:         eventbridge.NewFromConfig(cfg),
+		Endpoints:     ec2.NewFromConfig(cfg),
+		Quotas:        servicequotas.NewFromConfig(cfg),
+		Subscriptions: sns.NewFromConfig(cfg),
 	}
 }
 

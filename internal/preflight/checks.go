@@ -54,6 +54,7 @@ func Run(ctx context.Context, d Deps, raw []byte, cfg stacks.Config, region, tem
 		return r.report
 	}
 	r.ownedResources(ctx)
+	r.subscriptions(ctx)
 	r.bootstrap(ctx)
 	r.names(ctx)
 	r.trails(ctx)
@@ -73,6 +74,9 @@ type run struct {
 	// owned are the physical ids of an existing stack of the same name: on an update its own names are
 	// not collisions.
 	owned map[string]bool
+	// stack is "exists", "absent" or "" (could not be read); topics are its SNS topics' ARNs, sorted.
+	stack  string
+	topics []string
 }
 
 func (r *run) add(s Status, check, summary, fix string) {
@@ -89,13 +93,19 @@ func (r *run) ownedResources(ctx context.Context) {
 	out, err := r.d.Stacks.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(r.plan.Stack)})
 	switch {
 	case err != nil && errorCode(err) == "ValidationError" && strings.Contains(err.Error(), "does not exist"):
+		r.stack = "absent"
 		r.add(OK, "stack", fmt.Sprintf("no stack %s yet: cdk deploy creates it", r.plan.Stack), "")
 	case err != nil:
 		r.could("stack", "cloudformation:DescribeStackResources", err)
 	default:
+		r.stack = "exists"
 		for _, res := range out.StackResources {
 			r.owned[aws.ToString(res.PhysicalResourceId)] = true
+			if aws.ToString(res.ResourceType) == "AWS::SNS::Topic" && aws.ToString(res.PhysicalResourceId) != "" {
+				r.topics = append(r.topics, aws.ToString(res.PhysicalResourceId))
+			}
 		}
+		slices.Sort(r.topics)
 		r.add(OK, "stack", fmt.Sprintf("stack %s exists (%d resources): cdk deploy updates it, and its own names are not collisions", r.plan.Stack, len(out.StackResources)), "")
 	}
 }
