@@ -221,6 +221,54 @@ func TestReviewNamesEachConfigChangeAndFailsWhenProtectionGetsWeaker(t *testing.
 				t.Errorf("got %q, want %q", got, want)
 			}
 		}},
+		{name: "security destination dropped from every rule", old: "hardened", code: 1, edit: func(t *testing.T, res map[string]any) {
+			// The second destination's topic is the one encrypted with the security topic's key.
+			var topic string
+			for id, r := range res {
+				m := r.(map[string]any)
+				if m["Type"] != "AWS::SNS::Topic" {
+					continue
+				}
+				key, _ := m["Properties"].(map[string]any)["KmsMasterKeyId"].(map[string]any)["Fn::GetAtt"].([]any)
+				if k, ok := res[key[0].(string)].(map[string]any); ok && k["Metadata"].(map[string]any)["kmsguard:role"] == "security-alerts-key" {
+					topic = id
+				}
+			}
+			if topic == "" {
+				t.Fatal("hardened has no topic encrypted with the security topic's key")
+			}
+			dropped := 0
+			for _, r := range res {
+				m := r.(map[string]any)
+				if m["Type"] != "AWS::Events::Rule" {
+					continue
+				}
+				props := m["Properties"].(map[string]any)
+				var kept []any
+				for _, tg := range props["Targets"].([]any) {
+					if ref, _ := tg.(map[string]any)["Arn"].(map[string]any); ref["Ref"] == topic {
+						dropped++
+						continue
+					}
+					kept = append(kept, tg)
+				}
+				props["Targets"] = kept
+			}
+			if dropped == 0 {
+				t.Fatal("no rule targets the security topic: nothing to drop")
+			}
+		}, want: []string{
+			// README.md ("Two alert destinations"): a key-danger alert reaches both destinations; the attack on
+			// the alert topic's key is then reported by the security destination alone, which is now gone.
+			"WEAKER [alert coverage] DisableKey on the master key now reaches only one destination (alerts) (was 2 destinations (alerts, security))",
+			"WEAKER [alert coverage] the attack \"DisableKey on the alert topic's key\" now reaches no destination (was only one destination (security))",
+		}, check: func(t *testing.T, _ *Synth, got []string) {
+			for _, g := range got {
+				if !strings.HasPrefix(g, "WEAKER [alert coverage] ") || !strings.Contains(g, " now reaches ") {
+					t.Errorf("dropping targets changes only where alerts arrive, got %s", g)
+				}
+			}
+		}},
 		{name: "harmless rename", old: "ip-only", new: "review-alias-renamed", code: 0, want: []string{
 			"[lifecycle] MasterKeyAlias",
 		}, check: func(t *testing.T, _ *Synth, got []string) {

@@ -21,7 +21,38 @@ type labelled struct {
 	Name   string          `json:"name"`
 	Record json.RawMessage `json:"record"`
 	Event  json.RawMessage `json:"event"`
-	source string
+	// Touches is what a red-team attack disables, each entry one of {"topic": ARN}, {"subscription":
+	// topic ARN}, {"key": ARN}, {"rule": name} or {"queue": URL} (placeholders allowed).
+	Touches []map[string]string `json:"touches"`
+	source  string
+}
+
+// touched is an attack's Touches with one template's names filled in, by kind.
+type touched map[string]map[string]bool
+
+func (e labelled) touched(vars map[string]string) touched {
+	t := touched{}
+	for _, entry := range e.Touches {
+		for kind, v := range entry {
+			if kind == "subscription" {
+				kind = "topic" // the topic's subscribers are gone: nothing it publishes arrives
+			}
+			if t[kind] == nil {
+				t[kind] = map[string]bool{}
+			}
+			t[kind][fill(v, vars)] = true
+		}
+	}
+	return t
+}
+
+func fill(s string, vars map[string]string) string {
+	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
+		if v, ok := vars[m[2:len(m)-1]]; ok {
+			return v
+		}
+		return m
+	})
 }
 
 // labelledEvents reads the embedded corpus and red-team attacks.
@@ -89,7 +120,12 @@ type outcome struct {
 	dests []string
 }
 
-func (s *side) outcome(ev replay.Event) outcome {
+func (s *side) outcome(ev replay.Event) outcome { return s.outcomeUnder(ev, nil) }
+
+// outcomeUnder is the outcome while an attack has disabled what t names: a rule it touched raises nothing,
+// and a route whose topic, topic key or dead-letter queue it touched delivers nothing (the event still
+// alerts in its tier when some route is left).
+func (s *side) outcomeUnder(ev replay.Event, t touched) outcome {
 	var o outcome
 	for i := range s.rules {
 		r := &s.rules[i]
@@ -99,9 +135,12 @@ func (s *side) outcome(ev replay.Event) outcome {
 		if !slices.Contains(o.tiers, r.Tier) {
 			o.tiers = append(o.tiers, r.Tier)
 		}
-		for _, d := range s.ruleDests[r.LogicalID] {
-			if !slices.Contains(o.dests, d) {
-				o.dests = append(o.dests, d)
+		for _, rt := range s.routes[r.LogicalID] {
+			if t["rule"][rt.rule] || t["topic"][rt.topic] || t["key"][rt.key] || (rt.queue != "" && t["queue"][rt.queue]) {
+				continue
+			}
+			if !slices.Contains(o.dests, rt.dest) {
+				o.dests = append(o.dests, rt.dest)
 			}
 		}
 	}
@@ -136,7 +175,11 @@ func diffAlerts(o, n *side) ([]Finding, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", e.source, e.Name, err)
 		}
-		for _, f := range compare(e.Name, o.outcome(oe), n.outcome(ne)) {
+		name := e.Name
+		if len(e.Touches) > 0 {
+			name = fmt.Sprintf("the attack %q", e.Name)
+		}
+		for _, f := range compare(name, o.outcomeUnder(oe, e.touched(o.vars)), n.outcomeUnder(ne, e.touched(n.vars))) {
 			add(f)
 		}
 	}

@@ -64,7 +64,13 @@ type side struct {
 	policies   map[string]any // kmsguard:role → key policy, resolved
 	rules      replay.Rules
 	topicDest  map[string]string // topic logical id → destination ("alerts", "security")
-	ruleDests  map[string][]string
+	routes     map[string][]route // rule logical id → its targets
+}
+
+// route is one target of a rule, with the names an attack record uses for what it passes through: the
+// rule's name, the topic's ARN, the topic key's ARN and the dead-letter queue's URL.
+type route struct {
+	dest, rule, topic, key, queue string
 }
 
 func load(raw []byte, which string) (*side, error) {
@@ -299,7 +305,7 @@ func (s *side) corpusVars() map[string]string {
 // readDestinations maps each rule to the destinations its targets publish to: a topic is the "security"
 // destination when its key is the security topic's key, else "alerts" (docs/alert-paths.md).
 func (s *side) readDestinations() {
-	s.topicDest, s.ruleDests = map[string]string{}, map[string][]string{}
+	s.topicDest, s.routes = map[string]string{}, map[string][]route{}
 	for _, id := range s.tpl.OfType("AWS::SNS::Topic") {
 		key, _ := cfntemplate.RefOf(s.tpl.Resources[id].Properties["KmsMasterKeyId"])
 		if key.ID != "" && key.ID == s.keys["security-alerts-key"] {
@@ -312,13 +318,23 @@ func (s *side) readDestinations() {
 		targets, _ := s.tpl.Resources[id].Properties["Targets"].([]any)
 		for _, t := range targets {
 			m, _ := t.(map[string]any)
-			if ref, ok := cfntemplate.RefOf(m["Arn"]); ok {
-				if d := s.topicDest[ref.ID]; d != "" && !slices.Contains(s.ruleDests[id], d) {
-					s.ruleDests[id] = append(s.ruleDests[id], d)
+			ref, ok := cfntemplate.RefOf(m["Arn"])
+			d := s.topicDest[ref.ID]
+			if !ok || d == "" {
+				continue
+			}
+			rt := route{dest: d, topic: s.res.Values[ref.ID]}
+			rt.rule, _ = s.tpl.Resources[id].Properties["Name"].(string)
+			if key, ok := cfntemplate.RefOf(s.tpl.Resources[ref.ID].Properties["KmsMasterKeyId"]); ok {
+				rt.key = s.res.Values[key.ID+".Arn"]
+			}
+			if dlc, ok := m["DeadLetterConfig"].(map[string]any); ok {
+				if q, ok := cfntemplate.RefOf(dlc["Arn"]); ok {
+					rt.queue = s.res.Values[q.ID]
 				}
 			}
+			s.routes[id] = append(s.routes[id], rt)
 		}
-		slices.Sort(s.ruleDests[id])
 	}
 }
 
