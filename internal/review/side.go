@@ -63,7 +63,7 @@ type side struct {
 	vpces      []string
 	policies   map[string]any // kmsguard:role → key policy, resolved
 	rules      replay.Rules
-	topicDest  map[string]string // topic logical id → destination ("alerts", "security")
+	topicDest  map[string]string  // topic logical id → destination ("alerts", "security")
 	routes     map[string][]route // rule logical id → its targets
 }
 
