@@ -332,6 +332,16 @@ func wild(p, s []rune) bool {
 	return len(s) == 0
 }
 
+var knownOperators = map[string]bool{}
+
+func init() {
+	for _, op := range []string{"Null", "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+		"StringLike", "StringNotLike", "ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike", "Bool", "IpAddress", "NotIpAddress",
+		"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals"} {
+		knownOperators[op] = true
+	}
+}
+
 // condition evaluates one operator on one key. The request's value is single-valued (every key kmsguard's
 // questions use is).
 func condition(op string, ctx map[string]string, key string, want []string) (bool, error) {
@@ -340,6 +350,9 @@ func condition(op string, ctx map[string]string, key string, want []string) (boo
 	}
 	ifExists := strings.HasSuffix(op, "IfExists")
 	base := strings.TrimSuffix(op, "IfExists")
+	if !knownOperators[base] {
+		return false, fmt.Errorf("condition operator %s is not supported", op)
+	}
 	got, present := ctx[key]
 	if base == "Null" {
 		if len(want) != 1 {
