@@ -36,7 +36,7 @@ func tiny(cidrs ...any) map[string]any {
 					"resources": map[string]any{"ARN": []any{map[string]any{"Fn::GetAtt": []any{"MasterKey", "Arn"}}}}}},
 				"Targets": []any{map[string]any{"Id": "alerts", "Arn": map[string]any{"Ref": "Topic"}}}}},
 		"TrailBucket": map[string]any{"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": map[string]any{
-			"ObjectLockEnabled": true,
+			"ObjectLockEnabled":       true,
 			"ObjectLockConfiguration": map[string]any{"ObjectLockEnabled": "Enabled", "Rule": map[string]any{"DefaultRetention": map[string]any{"Mode": "COMPLIANCE", "Days": 365.0}}}}},
 		"LogGroup": map[string]any{"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain", "Properties": map[string]any{"RetentionInDays": 365.0}},
 	}}
@@ -46,7 +46,9 @@ func res(t map[string]any, id string) map[string]any {
 	return t["Resources"].(map[string]any)[id].(map[string]any)
 }
 
-func props(t map[string]any, id string) map[string]any { return res(t, id)["Properties"].(map[string]any) }
+func props(t map[string]any, id string) map[string]any {
+	return res(t, id)["Properties"].(map[string]any)
+}
 
 func diff(t *testing.T, a, b map[string]any) *Report {
 	t.Helper()
