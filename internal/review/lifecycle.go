@@ -9,12 +9,16 @@ import (
 
 // replacing lists, for each resource type kmsguard deploys, the properties whose change makes
 // CloudFormation replace the resource (a new one is created and the old one deleted, or kept when its
-// UpdateReplacePolicy retains it). Each entry is the property's "Update requires: Replacement" line in the
-// CloudFormation Template Reference page of the type (docs/review.md, "Replacement", lists the pages).
+// UpdateReplacePolicy retains it): "Update requires: Replacement" in the CloudFormation Template Reference,
+// the createOnlyProperties of the type's registry schema (docs/review.md, "Replacement"; a test holds this
+// table to the schemas cfn-lint ships). AWS::KMS::Key's schema lists none.
 var replacing = map[string][]string{
-	"AWS::KMS::Key":              {"KeySpec", "KeyUsage", "MultiRegion", "Origin"},
+	"AWS::KMS::Key":              {},
 	"AWS::KMS::Alias":            {"AliasName"},
-	"AWS::S3::Bucket":            {"BucketName"},
+	"AWS::S3::Bucket":            {"BucketName", "BucketNamePrefix", "BucketNamespace"},
+	"AWS::S3::BucketPolicy":      {"Bucket"},
+	"AWS::SNS::TopicPolicy":      {},
+	"AWS::SQS::QueuePolicy":      {},
 	"AWS::Logs::LogGroup":        {"LogGroupName"},
 	"AWS::Logs::MetricFilter":    {"FilterName", "LogGroupName"},
 	"AWS::CloudTrail::Trail":     {"TrailName"},
@@ -24,7 +28,7 @@ var replacing = map[string][]string{
 	"AWS::IAM::User":             {"UserName"},
 	"AWS::IAM::Role":             {"RoleName", "Path"},
 	"AWS::IAM::Group":            {"GroupName"},
-	"AWS::IAM::ManagedPolicy":    {"ManagedPolicyName", "Path"},
+	"AWS::IAM::ManagedPolicy":    {"ManagedPolicyName", "Description", "Path"},
 	"AWS::Events::Rule":          {"Name"},
 	"AWS::CloudWatch::Alarm":     {"AlarmName"},
 	"AWS::CloudWatch::Dashboard": {"DashboardName"},
