@@ -28,6 +28,8 @@ var reviewConfigs = map[string]map[string]any{
 	},
 	// ip-only with notifyKeyUse=false
 	"review-no-key-use": {"allowedCidrs": "203.0.113.0/24, 198.51.100.7/32", "alertEmails": "dba@example.com", "notifyKeyUse": false},
+	// ip-only with adminRequireMfa=false
+	"review-admin-mfa-off": {"allowedCidrs": "203.0.113.0/24, 198.51.100.7/32", "alertEmails": "dba@example.com", "adminRequireMfa": false},
 	// ip-only with another alias: a harmless rename
 	"review-alias-renamed": {"allowedCidrs": "203.0.113.0/24, 198.51.100.7/32", "alertEmails": "dba@example.com", "keyAlias": "alias/mariadb-db-key"},
 }
@@ -168,6 +170,10 @@ func TestReviewNamesEachConfigChangeAndFailsWhenProtectionGetsWeaker(t *testing.
 		{name: "MFA off", old: "mfa", new: "review-mfa-off", code: 1, exact: true, want: []string{
 			"WEAKER [key policies] MDBEnc no longer needs MFA for Decrypt from 203.0.113.0/24",
 			"WEAKER [key policies] MDBEnc no longer needs MFA for GenerateDataKeyWithoutPlaintext from 203.0.113.0/24",
+		}},
+		{name: "admin MFA off", old: "ip-only", new: "review-admin-mfa-off", code: 1, exact: true, want: []string{
+			"WEAKER [key policies] the admin MDBEncAdmin no longer needs MFA for EnableKey",
+			"WEAKER [key policies] the admin MDBEncAdmin no longer needs MFA for DisableKey",
 		}},
 		{name: "key user added", old: "existing-users", new: "review-key-user-added", code: 1, want: []string{
 			"WEAKER [key policies] reporting-app can now Decrypt from 203.0.113.0/24",

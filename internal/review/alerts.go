@@ -240,8 +240,13 @@ func describeEvent(ev map[string]any) string {
 	src = strings.TrimSuffix(src, ".amazonaws.com")
 	if name != "" {
 		s := src + " " + name
+		// The generator fills an errorCode pattern with made-up values; what matters is denied or failed.
 		if ec, ok := d["errorCode"].(string); ok && ec != "" {
-			s += " failing with " + ec
+			if strings.Contains(ec, "AccessDenied") || strings.Contains(ec, "Unauthorized") || strings.Contains(ec, "AuthorizationError") {
+				s += " (denied)"
+			} else {
+				s += " (failed)"
+			}
 		}
 		return s
 	}

@@ -238,14 +238,15 @@ func diffKeys(o, n *side) ([]Finding, error) {
 				g.lost = append(g.lost, q)
 			}
 		}
+		allNets := len(networks(o, n))
 		for _, g := range groups {
 			if len(g.gained) > 0 {
 				out = append(out, Finding{Area: AreaKeys, Subject: keyName, Weaker: true,
-					Text: phrase(g.who.label, g.action, keyName, g.gained, g.oldOK, true)})
+					Text: phrase(g.who.label, g.action, keyName, g.gained, g.oldOK, true, allNets)})
 			}
 			if len(g.lost) > 0 {
 				out = append(out, Finding{Area: AreaKeys, Subject: keyName,
-					Text: phrase(g.who.label, g.action, keyName, g.lost, g.oldOK, false)})
+					Text: phrase(g.who.label, g.action, keyName, g.lost, g.oldOK, false, allNets)})
 			}
 		}
 	}
@@ -254,7 +255,7 @@ func diffKeys(o, n *side) ([]Finding, error) {
 
 // phrase words a change: "MDBEnc can now Decrypt from any network", "the admin MDBEncAdmin no longer needs
 // MFA for DisableKey", "MDBEnc can no longer Decrypt from 198.51.100.7/32".
-func phrase(who, action, key string, qs []question, oldOK map[string]bool, gained bool) string {
+func phrase(who, action, key string, qs []question, oldOK map[string]bool, gained bool, allNets int) string {
 	withMfa, withoutMfa := map[string]bool{}, map[string]bool{}
 	var order []string
 	for _, q := range qs {
@@ -297,7 +298,7 @@ func phrase(who, action, key string, qs []question, oldOK map[string]bool, gaine
 				needed = needed && oldOK[fmt.Sprint(l, true)]
 			}
 			if needed {
-				parts = append(parts, fmt.Sprintf("%s no longer needs MFA for %s%s %s", who, action, on, nets(noMfaOnly)))
+				parts = append(parts, strings.TrimSpace(fmt.Sprintf("%s no longer needs MFA for %s%s %s", who, action, on, netsOrAll(noMfaOnly, allNets))))
 			} else {
 				parts = append(parts, fmt.Sprintf("%s can now %s%s without MFA %s", who, action, on, nets(noMfaOnly)))
 			}
@@ -310,10 +311,19 @@ func phrase(who, action, key string, qs []question, oldOK map[string]bool, gaine
 			parts = append(parts, fmt.Sprintf("%s can no longer %s%s with an MFA session %s", who, action, on, nets(mfaOnly)))
 		}
 		if len(noMfaOnly) > 0 {
-			parts = append(parts, fmt.Sprintf("%s now needs MFA for %s%s %s", who, action, on, nets(noMfaOnly)))
+			parts = append(parts, strings.TrimSpace(fmt.Sprintf("%s now needs MFA for %s%s %s", who, action, on, netsOrAll(noMfaOnly, allNets))))
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// netsOrAll is nets, or nothing when the labels are every network asked: "no longer needs MFA for
+// DisableKey" needs no "from anywhere".
+func netsOrAll(labels []string, all int) string {
+	if len(labels) == all {
+		return ""
+	}
+	return nets(labels)
 }
 
 // nets lists networks; "from any network" and "through any VPC endpoint" together say "from any network or
