@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kmsguard/kmsguard/internal/review"
 )
 
 // reviewConfigs are the one-change variants the review test compares with a configuration of
@@ -342,4 +344,107 @@ func suffixEach(s []string, suffix string) []string {
 		out = append(out, x+suffix)
 	}
 	return out
+}
+
+// TestReviewReadsTheCorpusAsTheDetectionTestDoes: the review fills the corpus and resolves the rules at run
+// time from the template alone (no configuration, no test helpers); replayed that way, every labelled record
+// must raise exactly its label in each corpus configuration, as TestEveryLabelledRecordRaisesExactlyItsTier
+// requires of the test suite's own replay. The control is the same comparison on the hardened template
+// with its key-use labels swapped for the default's: notifyKeyUse=false must make it fail.
+func TestReviewReadsTheCorpusAsTheDetectionTestDoes(t *testing.T) {
+	corpus := loadCorpus(t)
+	for _, config := range corpusConfigs {
+		t.Run(config, func(t *testing.T) {
+			got, err := review.CorpusTiers(synth(t, config).Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mismatch := func(labelsOf string) int {
+				n := 0
+				for _, e := range corpus {
+					if !e.appliesTo(config) {
+						continue
+					}
+					tiers, ok := got[e.Name]
+					if !ok {
+						t.Fatalf("the review did not replay %q", e.Name)
+					}
+					if !slices.Equal(tiers, e.expected(labelsOf)) {
+						n++
+						if labelsOf == config {
+							t.Errorf("%q: the review's replay raises %v, the label says %v", e.Name, tiers, e.expected(config))
+						}
+					}
+				}
+				return n
+			}
+			mismatch(config)
+			if config == "hardened" && mismatch("default") == 0 {
+				t.Error("control: the hardened template (notifyKeyUse=false) matched the default's labels")
+			}
+		})
+	}
+}
+
+// TestReviewSeesEveryAttackReachAnUntouchedDestination: the review derives routes and what an attack
+// disables from the template alone; replayed that way, every red-team attack that must alert still reaches
+// a destination in each red-team configuration, as TestEveryAttackAlertsOnARouteAndDestinationItDidNotTouch
+// requires. The control is the default template with the security destination's targets removed: some
+// attack must then reach none.
+func TestReviewSeesEveryAttackReachAnUntouchedDestination(t *testing.T) {
+	attacks := loadRedTeam(t)
+	unreported := func(config string, tpl []byte) []string {
+		got, err := review.AttackDestinations(tpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range attacks {
+			if !a.appliesTo(config) || len(a.expected(config)) == 0 {
+				continue
+			}
+			dests, ok := got[a.Name]
+			if !ok {
+				t.Fatalf("the review did not replay the attack %q", a.Name)
+			}
+			if len(dests) == 0 {
+				out = append(out, a.Name)
+			}
+		}
+		return out
+	}
+	for _, config := range redTeamConfigs {
+		if u := unreported(config, synth(t, config).Bytes); len(u) > 0 {
+			t.Errorf("%s: the review sees no destination for %q", config, u)
+		}
+	}
+	s := synth(t, "default")
+	securityKey, _ := s.resourceWithMetadata(t, "kmsguard:role", "security-alerts-key")
+	one := editTemplate(t, s.Bytes, func(res map[string]any) {
+		var topic string
+		for id, r := range res {
+			m := r.(map[string]any)
+			if key, ok := m["Properties"].(map[string]any)["KmsMasterKeyId"].(map[string]any); ok && m["Type"] == "AWS::SNS::Topic" &&
+				key["Fn::GetAtt"].([]any)[0] == securityKey {
+				topic = id
+			}
+		}
+		for _, r := range res {
+			m := r.(map[string]any)
+			if m["Type"] != "AWS::Events::Rule" {
+				continue
+			}
+			props := m["Properties"].(map[string]any)
+			var kept []any
+			for _, tg := range props["Targets"].([]any) {
+				if ref, _ := tg.(map[string]any)["Arn"].(map[string]any); ref["Ref"] != topic {
+					kept = append(kept, tg)
+				}
+			}
+			props["Targets"] = kept
+		}
+	})
+	if len(unreported("default", one)) == 0 {
+		t.Error("control: with one destination every attack still reached one")
+	}
 }

@@ -303,3 +303,56 @@ func destWords(d []string) string {
 	}
 	return fmt.Sprintf("%d destinations (%s)", len(d), strings.Join(d, ", "))
 }
+
+// CorpusTiers replays the embedded labelled corpus through one template's rules, as the review does (its
+// own names in the placeholders, the fixed stand-ins for deploy-time values), and returns the tiers each
+// record raises, by the record's name. The tests compare it with the corpus labels, so the review and the
+// detection tests read the corpus alike.
+func CorpusTiers(templateJSON []byte) (map[string][]string, error) {
+	s, err := load(templateJSON, "template")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := labelledEvents()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, e := range entries {
+		if e.source != "cloudtrail/corpus.jsonl" {
+			continue
+		}
+		ev, err := e.event(s.vars)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", e.Name, err)
+		}
+		out[e.Name] = s.outcome(ev).tiers
+	}
+	return out, nil
+}
+
+// AttackDestinations replays the embedded red-team attacks through one template's rules as the review does
+// and returns, by attack name, the destinations each still reaches over the routes it leaves working. The
+// tests compare it with the red-team suite's own requirement.
+func AttackDestinations(templateJSON []byte) (map[string][]string, error) {
+	s, err := load(templateJSON, "template")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := labelledEvents()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, e := range entries {
+		if e.source == "cloudtrail/corpus.jsonl" {
+			continue
+		}
+		ev, err := e.event(s.vars)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", e.Name, err)
+		}
+		out[e.Name] = s.outcomeUnder(ev, e.touched(s.vars)).dests
+	}
+	return out, nil
+}

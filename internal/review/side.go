@@ -293,13 +293,30 @@ func (s *side) corpusVars() map[string]string {
 			role = lastPart(u)
 		}
 	}
-	return map[string]string{
+	vars := map[string]string{
 		"STACK": s.stack, "STACK_ID": "arn:aws:cloudformation:us-east-1:" + fakeAccount + ":stack/" + s.stack + "/" + fakeStackUUID,
 		"ALIAS": str("AWS::KMS::Alias", "AliasName", "alias/none"), "TRAIL": str("AWS::CloudTrail::Trail", "TrailName", "no-trail"),
 		"LOG_GROUP": fakeLogGroup, "ADMIN": lastPart(admin), "ADMIN_ARN": admin, "SERVER_USER": lastPart(server),
 		"SERVER_USER_ARN": server, "KEY_USER_ROLE": role, "DELIVERY_ROLE": s.stack + "-AuditTrailDeliveryRole-ABC",
 		"DELIVERY_POLICY_ARN": "arn:aws:iam::" + fakeAccount + ":policy/" + s.stack + "-AuditTrailDeliveryPolicy-ABC",
 	}
+	// The red-team attacks name the audit-tamper rules that watch rule changes: the one for changes made
+	// (EVENTS_WATCH_RULE) and the one for attempts ("anything-but" an error code), not the watchdog.
+	for _, id := range s.tpl.OfType("AWS::Events::Rule") {
+		r := s.tpl.Resources[id]
+		pattern, _ := json.Marshal(r.Properties["EventPattern"])
+		name, _ := r.Properties["Name"].(string)
+		if r.Metadata["kmsguard:tier"] != "audit-tamper" || !strings.Contains(string(pattern), `"DisableRule"`) ||
+			strings.HasSuffix(name, "-audit-tamper-watchdog") {
+			continue
+		}
+		key := "EVENTS_WATCH_RULE"
+		if strings.Contains(string(pattern), `"anything-but"`) {
+			key = "EVENTS_WATCH_ATTEMPT_RULE"
+		}
+		vars[key] = name
+	}
+	return vars
 }
 
 // readDestinations maps each rule to the destinations its targets publish to: a topic is the "security"
