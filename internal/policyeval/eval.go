@@ -2,8 +2,8 @@
 // and the caller's identity policies, for kmsguard-summary's review of two templates (docs/review.md). The
 // test suite asks the same questions of @cloud-copilot/iam-simulate, a Node package that is a test-only
 // dependency (AGPL, never shipped); a CLI must not need Node or the network at run time, so this package
-// evaluates the subset of the IAM policy language kmsguard's key policies use, and test/policyeval_test.go
-// asks both evaluators every question of the key-policy simulation tests and requires the same answers.
+// evaluates the subset of the IAM policy language kmsguard's key policies use, and the key-policy simulation
+// test asks both evaluators every one of its questions and requires the same answers (docs/review.md).
 //
 // What it implements (docs/aws-facts.md, "Key policy evaluation"): an explicit Deny in any policy wins; a
 // key policy Allow that names the caller (its ARN, its role's ARN for a role session, or "*") allows by
