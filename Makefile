@@ -19,7 +19,7 @@ GOLDEN ?= test/testdata/example.template.json
 # synth, diff and demo then use the example values (kmsguard-make cdk-args) and say so first.
 EXAMPLE_NOTE := if [ -n "$$args" ]; then echo "== cdk.json leaves alertEmails and/or allowedCidrs/allowedVpcEndpoints unset, which cdk deploy refuses: using the EXAMPLE configuration ($$args; README.md, \"Safe by default\")"; fi
 
-.PHONY: setup synth test unit golden fuzz fuzz-check clean diff nag demo bench preflight pgo
+.PHONY: setup synth test unit golden fuzz fuzz-check clean diff review nag demo bench preflight pgo
 
 # node_modules/go.mod keeps `go ... ./...` out of node_modules (aws-cdk ships Go template files).
 node_modules/.kmsguard-installed: package.json package-lock.json
@@ -75,6 +75,21 @@ diff: setup
 	else \
 	  echo "== make diff: DIFFERENT from $$against (shown above). Intended? Against the golden: run make golden and commit the reviewed test/testdata/ diff."; \
 	fi
+
+## review: synthesize the working tree as make synth does (cdk.json context, its stackName) and review the
+## change from the committed golden $(GOLDEN), or from OLD=path, with kmsguard-summary --diff: key policies,
+## alert coverage, lifecycle, in the threat model's words (docs/review.md). REVIEW_FLAGS=--markdown gives a
+## pull-request comment, --json the findings for tools. The review alone is on stdout; what is compared is
+## said on stderr. Fails when protection gets weaker.
+OLD ?=
+REVIEW_FLAGS ?=
+review: setup
+	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); old="$(OLD)"; old="$${old:-$(GOLDEN)}"; \
+	if [ ! -f "$$old" ]; then echo "make review: OLD=$$old is not a file: name a template (e.g. OLD=test/testdata/default.template.json)" >&2; exit 2; fi; \
+	rm -f "cdk.out/$$stack.template.json"; \
+	{ echo "== make review: stack $$stack (cdk.json) against $$old"; $(EXAMPLE_NOTE); } >&2; \
+	cdk synth $$args --quiet --no-notices 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; } >&2; \
+	go run ./cmd/kmsguard-summary --diff $(REVIEW_FLAGS) "$$old" "cdk.out/$$stack.template.json"
 
 ## nag: the cdk-nag gate alone (AwsSolutions and NIST 800-53 R5 on every test configuration).
 nag: setup

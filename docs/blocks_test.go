@@ -167,7 +167,7 @@ var known = map[string]bool{
 	"journalctl": true, "echo": true, "sudo": true, "sh": true, "install": true, "export": true, "chown": true,
 	"chmod": true, "getent": true, "groupadd": true, "usermod": true, "set": true, "cat": true, "mariadb": true,
 	"mysql": true, "cp": true, "mkdir": true, "[": true, "test": true, "systemd-analyze": true, "grep": true,
-	"jq": true, "oathtool": true, "cd": true, "ls": true,
+	"jq": true, "oathtool": true, "cd": true, "ls": true, "gh": true, "exit": true,
 }
 
 // ours are kmsguard's binaries, by the name a user types.

@@ -416,6 +416,17 @@ func TestKeyPolicySimulation(t *testing.T) {
 				variants = append(variants, without)
 			}
 			answers := simulateEach(t, variants, cases)
+			// kmsguard-summary --diff asks these questions at run time with internal/policyeval, which must
+			// answer as iam-simulate does, on the policy and on each copy without one statement (below, each
+			// statement decides some question: an evaluator that ignored one would disagree on its copy).
+			for v, p := range variants {
+				for q, c := range cases {
+					if got := goEvaluate(t, p, c); got != answers[v][q].Result {
+						t.Errorf("variant %d (0: as synthesized, i: without statement i-1), %s: internal/policyeval says %s, iam-simulate %s",
+							v, c.name, got, answers[v][q].Result)
+					}
+				}
+			}
 			res := answers[0]
 			for i, st := range statements {
 				// The locked changes' statements have their own questions, on every kmsguard key

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -34,5 +37,70 @@ func TestSummaryOfAMissingFileFailsWithItsName(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"no-such.template.json"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no-such.template.json") {
 		t.Fatalf("exit %d, %q", code, errb.String())
+	}
+}
+
+// TestDiffExitsOneExactlyWhenProtectionGetsWeaker: --diff exits 0 when nothing got weaker, 1 when something
+// did (and names it in every format), 2 for bad usage; the golden compared with itself is the control.
+func TestDiffExitsOneExactlyWhenProtectionGetsWeaker(t *testing.T) {
+	hardened := "../../test/testdata/hardened.template.json"
+	var out, errb bytes.Buffer
+	if code := run([]string{"--diff", golden, golden}, &out, &errb); code != 0 || !strings.Contains(out.String(), "no security-relevant change") {
+		t.Fatalf("control, the same template: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	// hardened → default: the MFA requirement and the network restriction go, key-use alerts come back.
+	for _, format := range []string{"", "--markdown", "--json"} {
+		out.Reset()
+		errb.Reset()
+		args := []string{"--diff", hardened, golden}
+		if format != "" {
+			args = append([]string{format}, args...)
+		}
+		code := run(args, &out, &errb)
+		o := out.String()
+		if code != 1 || !strings.Contains(o, "mariadb-prod") || errb.Len() != 0 {
+			t.Errorf("%q: exit %d, stderr %q\n%s", format, code, errb.String(), o)
+		}
+		switch format {
+		case "":
+			if !strings.Contains(o, "PROTECTION WEAKER") || !strings.Contains(o, "! [key policies] ") {
+				t.Errorf("text:\n%s", o)
+			}
+		case "--markdown":
+			if !strings.Contains(o, "**Protection gets weaker:") || !strings.Contains(o, "- **") {
+				t.Errorf("markdown:\n%s", o)
+			}
+		case "--json":
+			var doc struct {
+				Weaker   bool
+				Findings []struct{ Weaker bool }
+			}
+			if err := json.Unmarshal(out.Bytes(), &doc); err != nil || !doc.Weaker || len(doc.Findings) == 0 || !doc.Findings[0].Weaker {
+				t.Errorf("json: %v\n%s", err, o)
+			}
+		}
+	}
+}
+
+// TestDiffBadUsageExitsTwoAndSaysWhy: a wrong number of files, a format without --diff, two formats, a
+// missing file or a file that is not a kmsguard template exit 2 with the reason on stderr and nothing on
+// stdout.
+func TestDiffBadUsageExitsTwoAndSaysWhy(t *testing.T) {
+	notTemplate := filepath.Join(t.TempDir(), "x.json")
+	os.WriteFile(notTemplate, []byte(`{"Resources": {}}`), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--diff", golden}, "wants two template files"},
+		{[]string{"--markdown", golden}, "go with --diff"},
+		{[]string{"--diff", "--markdown", "--json", golden, golden}, "choose one"},
+		{[]string{"--diff", golden, "no-such.template.json"}, "no-such.template.json"},
+		{[]string{"--diff", golden, notTemplate}, "not a kmsguard template"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(c.args, &out, &errb); code != 2 || out.Len() != 0 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, code, out.String(), errb.String(), c.want)
+		}
 	}
 }

@@ -300,3 +300,30 @@ func TestAFreshCloneSynthesizesTheExampleButCannotDeployIt(t *testing.T) {
 		}
 	}
 }
+
+// TestMakeReviewComparesTheWorkingTreeWithATemplateOnAFreshClone: on a fresh clone make review synthesizes
+// the example configuration and reviews it against the template OLD names, printing the review alone on
+// stdout and what it compares on stderr. Against the default golden (no network restriction) the example
+// only takes calls away, so nothing is weaker and make succeeds; the control is that the review did find
+// those changes, so an empty review would fail this test.
+func TestMakeReviewComparesTheWorkingTreeWithATemplateOnAFreshClone(t *testing.T) {
+	dir := checkout(t, freshClone)
+	cmd := exec.Command("make", "--no-print-directory", "-C", dir, "review", "OLD=test/testdata/default.template.json")
+	cmd.Env = noCredentials(dir)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("make review: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"kmsguard review: test/testdata/default.template.json → cdk.out/KmsGuard.template.json",
+		"nothing got weaker", "MDBEnc can no longer Decrypt from any network"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("make review stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.HasPrefix(stderr.String(), "== make review: stack KmsGuard (cdk.json) against test/testdata/default.template.json") ||
+		strings.Contains(out, "==") || strings.Contains(out, "WARNING") {
+		t.Errorf("what is compared belongs on stderr, the review alone on stdout:\nstdout:\n%s\nstderr:\n%s", out, stderr.String())
+	}
+}
