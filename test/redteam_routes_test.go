@@ -16,7 +16,7 @@ import (
 	"github.com/kmsguard/kmsguard/internal/replay"
 )
 
-// The red-team suite (README.md, "What kmsguard does not protect against", and docs/alert-paths.md): each
+// The red-team suite (README.md, "What kmsguard does not protect against", and "Two alert destinations"): each
 // attack an administrator of the account could make on the alert paths is a CloudTrail record, and it must
 // raise an alert on a route the attack did not touch, ending in a destination the attack did not touch.
 // Which routes and destinations an attack touches is derived from the synthesized template — each rule's

@@ -320,7 +320,7 @@ func (s *side) corpusVars() map[string]string {
 }
 
 // readDestinations maps each rule to the destinations its targets publish to: a topic is the "security"
-// destination when its key is the security topic's key, else "alerts" (docs/alert-paths.md).
+// destination when its key is the security topic's key, else "alerts" (README.md, "Two alert destinations").
 func (s *side) readDestinations() {
 	s.topicDest, s.routes = map[string]string{}, map[string][]route{}
 	for _, id := range s.tpl.OfType("AWS::SNS::Topic") {
