@@ -223,7 +223,7 @@ func TestFleetAlertTravelsFromMemberToCentralQueueOnMoto(t *testing.T) {
 		"eventVersion": "1.08", "eventSource": "kms.amazonaws.com", "eventName": "UpdateAlias", "awsRegion": memberRegion,
 		"recipientAccountId": memberAccount, "eventID": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "readOnly": false,
 		"requestParameters": map[string]any{"aliasName": "alias/mariadb-encryption", "targetKeyId": keyID},
-		"sourceIPAddress": "203.0.113.5", "userAgent": "aws-sdk-cpp",
+		"sourceIPAddress":   "203.0.113.5", "userAgent": "aws-sdk-cpp",
 		"userIdentity": map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::" + memberAccount + ":user/MDBEnc"},
 		"resources":    []any{map[string]any{"ARN": keyArn, "accountId": memberAccount, "type": "AWS::KMS::Key"}},
 	}
