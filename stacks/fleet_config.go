@@ -27,6 +27,10 @@ type FleetConfig struct {
 	// Regions are the regions of the fleet: one central stack in each, and a regional stack instance in each
 	// target account in each. The first is the home region (the StackSets and the identity instances).
 	Regions []string
+	// MemberTrail gives every member account-region a trail of its own (single-region, management events,
+	// read and write), the fallback when the organization trail does not feed the members' EventBridge
+	// (docs/fleet.md, "The organization trail"). It is a paid second copy of those events.
+	MemberTrail bool
 }
 
 // fleetFields are the context keys of the fleet shape, after the standalone keys (README.md's table follows
@@ -37,6 +41,7 @@ var fleetFields = []field{
 	{"securityAccount", str(func(c *Config) *string { return &c.Fleet.SecurityAccount })},
 	{"targetOus", list(func(c *Config) *[]string { return &c.Fleet.TargetOus })},
 	{"regions", list(func(c *Config) *[]string { return &c.Fleet.Regions })},
+	{"memberTrail", boolean(func(c *Config) *bool { return &c.Fleet.MemberTrail })},
 }
 
 func init() { fields = append(fields, fleetFields...) }
@@ -107,7 +112,7 @@ func (c Config) fleetProblems() Problems {
 			key string
 			on  bool
 		}{{"organizationId", f.OrganizationID != ""}, {"securityAccount", f.SecurityAccount != ""},
-			{"targetOus", len(f.TargetOus) > 0}, {"regions", len(f.Regions) > 0}} {
+			{"targetOus", len(f.TargetOus) > 0}, {"regions", len(f.Regions) > 0}, {"memberTrail", f.MemberTrail}} {
 			if set.on {
 				p.Add(set.key, "is only used with deployment=org (docs/fleet.md); set \"deployment\": \"org\", or remove %s", set.key)
 			}

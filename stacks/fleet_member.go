@@ -5,8 +5,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudtrail"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -80,7 +82,13 @@ type MemberStack struct {
 	ForwardRole awsiam.Role
 	DeadLetters awssqs.Queue
 	Rules       map[string][]awsevents.CfnRule
+	// Trail and TrailBucket are the member trail (memberTrail=true), else nil.
+	Trail       awscloudtrail.CfnTrail
+	TrailBucket awss3.Bucket
 }
+
+// MemberTrailName is the name of the member trail (memberTrail=true) in every member account-region.
+func (c Config) MemberTrailName() string { return c.StackName + "-member-trail" }
 
 // NewMemberStack builds the regional template of cfg's fleet.
 func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
@@ -139,6 +147,9 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		Resources: &busArns,
 	}))
 
+	if cfg.Fleet.MemberTrail {
+		m.newMemberTrail(cfg)
+	}
 	t := detection.Targets{
 		KeyArn:     *m.MasterKey.Key.AttrArn(),
 		KeyID:      *m.MasterKey.Key.AttrKeyId(),
@@ -154,6 +165,11 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		StackNamePrefix: "StackSet-" + cfg.RegionalStackSetName() + "-",
 		StackArnPrefix: *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
 			ResourceName: jsii.String("StackSet-" + cfg.RegionalStackSetName() + "-"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
+	}
+	if m.Trail != nil {
+		// The member trail and its bucket are in the audit-tamper tier, like the standalone trail.
+		t.TrailName = cfg.MemberTrailName()
+		t.BucketNames = []string{*m.TrailBucket.BucketName()}
 	}
 	for _, tier := range cfg.FleetTiers() {
 		var patterns []map[string]any
@@ -181,6 +197,60 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		}
 	}
 	return m
+}
+
+// newMemberTrail is the memberTrail fallback: a single-region trail of the account's management events,
+// read and write, delivered to a bucket of its own with S3-managed encryption. Only in us-east-1 does it
+// include the global services' (IAM's) events, which are recorded there; elsewhere they would be recorded
+// twice. The bucket policy is CloudTrail's documented one, limited to this trail by aws:SourceArn
+// (docs/aws-facts.md, "Fleet").
+func (m *MemberStack) newMemberTrail(cfg Config) {
+	stack := m.Stack
+	m.TrailBucket = awss3.NewBucket(stack, jsii.String("MemberTrailBucket"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		EnforceSSL:        jsii.Bool(true),
+		MinimumTLSVersion: jsii.Number(1.2),
+		Versioned:         jsii.Bool(true),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	trailArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudtrail"), Resource: jsii.String("trail"),
+		ResourceName: jsii.String(cfg.MemberTrailName()), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
+	cloudtrail := []awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil)}
+	m.TrailBucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AWSCloudTrailAclCheck"),
+		Principals: &cloudtrail,
+		Actions:    jsii.Strings("s3:GetBucketAcl"),
+		Resources:  &[]*string{m.TrailBucket.BucketArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
+	}))
+	m.TrailBucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AWSCloudTrailWrite"),
+		Principals: &cloudtrail,
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  &[]*string{m.TrailBucket.ArnForObjects(jsii.String("AWSLogs/" + *awscdk.Aws_ACCOUNT_ID() + "/*"))},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn, "s3:x-amz-acl": "bucket-owner-full-control"}},
+	}))
+	iamRegion := awscdk.NewCfnCondition(stack, jsii.String("InIamEventRegion"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(iamEventRegion)),
+	})
+	m.Trail = awscloudtrail.NewCfnTrail(stack, jsii.String("MemberTrail"), &awscloudtrail.CfnTrailProps{
+		TrailName:                  jsii.String(cfg.MemberTrailName()),
+		IsLogging:                  jsii.Bool(true),
+		IsMultiRegionTrail:         jsii.Bool(false),
+		IncludeGlobalServiceEvents: awscdk.Fn_ConditionIf(iamRegion.LogicalId(), jsii.Bool(true), jsii.Bool(false)),
+		EnableLogFileValidation:    jsii.Bool(true),
+		S3BucketName:               m.TrailBucket.BucketName(),
+		// Read and write management events: the plugin's Decrypt and GenerateDataKeyWithoutPlaintext are
+		// read-only KMS management events.
+		EventSelectors: &[]*awscloudtrail.CfnTrail_EventSelectorProperty{{
+			ReadWriteType:           jsii.String("All"),
+			IncludeManagementEvents: jsii.Bool(true),
+		}},
+	})
+	m.Trail.Node().AddDependency(m.TrailBucket.Policy())
+	m.Trail.AddMetadata(jsii.String("kmsguard:role"), "member-trail")
 }
 
 // centralBusArn is the ARN of tier's central bus in the stack instance's region.

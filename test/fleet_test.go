@@ -45,7 +45,8 @@ var fleetConfigs = map[string]map[string]any{
 		"alertEmails":     "dba@example.com",
 		"securityEmails":  "security@example.com",
 	},
-	// fleet-longest is the worst case for the quotas and the inline template size: every name at its longest.
+	// fleet-longest is the worst case for the quotas and the inline template size: every name at its longest,
+	// and the member trail on.
 	"fleet-longest": {
 		"deployment":          "org",
 		"stackName":           "K" + strings.Repeat("s", 39),
@@ -59,6 +60,7 @@ var fleetConfigs = map[string]map[string]any{
 		"serverUserName":      "S" + strings.Repeat("v", 63),
 		"keyAlias":            "alias/" + strings.Repeat("k", 120),
 		"requireMfa":          true,
+		"memberTrail":         true,
 		"alertEmails":         "dba@example.com",
 	},
 }
@@ -480,5 +482,79 @@ func TestFleetTemplatesPassTheQuotaCheckAtTheLongestNames(t *testing.T) {
 	}
 	if findings := quota.Check(tpl, check.MaxStackName).Findings; len(findings) == 0 {
 		t.Error("control: the quota checker did not refuse a 2,100-character pattern")
+	}
+}
+
+// TestOrgConfigThroughTheAppWritesEveryFleetTemplate: the real CDK app (bin/) with a deployment=org context
+// writes the central stacks and both StackSet templates, byte for byte what the test harness synthesizes;
+// the control is a fleet that would lose IAM events, which writes no template at all.
+func TestOrgConfigThroughTheAppWritesEveryFleetTemplate(t *testing.T) {
+	outdir, out, err := runApp(t, fleetConfigs["fleet"])
+	if err != nil {
+		t.Fatalf("synth failed: %v\n%s", err, out)
+	}
+	s := synthFleet(t, "fleet")
+	for _, n := range s.Stacks {
+		raw, err := os.ReadFile(filepath.Join(outdir, n+".template.json"))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if !bytes.Equal(raw, s.Files[n]) {
+			t.Errorf("%s: bin/ and the test harness synthesize different templates", n)
+		}
+	}
+	bad := map[string]any{}
+	for k, v := range fleetConfigs["fleet"] {
+		bad[k] = v
+	}
+	bad["regions"] = []any{"eu-west-1"}
+	outdir, out, err = runApp(t, bad)
+	if err == nil || !strings.Contains(out, "regions: does not include us-east-1") {
+		t.Fatalf("control: a fleet without us-east-1 was synthesized or not refused by name: %v\n%s", err, out)
+	}
+	if files, _ := filepath.Glob(filepath.Join(outdir, "*.template.json")); len(files) > 0 {
+		t.Errorf("control: a refused fleet wrote %v", files)
+	}
+}
+
+// TestMemberTrailIsSingleRegionAndWatched: with memberTrail, each member account-region has one trail of
+// its own, single-region, read and write management events, IAM's events only in us-east-1, delivering to
+// a bucket only it may write to; the trail and its bucket are in the member's audit-tamper tier. The
+// control is the configuration without memberTrail, whose template has no trail.
+func TestMemberTrailIsSingleRegionAndWatched(t *testing.T) {
+	s := synthFleet(t, "fleet-longest")
+	name := s.Fleet.Config.RegionalStackSetName()
+	trails := s.resources(name, "AWS::CloudTrail::Trail")
+	if len(trails) != 1 {
+		t.Fatalf("%d trails in the member template, want 1", len(trails))
+	}
+	for _, r := range trails {
+		p := r["Properties"].(map[string]any)
+		sel, _ := json.Marshal(p["EventSelectors"])
+		global, _ := json.Marshal(p["IncludeGlobalServiceEvents"])
+		if p["IsMultiRegionTrail"] != false || p["IsLogging"] != true || string(sel) != `[{"IncludeManagementEvents":true,"ReadWriteType":"All"}]` ||
+			string(global) != `{"Fn::If":["InIamEventRegion",true,false]}` {
+			t.Errorf("member trail %v", p)
+		}
+	}
+	cond, _ := json.Marshal(s.JSON[name]["Conditions"])
+	if string(cond) != `{"InIamEventRegion":{"Fn::Equals":[{"Ref":"AWS::Region"},"us-east-1"]}}` {
+		t.Errorf("condition %s", cond)
+	}
+	var text strings.Builder
+	for _, r := range s.resources(name, "AWS::Events::Rule") {
+		b, _ := json.Marshal(r["Properties"].(map[string]any)["EventPattern"])
+		text.Write(b)
+	}
+	trailName := s.Fleet.Config.MemberTrailName()
+	if !strings.Contains(text.String(), `"StopLogging"`) || !strings.Contains(text.String(), `":trail/`+trailName+`"`) {
+		t.Errorf("no member rule watches the trail %s", trailName)
+	}
+	if !strings.Contains(text.String(), `"PutBucketPolicy"`) {
+		t.Error("no member rule watches the trail bucket")
+	}
+	if got := synthFleet(t, "fleet").resources("KmsGuard-Regional", "AWS::CloudTrail::Trail"); len(got) != 0 {
+		t.Errorf("control: without memberTrail the member template has %d trails", len(got))
 	}
 }
