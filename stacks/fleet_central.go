@@ -101,6 +101,7 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 	for _, ss := range stackSets {
 		c.StackSets = append(c.StackSets, newStackSet(stack, cfg, ss))
 	}
+	suppressNag(stack, CentralNagSuppressions())
 	return c
 }
 

@@ -142,10 +142,15 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 	for _, tier := range cfg.FleetTiers() {
 		busArns = append(busArns, jsii.String(cfg.centralBusArn(stack, tier)))
 	}
-	m.ForwardRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("events:PutEvents"),
-		Resources: &busArns,
-	}))
+	// A managed policy rather than an inline one (NIST 800-53 R5 IAMNoInlinePolicy).
+	awsiam.NewManagedPolicy(stack, jsii.String("ForwardPolicy"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("kmsguard fleet: put events on the security account's tier buses"),
+		Roles:       &[]awsiam.IRole{m.ForwardRole},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("events:PutEvents"),
+			Resources: &busArns,
+		})},
+	})
 
 	if cfg.Fleet.MemberTrail {
 		m.newMemberTrail(cfg)
@@ -196,6 +201,7 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 			m.Rules[tier.Name] = append(m.Rules[tier.Name], m.forwardRule(cfg, tier, ids[i], pattern))
 		}
 	}
+	suppressNag(stack, MemberNagSuppressions(cfg))
 	return m
 }
 
@@ -291,9 +297,11 @@ type IdentityStack struct {
 func NewIdentityStack(scope cdkconstructs.Construct, cfg Config) *IdentityStack {
 	stack := newStackSetStack(scope, cfg.IdentityStackSetName(),
 		"kmsguard fleet member identities (StackSet "+cfg.IdentityStackSetName()+"): the key administrator and the MariaDB server user")
-	return &IdentityStack{
+	id := &IdentityStack{
 		Stack:      stack,
 		KeyAdmin:   keyadmin.New(stack, "KeyAdmin", keyadmin.Props{UserName: cfg.AdminUserName, RequireMfa: cfg.AdminRequireMfa}),
 		ServerUser: serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName}),
 	}
+	suppressNag(stack, IdentityNagSuppressions(cfg))
+	return id
 }

@@ -2,11 +2,20 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/kmsguard/kmsguard/internal/cfntemplate"
+	"github.com/kmsguard/kmsguard/stacks"
 )
 
 // TestCfnLintFleet runs cfn-lint, as TestCfnLint does, on every template of the fleet shapes, the StackSet
@@ -134,5 +143,95 @@ func TestCentralBusPolicyRefusesAccountsOutsideTheOrganization(t *testing.T) {
 	control := simulateOn(t, busArn, resolve(open), cases[1:2])
 	if control[0].Result != allowed {
 		t.Errorf("control: without the condition the outsider got %s, want %s (the simulator must see the condition)", control[0].Result, allowed)
+	}
+}
+
+// nagFleet synthesizes the named fleet with the AwsSolutions and NIST 800-53 R5 packs applied as aspects
+// (stacks.NagPacks), the central stacks through NewFleet and the StackSet templates in an app of their own
+// (NewFleet synthesizes them apart from the central app), and returns every warning and error by stack.
+// extra, if set, adds resources to the member stack first (for the control).
+func nagFleet(t *testing.T, name string, extra func(*stacks.MemberStack)) map[string][]nagFinding {
+	t.Helper()
+	cfg, err := stacks.ParseConfig(fleetConfigs[name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	central := stacks.NewApp(t.TempDir(), false)
+	members := stacks.NewApp(t.TempDir(), false)
+	for _, app := range []awscdk.App{central, members} {
+		for _, pack := range stacks.NagPacks(false) {
+			awscdk.Aspects_Of(app).Add(pack, nil)
+		}
+	}
+	f, err := stacks.NewFleet(central, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := stacks.NewMemberStack(members, cfg)
+	if extra != nil {
+		extra(m)
+	}
+	id := stacks.NewIdentityStack(members, cfg)
+	central.Synth(nil)
+	members.Synth(nil)
+	all := []awscdk.Stack{m.Stack, id.Stack}
+	for _, c := range f.Central {
+		all = append(all, c.Stack)
+	}
+	out := map[string][]nagFinding{}
+	for _, st := range all {
+		ann := assertions.Annotations_FromStack(st)
+		for level, msgs := range map[string]*[]*cxapi.SynthesisMessage{
+			"error":   ann.FindError(jsii.String("*"), assertions.Match_AnyValue()),
+			"warning": ann.FindWarning(jsii.String("*"), assertions.Match_AnyValue()),
+		} {
+			for _, msg := range *msgs {
+				out[*st.StackName()] = append(out[*st.StackName()], nagFinding{level, *msg.Id, fmt.Sprint(msg.Entry.Data)})
+			}
+		}
+	}
+	return out
+}
+
+// TestNagFleetPacks fails on any AwsSolutions or NIST 800-53 R5 finding in the fleet's templates (the
+// longest-names fleet, which also has the member trail); the accepted ones are suppressed on single
+// resources with reasons (docs/checks.md). The control adds a bare queue to the member stack, which the
+// packs must report.
+func TestNagFleetPacks(t *testing.T) {
+	for stack, findings := range nagFleet(t, "fleet-longest", nil) {
+		for _, f := range findings {
+			t.Errorf("%s: %s %s: %s", stack, f.level, f.path, f.text)
+		}
+	}
+	found := false
+	for _, findings := range nagFleet(t, "fleet-longest", func(m *stacks.MemberStack) { awssqs.NewQueue(m.Stack, jsii.String("Bare"), nil) }) {
+		for _, f := range findings {
+			found = found || strings.Contains(f.path, "/Bare/")
+		}
+	}
+	if !found {
+		t.Error("control: the packs did not report a bare queue in the member stack")
+	}
+}
+
+// TestFleetNagSuppressionsDocumented: every suppressed rule of the fleet is in docs/checks.md with its
+// resource.
+func TestFleetNagSuppressionsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "checks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := stacks.ParseConfig(fleetConfigs["fleet-longest"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sups := range []map[string][]stacks.NagSuppression{stacks.CentralNagSuppressions(), stacks.MemberNagSuppressions(cfg), stacks.IdentityNagSuppressions(cfg)} {
+		for rel, list := range sups {
+			for _, s := range list {
+				if !strings.Contains(string(doc), "`"+rel+"`") || !strings.Contains(string(doc), s.Rule) {
+					t.Errorf("docs/checks.md does not list %s on %s", s.Rule, rel)
+				}
+			}
+		}
 	}
 }
