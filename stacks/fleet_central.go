@@ -102,6 +102,8 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 		c.StackSets = append(c.StackSets, newStackSet(stack, cfg, ss))
 	}
 	suppressNag(stack, CentralNagSuppressions())
+	// The same warnings as the standalone stack, on every central stack (each is deployed on its own).
+	warnAboutWeakChoices(stack, cfg)
 	return c
 }
 

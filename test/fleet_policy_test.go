@@ -200,6 +200,9 @@ func nagFleet(t *testing.T, name string, extra func(*stacks.MemberStack)) map[st
 func TestNagFleetPacks(t *testing.T) {
 	for stack, findings := range nagFleet(t, "fleet-longest", nil) {
 		for _, f := range findings {
+			if kmsguardOwn(f) {
+				continue // the configuration warnings (TestFleetWarnsAboutWeakChoices)
+			}
 			t.Errorf("%s: %s %s: %s", stack, f.level, f.path, f.text)
 		}
 	}
@@ -233,5 +236,26 @@ func TestFleetNagSuppressionsDocumented(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFleetWarnsAboutWeakChoices: a fleet whose security destination falls back to alertEmails is warned
+// about on every central stack, as the standalone stack is; the control is the fleet with securityEmails.
+func TestFleetWarnsAboutWeakChoices(t *testing.T) {
+	warned := func(name string) int {
+		n := 0
+		for _, c := range synthFleet(t, name).Fleet.Central {
+			msgs := assertions.Annotations_FromStack(c.Stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("securityEmails is empty")))
+			if len(*msgs) > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	if n := warned("fleet-longest"); n != 2 {
+		t.Errorf("%d of 2 central stacks warn that securityEmails falls back to alertEmails", n)
+	}
+	if n := warned("fleet"); n != 0 {
+		t.Errorf("control: %d central stacks warn with securityEmails set", n)
 	}
 }
