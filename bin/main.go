@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/stacks"
@@ -22,6 +23,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		jsii.Close()
 		os.Exit(1)
+	}
+	if cfg.IsFleet() {
+		synthFleet(app, cfg)
+		return
 	}
 	stacks.NewGuardStack(app, cfg)
 	app.Synth(nil)
@@ -38,5 +43,26 @@ func main() {
 		if err := stacks.NagReport(cfg, filepath.Join(*app.Outdir(), "nag"), os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, "kmsguard:", err)
 		}
+	}
+}
+
+// synthFleet synthesizes the organization-wide shape (docs/fleet.md): the central stacks, and the StackSet
+// templates beside them in cdk.out; then the quota check of every template.
+func synthFleet(app awscdk.App, cfg stacks.Config) {
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, err)
+		jsii.Close()
+		os.Exit(1)
+	}
+	fleet, err := stacks.NewFleet(app, cfg)
+	if err != nil {
+		fail(err)
+	}
+	app.Synth(nil)
+	if err := fleet.WriteTemplates(*app.Outdir()); err != nil {
+		fail(err)
+	}
+	if err := stacks.CheckFleetQuotas(fleet, *app.Outdir()); err != nil {
+		fail(err)
 	}
 }

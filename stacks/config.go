@@ -57,6 +57,8 @@ type Config struct {
 	DeployRoleArns []string
 	// ObjectLockMode is the trail bucket's default Object Lock retention mode.
 	ObjectLockMode string
+	// Fleet is the organization-wide shape (docs/fleet.md); its zero value is the standalone stack.
+	Fleet FleetConfig
 }
 
 // Risks an operator can accept with acceptRisks; without the record, the missing safeguard is an error.
@@ -168,6 +170,7 @@ func ParseConfig(context map[string]any) (Config, error) {
 	}
 	c.applyExample()
 	problems = append(problems, c.problems()...)
+	problems = append(problems, c.fleetContextProblems(context)...)
 	if c.ExistingTrailArn != "" {
 		// Settings of the trail the stack would have created: given with an existing trail, they would be
 		// silently ignored, and the operator would believe in a retention or a name that is not there.
@@ -418,6 +421,7 @@ func (c Config) problems() Problems {
 		}
 	}
 	p = append(p, c.lockProblems()...)
+	p = append(p, c.fleetProblems()...)
 	p = append(p, duplicates("alertEmails", c.AlertEmails)...)
 	p = append(p, duplicates("securityEmails", c.SecurityEmails)...)
 	p = append(p, duplicates("allowedCidrs", c.AllowedCidrs)...)

@@ -153,8 +153,20 @@ func (g *GuardStack) detectionTargets(adminArn string, keyUsers []string) detect
 // warnAboutWeakSettings flags choices that are allowed but leave a gap; `cdk synth --strict` turns them
 // into errors for teams that want that.
 func (g *GuardStack) warnAboutWeakSettings() {
+	warnAboutWeakChoices(g.Stack, g.Config)
 	ann := awscdk.Annotations_Of(g.Stack)
-	cfg := g.Config
+	if g.Config.ExistingTrailArn != "" {
+		ann.AddWarningV2(jsii.String("kmsguard:existingTrail"), jsii.String(ExistingTrailWarning), nil)
+		if g.Config.ExistingTrailLogGroup == "" {
+			ann.AddWarningV2(jsii.String("kmsguard:noMetricFilterRoute"), jsii.String(NoMetricFilterRouteWarning), nil)
+		}
+	}
+}
+
+// warnAboutWeakChoices flags, on stack, the choices both shapes allow but that leave a gap: the example
+// values, an accepted risk, the security destination falling back to alertEmails.
+func warnAboutWeakChoices(stack awscdk.Stack, cfg Config) {
+	ann := awscdk.Annotations_Of(stack)
 	if len(cfg.ExampleFilled) > 0 {
 		ann.AddWarningV2(jsii.String("kmsguard:exampleConfiguration"), jsii.String(
 			"EXAMPLE configuration (example=true): "+strings.Join(cfg.ExampleFilled, ", ")+" stand in for settings cdk.json leaves unset. "+
@@ -172,12 +184,6 @@ func (g *GuardStack) warnAboutWeakSettings() {
 		ann.AddWarningV2(jsii.String("kmsguard:securityEmailsFallback"), jsii.String(
 			"securityEmails is empty: the security destination mails the alertEmails addresses, so whoever reads (or unsubscribes) "+
 				"those mailboxes controls both destinations; set securityEmails to another team (README.md, \"Two alert destinations\")"), nil)
-	}
-	if g.Config.ExistingTrailArn != "" {
-		ann.AddWarningV2(jsii.String("kmsguard:existingTrail"), jsii.String(ExistingTrailWarning), nil)
-		if g.Config.ExistingTrailLogGroup == "" {
-			ann.AddWarningV2(jsii.String("kmsguard:noMetricFilterRoute"), jsii.String(NoMetricFilterRouteWarning), nil)
-		}
 	}
 }
 

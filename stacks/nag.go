@@ -89,10 +89,13 @@ func (g *GuardStack) NagSuppressions() map[string][]NagSuppression {
 
 // applyNagSuppressions records the accepted findings on their resources (as cdk_nag metadata, visible in
 // the template and in cdk diff).
-func (g *GuardStack) applyNagSuppressions() {
-	for path, sups := range g.NagSuppressions() {
+func (g *GuardStack) applyNagSuppressions() { suppressNag(g.Stack, g.NagSuppressions()) }
+
+// suppressNag records the accepted findings on the resources of stack, by construct path.
+func suppressNag(stack awscdk.Stack, suppressions map[string][]NagSuppression) {
+	for path, sups := range suppressions {
 		// FindChild panics on a missing id: a renamed construct must not silently drop its suppression.
-		var target cdkconstructs.IConstruct = g.Stack
+		var target cdkconstructs.IConstruct = stack
 		for _, id := range strings.Split(path, "/") {
 			target = target.Node().FindChild(jsii.String(id))
 		}

@@ -19,6 +19,12 @@ type DeadLetters struct {
 	Alarm awscloudwatch.Alarm
 }
 
+// NewDeadLetters is newDeadLetters for destinations built outside this package (the fleet's central stacks,
+// docs/fleet.md): the queue of rules named namePrefix-..., and its alarm notifying every topic.
+func NewDeadLetters(scope cdkconstructs.Construct, namePrefix, destID string, topics []awssns.ITopic) *DeadLetters {
+	return newDeadLetters(scope, namePrefix, destID, topics)
+}
+
 // newDeadLetters makes one destination's queue; its alarm notifies every destination, since the one whose
 // alerts are stuck in the queue may be the one that is broken.
 func newDeadLetters(scope cdkconstructs.Construct, namePrefix, destID string, topics []awssns.ITopic) *DeadLetters {

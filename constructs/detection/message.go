@@ -44,6 +44,16 @@ var inputPaths = map[string]string{
 	"vpce":         "$.detail.vpcEndpointId",
 }
 
+// InputPaths is a copy of the CloudTrail fields every alert email shows, by placeholder name, for rules
+// built outside this package (the fleet's central rules, docs/fleet.md) that render the same messages.
+func InputPaths() map[string]string {
+	out := make(map[string]string, len(inputPaths))
+	for k, v := range inputPaths {
+		out[k] = v
+	}
+	return out
+}
+
 // Message is the email text for one tier: what happened to which resource, who did it from where and when,
 // whether it failed, and how to find the event in CloudTrail. subject names the watched resource. KMS's own
 // events (source aws.kms) carry no CloudTrail fields: their detail type and key id say what happened.

@@ -127,6 +127,9 @@ type Targets struct {
 	// name ("arn:PARTITION:cloudformation:REGION:ACCOUNT:stack/NAME/"), which every id of a stack of that
 	// name starts with.
 	StackName, StackArnPrefix string
+	// StackNamePrefix, when set, watches every stack whose name starts with it: the stack instances
+	// StackSets names StackSet-NAME-ID (docs/fleet.md).
+	StackNamePrefix string
 	// DeliveryRoleName is the role CloudTrail uses to write to the audit log group, DeliveryPolicyArn its
 	// customer managed policy.
 	DeliveryRoleName, DeliveryPolicyArn string
@@ -306,14 +309,17 @@ func pipelineScopeGroups(t Targets) [][]any {
 	ourTrail := []any{t.TrailName, map[string]any{"suffix": ":trail/" + t.TrailName}}
 	ourLogGroup := []any{t.LogGroupName, map[string]any{"suffix": ":log-group:" + t.LogGroupName},
 		map[string]any{"suffix": ":log-group:" + t.LogGroupName + ":*"}}
-	trail := []any{
-		// StopLogging, DeleteTrail and UpdateTrail name the trail in "name"; the selector calls in "trailName".
-		map[string]any{"eventSource": source("cloudtrail"),
-			"eventName":         strs("DeleteTrail", "StopLogging", "UpdateTrail"),
-			"requestParameters": req("name", ourTrail...)},
-		map[string]any{"eventSource": source("cloudtrail"),
-			"eventName":         strs("PutEventSelectors", "PutInsightSelectors"),
-			"requestParameters": req("trailName", ourTrail...)},
+	var trail []any
+	if t.TrailName != "" {
+		trail = []any{
+			// StopLogging, DeleteTrail and UpdateTrail name the trail in "name"; the selector calls in "trailName".
+			map[string]any{"eventSource": source("cloudtrail"),
+				"eventName":         strs("DeleteTrail", "StopLogging", "UpdateTrail"),
+				"requestParameters": req("name", ourTrail...)},
+			map[string]any{"eventSource": source("cloudtrail"),
+				"eventName":         strs("PutEventSelectors", "PutInsightSelectors"),
+				"requestParameters": req("trailName", ourTrail...)},
+		}
 	}
 	// The audit log group's alternatives are long at the longest trail name (each names the group up to
 	// three times), so they are spread over three groups.
@@ -395,8 +401,14 @@ func pipelineScopeGroups(t Targets) [][]any {
 			"requestParameters": req("queueUrl", strs(queues...)...)})
 	}
 	var stackAndRole []any
-	if t.StackName != "" {
-		names := []any{t.StackName}
+	if t.StackName != "" || t.StackNamePrefix != "" {
+		var names []any
+		if t.StackName != "" {
+			names = append(names, t.StackName)
+		}
+		if t.StackNamePrefix != "" {
+			names = append(names, map[string]any{"prefix": t.StackNamePrefix})
+		}
 		if t.StackArnPrefix != "" {
 			names = append(names, map[string]any{"prefix": t.StackArnPrefix})
 		}

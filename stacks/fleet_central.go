@@ -1,0 +1,317 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/constructs/alerting"
+	"github.com/kmsguard/kmsguard/constructs/detection"
+)
+
+// MaxTemplateBody is CloudFormation's limit on a template passed inline (TemplateBody), in bytes
+// (docs/aws-facts.md, "Fleet"). A StackSet template over it would need TemplateURL and an asset; kmsguard
+// refuses to synthesize it instead (docs/fleet.md, "Not yet").
+const MaxTemplateBody = 51200
+
+// StackSetTemplate is one StackSet's template: its name, the regions of its instances and the body.
+type StackSetTemplate struct {
+	Name    string
+	Regions []string
+	// Capability is what the template's IAM resources require CloudFormation to be told.
+	Capability string
+	// Body is the template exactly as synthesized, compacted (the TemplateBody).
+	Body string
+}
+
+// CentralStack is the security account's stack in one region: a bus per tier admitting only the
+// organization, the rules rendering the forwarded CloudTrail records into alerts, the two destinations of
+// the standalone design with their dead-letter queues and alarms, the tamper rules on the central
+// pipeline, and in the home region the StackSets.
+type CentralStack struct {
+	awscdk.Stack
+	Region      string
+	Buses       map[string]awsevents.CfnEventBus
+	BusPolicies map[string]awsevents.CfnEventBusPolicy
+	Alerting    *alerting.Alerting
+	Security    *alerting.Alerting
+	DeadLetters []*detection.DeadLetters
+	// Rules are the rendering rules by tier, and the central tamper rules under AuditTamper.Name+"-central".
+	Rules     map[string][]awsevents.CfnRule
+	StackSets []awscloudformation.CfnStackSet
+}
+
+// fleetRoute is one destination of the central rules.
+type fleetRoute struct {
+	id          string
+	topic       awssns.ITopic
+	deadLetters *detection.DeadLetters
+	info        bool
+}
+
+// NewCentralStack builds the central stack of region; stackSets (home region only) are the StackSets it
+// owns.
+func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, stackSets []StackSetTemplate) *CentralStack {
+	name := cfg.CentralStackName(region)
+	stack := awscdk.NewStack(scope, jsii.String(name), &awscdk.StackProps{
+		StackName:             jsii.String(name),
+		Env:                   &awscdk.Environment{Account: jsii.String(cfg.Fleet.SecurityAccount), Region: jsii.String(region)},
+		Description:           jsii.String("kmsguard fleet central stack (" + region + "): alert buses, rendering rules and destinations for the organization " + cfg.Fleet.OrganizationID),
+		TerminationProtection: jsii.Bool(true),
+		AnalyticsReporting:    jsii.Bool(false),
+	})
+	c := &CentralStack{Stack: stack, Region: region, Buses: map[string]awsevents.CfnEventBus{},
+		BusPolicies: map[string]awsevents.CfnEventBusPolicy{}, Rules: map[string][]awsevents.CfnRule{}}
+	lock := cfg.Lock(stack)
+	c.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Lock: lock})
+	c.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security", Lock: lock})
+	topics := []awssns.ITopic{c.Alerting.Topic, c.Security.Topic}
+	c.DeadLetters = []*detection.DeadLetters{
+		detection.NewDeadLetters(stack, cfg.StackName, "", topics),
+		detection.NewDeadLetters(stack, cfg.StackName, "Security", topics),
+	}
+	routes := []fleetRoute{
+		{"AlertTopic", c.Alerting.Topic, c.DeadLetters[0], true},
+		{"SecurityTopic", c.Security.Topic, c.DeadLetters[1], false},
+	}
+
+	for _, tier := range cfg.FleetTiers() {
+		bus := awsevents.NewCfnEventBus(stack, jsii.String(tier.Name+"-bus"), &awsevents.CfnEventBusProps{
+			Name:        jsii.String(cfg.TierBusName(tier)),
+			Description: jsii.String("kmsguard fleet: the member accounts' " + tier.Name + " events"),
+		})
+		c.Buses[tier.Name] = bus
+		c.BusPolicies[tier.Name] = awsevents.NewCfnEventBusPolicy(stack, jsii.String(tier.Name+"-bus-policy"), &awsevents.CfnEventBusPolicyProps{
+			EventBusName: bus.Ref(),
+			StatementId:  jsii.String("AllowOrganizationToPutEvents"),
+			Statement:    BusPolicyStatement(*bus.AttrArn(), cfg.Fleet.OrganizationID),
+		})
+		for i, r := range centralRenderings(tier) {
+			id := fmt.Sprintf("central-%s-%d", tier.Name, i+1)
+			rule := c.renderRule(cfg, tier, id, bus, r, routes)
+			c.Rules[tier.Name] = append(c.Rules[tier.Name], rule)
+		}
+	}
+	c.addTamperRules(cfg, routes)
+	for _, ss := range stackSets {
+		c.StackSets = append(c.StackSets, newStackSet(stack, cfg, ss))
+	}
+	suppressNag(stack, CentralNagSuppressions())
+	// The same warnings as the standalone stack, on every central stack (each is deployed on its own).
+	warnAboutWeakChoices(stack, cfg)
+	return c
+}
+
+// BusPolicyStatement admits events:PutEvents on the bus from the principals of one organization only
+// (aws:PrincipalOrgID, docs/aws-facts.md "Fleet").
+func BusPolicyStatement(busArn, organizationID string) map[string]any {
+	return map[string]any{
+		"Sid":       "AllowOrganizationToPutEvents",
+		"Effect":    "Allow",
+		"Principal": "*",
+		"Action":    "events:PutEvents",
+		"Resource":  busArn,
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": organizationID}},
+	}
+}
+
+// rendering is one central rule on a tier's bus: which forwarded events, and their message.
+type rendering struct {
+	pattern map[string]any
+	attempt bool
+}
+
+var (
+	noErrorCode  = map[string]any{"detail": map[string]any{"errorCode": []any{map[string]any{"exists": false}}}}
+	hasErrorCode = map[string]any{"detail": map[string]any{"errorCode": []any{map[string]any{"exists": true}}}}
+)
+
+// centralRenderings split a tier's forwarded events by message. The member rules chose the events; on
+// key-danger and audit-tamper, a call with an error code is an attempt (the denials went to the denied
+// tier), one without it happened. Every denied event has an error code; key use has none.
+func centralRenderings(tier detection.Tier) []rendering {
+	switch tier.Name {
+	case detection.Denied.Name:
+		return []rendering{{pattern: hasErrorCode}}
+	case detection.KeyUse.Name:
+		return []rendering{{pattern: noErrorCode}}
+	}
+	return []rendering{{pattern: noErrorCode}, {pattern: hasErrorCode, attempt: true}}
+}
+
+// FleetInputPaths are the standalone message's fields, with the account and the region taken from the
+// CloudTrail record inside the forwarded event (recipientAccountId, awsRegion), the key from the record's
+// resources, and the envelope's account and region kept apart: an event forwarded from another bus keeps
+// the CloudTrail record as it was (docs/fleet.md, "How an alert travels").
+func FleetInputPaths() map[string]string {
+	paths := detection.InputPaths()
+	paths["account"] = "$.detail.recipientAccountId"
+	paths["region"] = "$.detail.awsRegion"
+	paths["key"] = "$.detail.resources[0].ARN"
+	paths["envAccount"] = "$.account"
+	paths["envRegion"] = "$.region"
+	return paths
+}
+
+// FleetMessage is the central email text of a tier: the standalone message about the key the CloudTrail
+// record names, and the envelope's origin.
+func FleetMessage(cfg Config, tier detection.Tier, attempt bool) []string {
+	subject := cfg.KeyAlias + " (<key>)"
+	var lines []string
+	if attempt {
+		lines = detection.AttemptMessage(tier, subject)
+	} else {
+		lines = detection.Message(tier, subject)
+	}
+	return append(lines, "Forwarded by: account <envAccount> in <envRegion> (kmsguard fleet, docs/fleet.md)")
+}
+
+// renderRule is one central rule on a tier's bus, with one target per destination that takes the tier.
+// The state is the one the member rules have: a forwarded read-only event (KMS Decrypt) is still a
+// management event delivered through CloudTrail.
+func (c *CentralStack) renderRule(cfg Config, tier detection.Tier, id string, bus awsevents.CfnEventBus, r rendering, routes []fleetRoute) awsevents.CfnRule {
+	var targets []any
+	for _, rt := range routes {
+		if tier.Severity == "info" && !rt.info {
+			continue
+		}
+		targets = append(targets, &awsevents.CfnRule_TargetProperty{
+			Id:  jsii.String(rt.id),
+			Arn: rt.topic.TopicArn(),
+			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
+				InputPathsMap: FleetInputPaths(),
+				InputTemplate: jsii.String(detection.InputTemplate(FleetMessage(cfg, tier, r.attempt))),
+			},
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetters.Queue.QueueArn()},
+		})
+	}
+	rule := awsevents.NewCfnRule(c.Stack, jsii.String(id), &awsevents.CfnRuleProps{
+		Name:         jsii.String(cfg.StackName + "-" + id),
+		Description:  jsii.String(fmt.Sprintf("kmsguard fleet %s (%s), rendered centrally: %s", tier.Name, tier.Severity, tier.Meaning)),
+		EventBusName: bus.Ref(),
+		State:        jsii.String(allRuleState),
+		EventPattern: r.pattern,
+		Targets:      targets,
+	})
+	rule.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)
+	return rule
+}
+
+// stackSetEvents change or remove a StackSet or its instances; CloudTrail records them in the account that
+// calls them, the delegated administrator (docs/aws-facts.md, "Fleet").
+var stackSetEvents = []string{"DeleteStackInstances", "DeleteStackSet", "UpdateStackInstances", "UpdateStackSet"}
+
+// busEvents change who may put events on a bus, or remove it.
+var busEvents = []string{"DeleteEventBus", "PutPermission", "RemovePermission", "UpdateEventBus"}
+
+// FleetTamperPattern matches a change to the fleet's StackSets (in the home region, where they live) or to
+// the central buses and their policies.
+func FleetTamperPattern(cfg Config) map[string]any {
+	ours := []any{map[string]any{"prefix": cfg.StackName + "-"}}
+	return map[string]any{"detail-type": []any{"AWS API Call via CloudTrail"}, "detail": map[string]any{"$or": []any{
+		map[string]any{"eventSource": []any{"cloudformation.amazonaws.com"}, "eventName": strList(stackSetEvents),
+			"requestParameters": map[string]any{"stackSetName": []any{
+				map[string]any{"prefix": cfg.RegionalStackSetName()}, map[string]any{"prefix": cfg.IdentityStackSetName()}}}},
+		map[string]any{"eventSource": []any{"events.amazonaws.com"}, "eventName": strList(busEvents),
+			"requestParameters": map[string]any{"name": ours}},
+		map[string]any{"eventSource": []any{"events.amazonaws.com"}, "eventName": strList(busEvents),
+			"requestParameters": map[string]any{"eventBusName": ours}},
+	}}}
+}
+
+func strList(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// addTamperRules watches the central pipeline on the security account's default bus: the standalone
+// audit-tamper patterns on its topics, keys, queues, rules, alarms and stack, the watchdog, and the fleet's
+// StackSets and buses.
+func (c *CentralStack) addTamperRules(cfg Config, routes []fleetRoute) {
+	stackName := cfg.CentralStackName(c.Region)
+	t := detection.Targets{
+		NamePrefix:          cfg.StackName,
+		KeyAlias:            cfg.KeyAlias,
+		TopicArns:           []string{*c.Alerting.Topic.TopicArn(), *c.Security.Topic.TopicArn()},
+		DeadLetterQueueURLs: []string{*c.DeadLetters[0].Queue.QueueUrl(), *c.DeadLetters[1].Queue.QueueUrl()},
+		AuditKeyArns:        []string{*c.Alerting.Key.KeyArn(), *c.Security.Key.KeyArn()},
+		StackName:           stackName,
+		StackArnPrefix: *c.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
+			ResourceName: jsii.String(stackName + "/"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
+	}
+	patterns := detection.AuditTamperPatterns(t)
+	ids := make([]string, 0, len(patterns)+2)
+	for i := range patterns {
+		ids = append(ids, fmt.Sprintf("%s-%d", detection.AuditTamper.Name, i+1))
+	}
+	patterns = append(patterns, detection.WatchdogPattern(t, detection.RuleWatchers(t)), FleetTamperPattern(cfg))
+	ids = append(ids, detection.WatchdogID, detection.AuditTamper.Name+"-fleet")
+	subject := "the fleet's alert pipeline in the security account (" + stackName + ")"
+	key := detection.AuditTamper.Name + "-central"
+	for i, pattern := range patterns {
+		var targets []any
+		for _, rt := range routes {
+			targets = append(targets, &awsevents.CfnRule_TargetProperty{
+				Id:  jsii.String(rt.id),
+				Arn: rt.topic.TopicArn(),
+				InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
+					InputPathsMap: detection.InputPaths(),
+					InputTemplate: jsii.String(detection.InputTemplate(detection.MessageFor(detection.AuditTamper, subject, pattern))),
+				},
+				DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetters.Queue.QueueArn()},
+			})
+		}
+		rule := awsevents.NewCfnRule(c.Stack, jsii.String(ids[i]), &awsevents.CfnRuleProps{
+			Name:         jsii.String(cfg.StackName + "-" + ids[i]),
+			Description:  jsii.String("kmsguard fleet audit-tamper (critical): " + detection.AuditTamper.Meaning),
+			State:        jsii.String("ENABLED"),
+			EventPattern: pattern,
+			Targets:      targets,
+		})
+		rule.AddMetadata(jsii.String("kmsguard:tier"), detection.AuditTamper.Name)
+		c.Rules[key] = append(c.Rules[key], rule)
+	}
+}
+
+// newStackSet is one service-managed StackSet: auto-deployment to the target OUs' accounts (also those
+// added later), called as the delegated administrator, one account in ten failing at most before an
+// operation stops, a quarter of the accounts at a time, and regions in parallel.
+func newStackSet(stack awscdk.Stack, cfg Config, ss StackSetTemplate) awscloudformation.CfnStackSet {
+	if len(ss.Body) > MaxTemplateBody {
+		panic(fmt.Sprintf("kmsguard: the StackSet template %s is %d bytes, over CloudFormation's inline TemplateBody limit of %d "+
+			"(docs/fleet.md, \"Template size\"); shorten the configured names or lists", ss.Name, len(ss.Body), MaxTemplateBody))
+	}
+	set := awscloudformation.NewCfnStackSet(stack, jsii.String(ss.Name), &awscloudformation.CfnStackSetProps{
+		StackSetName:    jsii.String(ss.Name),
+		PermissionModel: jsii.String("SERVICE_MANAGED"),
+		CallAs:          jsii.String("DELEGATED_ADMIN"),
+		Description:     jsii.String("kmsguard fleet: " + ss.Name + " (docs/fleet.md)"),
+		Capabilities:    jsii.Strings(ss.Capability),
+		AutoDeployment: &awscloudformation.CfnStackSet_AutoDeploymentProperty{
+			Enabled: jsii.Bool(true),
+			// An account leaving the OUs keeps its key (the key is retained anyway: losing it loses every table).
+			RetainStacksOnAccountRemoval: jsii.Bool(true),
+		},
+		ManagedExecution: map[string]any{"Active": true},
+		OperationPreferences: &awscloudformation.CfnStackSet_OperationPreferencesProperty{
+			FailureTolerancePercentage: jsii.Number(10),
+			MaxConcurrentPercentage:    jsii.Number(25),
+			RegionConcurrencyType:      jsii.String("PARALLEL"),
+		},
+		StackInstancesGroup: []any{&awscloudformation.CfnStackSet_StackInstancesProperty{
+			DeploymentTargets: &awscloudformation.CfnStackSet_DeploymentTargetsProperty{OrganizationalUnitIds: jsii.Strings(cfg.Fleet.TargetOus...)},
+			Regions:           jsii.Strings(ss.Regions...),
+		}},
+		TemplateBody: jsii.String(ss.Body),
+	})
+	set.AddMetadata(jsii.String("kmsguard:stackset"), ss.Name)
+	return set
+}

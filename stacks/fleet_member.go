@@ -1,0 +1,307 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudtrail"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/constructs/detection"
+	"github.com/kmsguard/kmsguard/constructs/keyadmin"
+	"github.com/kmsguard/kmsguard/constructs/masterkey"
+	"github.com/kmsguard/kmsguard/constructs/serveruser"
+	"github.com/kmsguard/kmsguard/internal/lockdown"
+)
+
+// Names of the fleet's stacks, StackSets and buses (docs/fleet.md). They derive from stackName, so two
+// fleets with different stack names never collide.
+
+// RegionalStackSetName is the StackSet of the member accounts' regional stacks (key and forwarding rules).
+func (c Config) RegionalStackSetName() string { return c.StackName + "-Regional" }
+
+// IdentityStackSetName is the StackSet of the member accounts' users (one region per account).
+func (c Config) IdentityStackSetName() string { return c.StackName + "-Identity" }
+
+// CentralStackName is the security account's stack in region.
+func (c Config) CentralStackName(region string) string { return c.StackName + "-Central-" + region }
+
+// TierBusName is the central event bus of one tier, the same name in every region: a member forwards each
+// tier to its own bus, so the centre knows the tier of every event without matching it again.
+func (c Config) TierBusName(t detection.Tier) string { return c.StackName + "-" + t.Name }
+
+// FleetTiers are the tiers the fleet forwards and renders: every critical tier, and key use when
+// notifyKeyUse is on.
+func (c Config) FleetTiers() []detection.Tier {
+	tiers := []detection.Tier{detection.KeyDanger, detection.Denied, detection.AuditTamper}
+	if c.NotifyKeyUse {
+		tiers = append(tiers, detection.KeyUse)
+	}
+	return tiers
+}
+
+// StackSetsExecRoleName is the name pattern of the role service-managed StackSets deploys through in every
+// target account, stacksets-exec-* (docs/aws-facts.md, "Fleet"). The member key policy exempts it from the
+// locked changes as the standalone policy exempts the CDK bootstrap's execution role: KMS refuses a key
+// policy that locks out the principal setting it.
+const StackSetsExecRoleName = "stacksets-exec-*"
+
+// allRuleState is the rule state of every forwarding rule: the key-use and key-danger tiers need read-only
+// management events (KMS Decrypt), and forwarding every tier in one state keeps the member's rules alike.
+const allRuleState = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+
+// newStackSetStack is a stack whose template can be a StackSet's TemplateBody: no assets, no bootstrap
+// version parameter or rule (BootstraplessSynthesizer refuses assets), no environment (account and region
+// are the pseudo-parameters of each stack instance).
+func newStackSetStack(scope cdkconstructs.Construct, id, description string) awscdk.Stack {
+	return awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
+		Description:        jsii.String(description),
+		Synthesizer:        awscdk.NewBootstraplessSynthesizer(&awscdk.BootstraplessSynthesizerProps{}),
+		AnalyticsReporting: jsii.Bool(false),
+	})
+}
+
+// memberUserArn is the ARN of a user the identity StackSet creates, in the stack instance's own account.
+func memberUserArn(stack awscdk.Stack, name string) string {
+	return *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+		Resource: jsii.String("user"), ResourceName: jsii.String(name)})
+}
+
+// MemberStack is the regional StackSet template: in every target account and region, the master key with
+// the standalone key policy and the rules that forward each tier's raw events to the central bus of the
+// region. It has no trail and nothing that emails locally.
+type MemberStack struct {
+	awscdk.Stack
+	MasterKey   *masterkey.MasterKey
+	ForwardRole awsiam.Role
+	DeadLetters awssqs.Queue
+	Rules       map[string][]awsevents.CfnRule
+	// Trail and TrailBucket are the member trail (memberTrail=true), else nil.
+	Trail       awscloudtrail.CfnTrail
+	TrailBucket awss3.Bucket
+}
+
+// MemberTrailName is the name of the member trail (memberTrail=true) in every member account-region.
+func (c Config) MemberTrailName() string { return c.StackName + "-member-trail" }
+
+// NewMemberStack builds the regional template of cfg's fleet.
+func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
+	stack := newStackSetStack(scope, cfg.RegionalStackSetName(),
+		"kmsguard fleet member (StackSet "+cfg.RegionalStackSetName()+"): MariaDB master key and the rules forwarding its alerts to the security account")
+	m := &MemberStack{Stack: stack, Rules: map[string][]awsevents.CfnRule{}}
+	// The users come from the identity StackSet. They are named by aws:PrincipalArn conditions, never as
+	// principals, so the key policy does not depend on them existing yet (constructs/masterkey, PolicyDocument).
+	adminArn := memberUserArn(stack, cfg.AdminUserName)
+	serverArn := memberUserArn(stack, cfg.ServerUserName)
+	execRole := *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+		Resource: jsii.String("role"), ResourceName: jsii.String(StackSetsExecRoleName)})
+	accountRoot := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+		Resource: jsii.String("root"), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})
+	m.MasterKey = masterkey.New(stack, "MasterKey", masterkey.Props{
+		Alias:               cfg.KeyAlias,
+		AccountID:           *awscdk.Aws_ACCOUNT_ID(),
+		AccountRootArn:      *accountRoot,
+		KeyUserArns:         []string{serverArn},
+		AdminArn:            adminArn,
+		AllowedCidrs:        cfg.AllowedCidrs,
+		AllowedVpcEndpoints: cfg.AllowedVpcEndpoints,
+		RequireMfa:          cfg.RequireMfa,
+		AdminRequireMfa:     cfg.AdminRequireMfa,
+		Lock:                lockdown.Exemptions{DeployRoleArns: []string{execRole}},
+	})
+
+	// Undelivered forwards wait here for 14 days (EventBridge retries for up to a day first).
+	m.DeadLetters = awssqs.NewQueue(stack, jsii.String("UndeliveredForwards"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	m.DeadLetters.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowKmsguardRulesToDeadLetter"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{m.DeadLetters.QueueArn()},
+		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String(cfg.StackName + "-*"),
+		})}},
+	}))
+
+	// The role EventBridge puts events on the central buses with: a bus in another account that admits an
+	// organization requires one (docs/aws-facts.md, "Fleet").
+	m.ForwardRole = awsiam.NewRole(stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Description: jsii.String("kmsguard fleet: EventBridge forwards the alert tiers to the security account's buses"),
+	})
+	var busArns []*string
+	for _, tier := range cfg.FleetTiers() {
+		busArns = append(busArns, jsii.String(cfg.centralBusArn(stack, tier)))
+	}
+	// A managed policy rather than an inline one (NIST 800-53 R5 IAMNoInlinePolicy).
+	awsiam.NewManagedPolicy(stack, jsii.String("ForwardPolicy"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("kmsguard fleet: put events on the security account's tier buses"),
+		Roles:       &[]awsiam.IRole{m.ForwardRole},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("events:PutEvents"),
+			Resources: &busArns,
+		})},
+	})
+
+	if cfg.Fleet.MemberTrail {
+		m.newMemberTrail(cfg)
+	}
+	t := detection.Targets{
+		KeyArn:     *m.MasterKey.Key.AttrArn(),
+		KeyID:      *m.MasterKey.Key.AttrKeyId(),
+		KeyAlias:   cfg.KeyAlias,
+		AliasArn:   *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Resource: jsii.String("alias"), ResourceName: jsii.String(strings.TrimPrefix(cfg.KeyAlias, "alias/")), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
+		NamePrefix: cfg.StackName,
+		UserArns:   []string{adminArn, serverArn},
+		UserNames:  []string{cfg.AdminUserName, cfg.ServerUserName},
+		// The forwarding path is in the tamper tier: its rules (by name), its queue and its role.
+		DeadLetterQueueURLs: []string{*m.DeadLetters.QueueUrl()},
+		DeliveryRoleName:    *m.ForwardRole.RoleName(),
+		// StackSets names each stack instance StackSet-NAME-ID.
+		StackNamePrefix: "StackSet-" + cfg.RegionalStackSetName() + "-",
+		StackArnPrefix: *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
+			ResourceName: jsii.String("StackSet-" + cfg.RegionalStackSetName() + "-"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
+	}
+	if m.Trail != nil {
+		// The member trail and its bucket are in the audit-tamper tier, like the standalone trail.
+		t.TrailName = cfg.MemberTrailName()
+		t.BucketNames = []string{*m.TrailBucket.BucketName()}
+	}
+	for _, tier := range cfg.FleetTiers() {
+		var patterns []map[string]any
+		switch tier.Name {
+		case detection.KeyDanger.Name:
+			patterns = detection.KeyDangerPatterns(t)
+		case detection.Denied.Name:
+			patterns = detection.DeniedPatterns(t)
+		case detection.AuditTamper.Name:
+			patterns = detection.AuditTamperPatterns(t)
+		case detection.KeyUse.Name:
+			patterns = detection.KeyUsePatterns(t)
+		}
+		ids := make([]string, len(patterns))
+		for i := range patterns {
+			ids[i] = fmt.Sprintf("%s-%d", tier.Name, i+1)
+		}
+		if tier.Name == detection.AuditTamper.Name {
+			// The rules that watch rule changes are watched by the watchdog, as in the standalone stack.
+			patterns = append(patterns, detection.WatchdogPattern(t, detection.RuleWatchers(t)))
+			ids = append(ids, detection.WatchdogID)
+		}
+		for i, pattern := range patterns {
+			m.Rules[tier.Name] = append(m.Rules[tier.Name], m.forwardRule(cfg, tier, ids[i], pattern))
+		}
+	}
+	suppressNag(stack, MemberNagSuppressions(cfg))
+	return m
+}
+
+// newMemberTrail is the memberTrail fallback: a single-region trail of the account's management events,
+// read and write, delivered to a bucket of its own with S3-managed encryption. Only in us-east-1 does it
+// include the global services' (IAM's) events, which are recorded there; elsewhere they would be recorded
+// twice. The bucket policy is CloudTrail's documented one, limited to this trail by aws:SourceArn
+// (docs/aws-facts.md, "Fleet").
+func (m *MemberStack) newMemberTrail(cfg Config) {
+	stack := m.Stack
+	m.TrailBucket = awss3.NewBucket(stack, jsii.String("MemberTrailBucket"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		EnforceSSL:        jsii.Bool(true),
+		MinimumTLSVersion: jsii.Number(1.2),
+		Versioned:         jsii.Bool(true),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	trailArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudtrail"), Resource: jsii.String("trail"),
+		ResourceName: jsii.String(cfg.MemberTrailName()), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
+	cloudtrail := []awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil)}
+	m.TrailBucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AWSCloudTrailAclCheck"),
+		Principals: &cloudtrail,
+		Actions:    jsii.Strings("s3:GetBucketAcl"),
+		Resources:  &[]*string{m.TrailBucket.BucketArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
+	}))
+	m.TrailBucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AWSCloudTrailWrite"),
+		Principals: &cloudtrail,
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  &[]*string{m.TrailBucket.ArnForObjects(jsii.String("AWSLogs/" + *awscdk.Aws_ACCOUNT_ID() + "/*"))},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn, "s3:x-amz-acl": "bucket-owner-full-control"}},
+	}))
+	iamRegion := awscdk.NewCfnCondition(stack, jsii.String("InIamEventRegion"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(iamEventRegion)),
+	})
+	m.Trail = awscloudtrail.NewCfnTrail(stack, jsii.String("MemberTrail"), &awscloudtrail.CfnTrailProps{
+		TrailName:                  jsii.String(cfg.MemberTrailName()),
+		IsLogging:                  jsii.Bool(true),
+		IsMultiRegionTrail:         jsii.Bool(false),
+		IncludeGlobalServiceEvents: awscdk.Fn_ConditionIf(iamRegion.LogicalId(), jsii.Bool(true), jsii.Bool(false)),
+		EnableLogFileValidation:    jsii.Bool(true),
+		S3BucketName:               m.TrailBucket.BucketName(),
+		// Read and write management events: the plugin's Decrypt and GenerateDataKeyWithoutPlaintext are
+		// read-only KMS management events.
+		EventSelectors: &[]*awscloudtrail.CfnTrail_EventSelectorProperty{{
+			ReadWriteType:           jsii.String("All"),
+			IncludeManagementEvents: jsii.Bool(true),
+		}},
+	})
+	m.Trail.Node().AddDependency(m.TrailBucket.Policy())
+	m.Trail.AddMetadata(jsii.String("kmsguard:role"), "member-trail")
+}
+
+// centralBusArn is the ARN of tier's central bus in the stack instance's region.
+func (c Config) centralBusArn(stack awscdk.Stack, tier detection.Tier) string {
+	return *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("events"), Account: jsii.String(c.Fleet.SecurityAccount),
+		Resource: jsii.String("event-bus"), ResourceName: jsii.String(c.TierBusName(tier)), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
+}
+
+// forwardRule is one rule on the member's default bus: the tier's pattern, forwarding the raw event (an
+// event bus target takes no input transformer) to the tier's central bus, with the role and the
+// dead-letter queue.
+func (m *MemberStack) forwardRule(cfg Config, tier detection.Tier, id string, pattern map[string]any) awsevents.CfnRule {
+	rule := awsevents.NewCfnRule(m.Stack, jsii.String(id), &awsevents.CfnRuleProps{
+		Name:         jsii.String(cfg.StackName + "-" + id),
+		Description:  jsii.String(fmt.Sprintf("kmsguard fleet %s (%s), forwarded to the security account: %s", tier.Name, tier.Severity, tier.Meaning)),
+		State:        jsii.String(allRuleState),
+		EventPattern: pattern,
+		Targets: []any{&awsevents.CfnRule_TargetProperty{
+			Id:               jsii.String("CentralBus"),
+			Arn:              jsii.String(cfg.centralBusArn(m.Stack, tier)),
+			RoleArn:          m.ForwardRole.RoleArn(),
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: m.DeadLetters.QueueArn()},
+		}},
+	})
+	rule.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)
+	return rule
+}
+
+// IdentityStack is the identity StackSet template (one region per account): the key administrator and the
+// server user of the standalone stack, by the same names in every member account.
+type IdentityStack struct {
+	awscdk.Stack
+	KeyAdmin   *keyadmin.KeyAdmin
+	ServerUser *serveruser.ServerUser
+}
+
+// NewIdentityStack builds the identity template of cfg's fleet.
+func NewIdentityStack(scope cdkconstructs.Construct, cfg Config) *IdentityStack {
+	stack := newStackSetStack(scope, cfg.IdentityStackSetName(),
+		"kmsguard fleet member identities (StackSet "+cfg.IdentityStackSetName()+"): the key administrator and the MariaDB server user")
+	id := &IdentityStack{
+		Stack:      stack,
+		KeyAdmin:   keyadmin.New(stack, "KeyAdmin", keyadmin.Props{UserName: cfg.AdminUserName, RequireMfa: cfg.AdminRequireMfa}),
+		ServerUser: serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName}),
+	}
+	suppressNag(stack, IdentityNagSuppressions(cfg))
+	return id
+}
