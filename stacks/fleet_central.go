@@ -96,6 +96,9 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 			rule := c.renderRule(cfg, tier, id, bus, r, routes)
 			c.Rules[tier.Name] = append(c.Rules[tier.Name], rule)
 		}
+		if tier.Name == detection.AuditTamper.Name {
+			c.Rules[tier.Name] = append(c.Rules[tier.Name], c.renderAlarmRule(cfg, bus, routes))
+		}
 	}
 	c.addTamperRules(cfg, routes)
 	for _, ss := range stackSets {
@@ -141,7 +144,84 @@ func centralRenderings(tier detection.Tier) []rendering {
 	case detection.KeyUse.Name:
 		return []rendering{{pattern: noErrorCode}}
 	}
+	if tier.Name == detection.AuditTamper.Name {
+		// The members' alarm state changes arrive on this bus too, and have their own rule and message
+		// (renderAlarmRule); they carry no errorCode and would otherwise be rendered as a CloudTrail call.
+		return []rendering{{pattern: notAlarm(noErrorCode)}, {pattern: notAlarm(hasErrorCode), attempt: true}}
+	}
 	return []rendering{{pattern: noErrorCode}, {pattern: hasErrorCode, attempt: true}}
+}
+
+// notAlarm is pattern restricted to events that are not CloudWatch alarm state changes.
+func notAlarm(pattern map[string]any) map[string]any {
+	out := map[string]any{"detail-type": []any{map[string]any{"anything-but": []any{AlarmStateChange}}}}
+	for k, v := range pattern {
+		out[k] = v
+	}
+	return out
+}
+
+// UndeliveredAlarmInputPaths are the fields of a forwarded CloudWatch alarm state change the central email
+// shows. The alarm's ARN names the member's account and region whatever the envelope says.
+func UndeliveredAlarmInputPaths() map[string]string {
+	return map[string]string{
+		"alarm":    "$.detail.alarmName",
+		"alarmArn": "$.resources[0]",
+		"state":    "$.detail.state.value",
+		"previous": "$.detail.previousState.value",
+		"reason":   "$.detail.state.reason",
+		"account":  "$.account",
+		"region":   "$.region",
+		"time":     "$.time",
+	}
+}
+
+// UndeliveredAlarmMessage is the central email of a member's undelivered-forwards alarm: which alarm, in
+// which account and region, its state, and what to do.
+func UndeliveredAlarmMessage(cfg Config) []string {
+	return []string{
+		"[CRITICAL] kmsguard " + detection.AuditTamper.Name + ": member alarm <alarm> is <state> (account <account>, <region>)",
+		"A member account could not forward an event to the security account's buses after EventBridge's retries: " +
+			"an alert of that account and region may be missing. It waits for 14 days in the member's UndeliveredForwards queue.",
+		"",
+		"Alarm:  <alarmArn>",
+		"State:  <state> (was <previous>) at <time>",
+		"Reason: <reason>",
+		"When:   <time> in <region>, account <account>",
+		"",
+		"Read the queue in that account and region: the UndeliveredForwards queue of the stack instance StackSet-" + cfg.RegionalStackSetName() + "-* " +
+			"(aws sqs receive-message --queue-url URL --attribute-names All --message-attribute-names All); " +
+			"each message is the event that was not delivered, with the error (docs/fleet.md, \"Undelivered forwards\").",
+	}
+}
+
+// renderAlarmRule renders the members' undelivered-forwards alarm state changes arriving on the
+// audit-tamper bus, to every destination.
+func (c *CentralStack) renderAlarmRule(cfg Config, bus awsevents.CfnEventBus, routes []fleetRoute) awsevents.CfnRule {
+	var targets []any
+	for _, rt := range routes {
+		targets = append(targets, &awsevents.CfnRule_TargetProperty{
+			Id:  jsii.String(rt.id),
+			Arn: rt.topic.TopicArn(),
+			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
+				InputPathsMap: UndeliveredAlarmInputPaths(),
+				InputTemplate: jsii.String(detection.InputTemplate(UndeliveredAlarmMessage(cfg))),
+			},
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetters.Queue.QueueArn()},
+		})
+	}
+	id := "central-undelivered"
+	rule := awsevents.NewCfnRule(c.Stack, jsii.String(id), &awsevents.CfnRuleProps{
+		Name:         jsii.String(cfg.StackName + "-" + id),
+		Description:  jsii.String("kmsguard fleet audit-tamper (critical), rendered centrally: a member's undelivered-forwards alarm changed state"),
+		EventBusName: bus.Ref(),
+		State:        jsii.String("ENABLED"),
+		EventPattern: map[string]any{"source": []any{"aws.cloudwatch"}, "detail-type": []any{AlarmStateChange},
+			"detail": map[string]any{"alarmName": []any{cfg.UndeliveredForwardsAlarmName()}}},
+		Targets: targets,
+	})
+	rule.AddMetadata(jsii.String("kmsguard:tier"), detection.AuditTamper.Name)
+	return rule
 }
 
 // FleetInputPaths are the standalone message's fields, with the account and the region taken from the

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudtrail"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -82,6 +83,10 @@ type MemberStack struct {
 	ForwardRole awsiam.Role
 	DeadLetters awssqs.Queue
 	Rules       map[string][]awsevents.CfnRule
+	// UndeliveredAlarm turns red when a forward sits in DeadLetters; it has no action (a member emails
+	// nobody): AlarmForward sends its state changes to the central audit-tamper bus instead.
+	UndeliveredAlarm awscloudwatch.Alarm
+	AlarmForward     awsevents.CfnRule
 	// Trail and TrailBucket are the member trail (memberTrail=true), else nil.
 	Trail       awscloudtrail.CfnTrail
 	TrailBucket awss3.Bucket
@@ -201,8 +206,71 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 			m.Rules[tier.Name] = append(m.Rules[tier.Name], m.forwardRule(cfg, tier, ids[i], pattern))
 		}
 	}
+	m.forwardUndeliveredAlarm(cfg)
 	suppressNag(stack, MemberNagSuppressions(cfg))
 	return m
+}
+
+// UndeliveredForwardsAlarmName is the member alarm on the forwarding rules' dead-letter queue. It is named
+// NamePrefix-..., so the member's audit-tamper rules watch its deletion and changes like every kmsguard
+// alarm.
+func (c Config) UndeliveredForwardsAlarmName() string { return c.StackName + "-UndeliveredForwards" }
+
+// AlarmStateChange is the detail type CloudWatch sends to the default event bus, under source
+// aws.cloudwatch, when an alarm changes state (docs/aws-facts.md, "Fleet").
+const AlarmStateChange = "CloudWatch Alarm State Change"
+
+// UndeliveredAlarmPattern matches the member alarm going into ALARM or coming out of it (not its first
+// INSUFFICIENT_DATA to OK on creation, which would mail on every new stack instance).
+func UndeliveredAlarmPattern(alarmArn string) map[string]any {
+	return map[string]any{
+		"source":      []any{"aws.cloudwatch"},
+		"detail-type": []any{AlarmStateChange},
+		"resources":   []any{alarmArn},
+		"detail": map[string]any{"$or": []any{
+			map[string]any{"state": map[string]any{"value": []any{"ALARM"}}},
+			map[string]any{"previousState": map[string]any{"value": []any{"ALARM"}}},
+		}},
+	}
+}
+
+// forwardUndeliveredAlarm alarms on the first forward that EventBridge could not deliver to a central bus
+// after its retries, and forwards the alarm's state changes to the central audit-tamper bus with the same
+// role: the centre renders them (docs/fleet.md, "Undelivered forwards"). A member cannot email, and a
+// forward that fails for good would otherwise wait unseen in the queue for 14 days.
+func (m *MemberStack) forwardUndeliveredAlarm(cfg Config) {
+	m.UndeliveredAlarm = awscloudwatch.NewAlarm(m.Stack, jsii.String("UndeliveredForwardsAlarm"), &awscloudwatch.AlarmProps{
+		AlarmName: jsii.String(cfg.UndeliveredForwardsAlarmName()),
+		AlarmDescription: jsii.String("kmsguard fleet: an event could not be forwarded to the security account's buses; " +
+			"read it from the UndeliveredForwards queue. Its state changes are forwarded to the security account."),
+		Metric: m.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	tier := detection.AuditTamper
+	id := "undelivered-alarm"
+	m.AlarmForward = awsevents.NewCfnRule(m.Stack, jsii.String(id), &awsevents.CfnRuleProps{
+		Name: jsii.String(cfg.StackName + "-" + id),
+		Description: jsii.String("kmsguard fleet " + tier.Name + " (" + tier.Severity + "), forwarded to the security account: " +
+			"the alarm on the undelivered forwards changed state"),
+		// CloudWatch's own event, not a CloudTrail record: the plain state receives it.
+		State:        jsii.String("ENABLED"),
+		// The ARN from the alarm's name, not Fn::GetAtt: the same value, and it does not rely on the emulator
+		// (docs/fleet.md, "What is tested, and how") modelling the alarm.
+		EventPattern: UndeliveredAlarmPattern(*m.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"),
+			Resource: jsii.String("alarm"), ResourceName: jsii.String(cfg.UndeliveredForwardsAlarmName()), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})),
+		Targets: []any{&awsevents.CfnRule_TargetProperty{
+			Id:               jsii.String("CentralBus"),
+			Arn:              jsii.String(cfg.centralBusArn(m.Stack, tier)),
+			RoleArn:          m.ForwardRole.RoleArn(),
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: m.DeadLetters.QueueArn()},
+		}},
+	})
+	m.AlarmForward.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)
+	m.Rules[tier.Name] = append(m.Rules[tier.Name], m.AlarmForward)
 }
 
 // newMemberTrail is the memberTrail fallback: a single-region trail of the account's management events,

@@ -39,7 +39,10 @@ func IdentityNagSuppressions(cfg Config) map[string][]NagSuppression {
 func MemberNagSuppressions(cfg Config) map[string][]NagSuppression {
 	s := map[string][]NagSuppression{
 		"UndeliveredForwards": {{Rule: "AwsSolutions-SQS3", Reason: deadLetterQueueReason +
-			" No alarm watches it yet (docs/fleet.md, \"Not yet\")."}},
+			" Its UndeliveredForwards alarm fires on its first message and is forwarded to the security account."}},
+		"UndeliveredForwardsAlarm": {{Rule: "NIST.800.53.R5-CloudWatchAlarmAction", Reason: "A member account emails nobody: " +
+			"the alarm's state changes reach the security account as EventBridge events (CloudWatch Alarm State Change, " +
+			"forwarded by the undelivered-alarm rule), which render and send them (docs/fleet.md, \"Undelivered forwards\")."}},
 	}
 	if cfg.Fleet.MemberTrail {
 		s["MemberTrail"] = []NagSuppression{

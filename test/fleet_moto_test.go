@@ -272,4 +272,51 @@ func TestFleetAlertTravelsFromMemberToCentralQueueOnMoto(t *testing.T) {
 	if strings.Contains(alert, "account "+memberAccount+" in") || !strings.Contains(alert, "Forwarded by: account 999988887777") {
 		t.Errorf("control: moto no longer rewrites the envelope's account; the test no longer tells the record from the envelope:\n%s", alert)
 	}
+
+	// The member's undelivered-forwards alarm going into ALARM (moto models neither the alarm in
+	// CloudFormation nor CloudWatch's own events: the event is put as CloudWatch would send it) reaches the
+	// central queue rendered by the alarm rule; another alarm of the member (the control) does not.
+	alarmArn := "arn:aws:cloudwatch:" + memberRegion + ":" + memberAccount + ":alarm:"
+	for _, name := range []string{"Other-Alarm", "KmsGuard-UndeliveredForwards"} {
+		ev := alarmStateChange(name, "ALARM", "OK")
+		detail, _ := json.Marshal(ev["detail"])
+		put, err := eventbridge.NewFromConfig(member).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+			Source: aws.String("aws.cloudwatch"), DetailType: aws.String("CloudWatch Alarm State Change"), Detail: aws.String(string(detail)),
+			Resources: []string{alarmArn + name},
+		}}})
+		if err != nil || put.FailedEntryCount != 0 {
+			t.Fatalf("put the member alarm event: %v %+v", err, put)
+		}
+	}
+	bodies = nil
+	for i := 0; i < 5 && len(bodies) == 0; i++ {
+		msgs, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs.Messages {
+			bodies = append(bodies, *m.Body)
+		}
+	}
+	var alarmAlerts []string
+	for _, b := range bodies {
+		if strings.Contains(b, "member alarm") {
+			alarmAlerts = append(alarmAlerts, b)
+		}
+		if strings.Contains(b, "Other-Alarm") {
+			t.Errorf("control: another alarm of the member reached the centre:\n%s", b)
+		}
+	}
+	// withQueueTargets points both destinations at the one queue: one copy each.
+	if len(alarmAlerts) != 2 {
+		t.Fatalf("want the alarm alert rendered for both destinations in the central queue, got %d of %q", len(alarmAlerts), bodies)
+	}
+	t.Logf("the alarm alert rendered in the security account:\n%s", alarmAlerts[0])
+	// moto drops the envelope's resources (the alarm's ARN) when it forwards to another bus, and rewrites its
+	// account: the name and the states are what survive there.
+	for _, want := range []string{"member alarm KmsGuard-UndeliveredForwards is ALARM", "State:  ALARM (was OK)", "Threshold Crossed: 1 datapoint"} {
+		if !strings.Contains(alarmAlerts[0], want) {
+			t.Errorf("the alarm alert does not say %q:\n%s", want, alarmAlerts[0])
+		}
+	}
 }
