@@ -257,7 +257,7 @@ func (m *MemberStack) forwardUndeliveredAlarm(cfg Config) {
 		Description: jsii.String("kmsguard fleet " + tier.Name + " (" + tier.Severity + "), forwarded to the security account: " +
 			"the alarm on the undelivered forwards changed state"),
 		// CloudWatch's own event, not a CloudTrail record: the plain state receives it.
-		State:        jsii.String("ENABLED"),
+		State: jsii.String("ENABLED"),
 		// The ARN from the alarm's name, not Fn::GetAtt: the same value, and it does not rely on the emulator
 		// (docs/fleet.md, "What is tested, and how") modelling the alarm.
 		EventPattern: UndeliveredAlarmPattern(*m.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"),
