@@ -15,10 +15,14 @@ const (
 )
 
 // DangerEvents are the calls that change who can use the master key or whether it exists. A successful one
-// is critical even when it was meant: it must be seen by a human.
+// is critical even when it was meant: it must be seen by a human. ReplicateKey (a copy of a multi-Region key
+// in another region, with a key policy of the caller's choosing) and UpdatePrimaryRegion (which key is the
+// primary) apply only to multi-Region keys (docs/fleet.md, "Multi-Region key"); on a single-Region key
+// they fail, and the failure alerts as an attempt.
 var DangerEvents = []string{
 	"CancelKeyDeletion", "CreateAlias", "CreateGrant", "DeleteAlias", "DisableKey", "DisableKeyRotation",
-	"EnableKey", "PutKeyPolicy", "RetireGrant", "RevokeGrant", "ScheduleKeyDeletion", "UpdateAlias",
+	"EnableKey", "PutKeyPolicy", "ReplicateKey", "RetireGrant", "RevokeGrant", "ScheduleKeyDeletion", "UpdateAlias",
+	"UpdatePrimaryRegion",
 }
 
 // KeyGoneEvents are what KMS itself records, as AwsServiceEvent, when a key becomes unusable for good: the
