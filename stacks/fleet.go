@@ -68,8 +68,13 @@ func NewFleet(app awscdk.App, cfg Config) (*Fleet, error) {
 			return nil, fmt.Errorf("StackSet template %s: %w", s.name, err)
 		}
 		if body.Len() > MaxTemplateBody {
+			fix := "shorten keyAlias or name fewer allowedCidrs/allowedVpcEndpoints"
+			if cfg.Fleet.MultiRegionKey {
+				fix = "shorten stackName, adminUserName, serverUserName or keyAlias, name fewer allowedCidrs/allowedVpcEndpoints, " +
+					"or turn off multiRegionKey or memberTrail (each adds to the regional template)"
+			}
 			return nil, fmt.Errorf("kmsguard: the StackSet template %s is %d bytes, over CloudFormation's inline TemplateBody limit of %d bytes "+
-				"(docs/fleet.md, \"Template size\"); shorten keyAlias or name fewer allowedCidrs/allowedVpcEndpoints", s.name, body.Len(), MaxTemplateBody)
+				"(docs/fleet.md, \"Template size\"); %s", s.name, body.Len(), MaxTemplateBody, fix)
 		}
 		sets = append(sets, StackSetTemplate{Name: s.name, Regions: s.regions, Capability: s.capability, Body: body.String()})
 	}

@@ -380,12 +380,8 @@ func newStackSet(stack awscdk.Stack, cfg Config, ss StackSetTemplate) awscloudfo
 			// An account leaving the OUs keeps its key (the key is retained anyway: losing it loses every table).
 			RetainStacksOnAccountRemoval: jsii.Bool(true),
 		},
-		ManagedExecution: map[string]any{"Active": true},
-		OperationPreferences: &awscloudformation.CfnStackSet_OperationPreferencesProperty{
-			FailureTolerancePercentage: jsii.Number(10),
-			MaxConcurrentPercentage:    jsii.Number(25),
-			RegionConcurrencyType:      jsii.String("PARALLEL"),
-		},
+		ManagedExecution:     map[string]any{"Active": true},
+		OperationPreferences: operationPreferences(cfg, ss),
 		StackInstancesGroup: []any{&awscloudformation.CfnStackSet_StackInstancesProperty{
 			DeploymentTargets: &awscloudformation.CfnStackSet_DeploymentTargetsProperty{OrganizationalUnitIds: jsii.Strings(cfg.Fleet.TargetOus...)},
 			Regions:           jsii.Strings(ss.Regions...),
@@ -394,4 +390,21 @@ func newStackSet(stack awscdk.Stack, cfg Config, ss StackSetTemplate) awscloudfo
 	})
 	set.AddMetadata(jsii.String("kmsguard:stackset"), ss.Name)
 	return set
+}
+
+// operationPreferences are the StackSet's: regions in parallel, except for the regional StackSet of a
+// multi-Region key, whose replicas need the home region's primary first: one region at a time, in the
+// order of regions, home first (docs/fleet.md, "Multi-Region key"). An operation stopped in a region
+// is not attempted in the regions after it.
+func operationPreferences(cfg Config, ss StackSetTemplate) *awscloudformation.CfnStackSet_OperationPreferencesProperty {
+	p := &awscloudformation.CfnStackSet_OperationPreferencesProperty{
+		FailureTolerancePercentage: jsii.Number(10),
+		MaxConcurrentPercentage:    jsii.Number(25),
+		RegionConcurrencyType:      jsii.String("PARALLEL"),
+	}
+	if cfg.Fleet.MultiRegionKey && ss.Name == cfg.RegionalStackSetName() {
+		p.RegionConcurrencyType = jsii.String("SEQUENTIAL")
+		p.RegionOrder = jsii.Strings(cfg.Fleet.Regions...)
+	}
+	return p
 }

@@ -31,6 +31,10 @@ type FleetConfig struct {
 	// read and write), the fallback when the organization trail does not feed the members' EventBridge
 	// (docs/fleet.md, "The organization trail"). It is a paid second copy of those events.
 	MemberTrail bool
+	// MultiRegionKey makes the master key a multi-Region primary key in the home region, with a replica of
+	// it (same key id and key material, the same key policy) in every other region of each member account
+	// (docs/fleet.md, "Multi-Region key").
+	MultiRegionKey bool
 }
 
 // fleetFields are the context keys of the fleet shape, after the standalone keys (README.md's table follows
@@ -42,6 +46,7 @@ var fleetFields = []field{
 	{"targetOus", list(func(c *Config) *[]string { return &c.Fleet.TargetOus })},
 	{"regions", list(func(c *Config) *[]string { return &c.Fleet.Regions })},
 	{"memberTrail", boolean(func(c *Config) *bool { return &c.Fleet.MemberTrail })},
+	{"multiRegionKey", boolean(func(c *Config) *bool { return &c.Fleet.MultiRegionKey })},
 }
 
 func init() { fields = append(fields, fleetFields...) }
@@ -112,7 +117,8 @@ func (c Config) fleetProblems() Problems {
 			key string
 			on  bool
 		}{{"organizationId", f.OrganizationID != ""}, {"securityAccount", f.SecurityAccount != ""},
-			{"targetOus", len(f.TargetOus) > 0}, {"regions", len(f.Regions) > 0}, {"memberTrail", f.MemberTrail}} {
+			{"targetOus", len(f.TargetOus) > 0}, {"regions", len(f.Regions) > 0}, {"memberTrail", f.MemberTrail},
+			{"multiRegionKey", f.MultiRegionKey}} {
 			if set.on {
 				p.Add(set.key, "is only used with deployment=org (docs/fleet.md); set \"deployment\": \"org\", or remove %s", set.key)
 			}

@@ -119,8 +119,9 @@ func TestOrgRequiresItsSettings(t *testing.T) {
 // TestFleetSettingsWithoutOrgAreRefused: a fleet setting in a standalone configuration would be silently
 // ignored; it is an error naming the fix. So is an unknown shape.
 func TestFleetSettingsWithoutOrgAreRefused(t *testing.T) {
-	_, err := ParseConfig(withSafety(map[string]any{"regions": "us-east-1", "securityAccount": "111122223333", "memberTrail": true}))
+	_, err := ParseConfig(withSafety(map[string]any{"regions": "us-east-1", "securityAccount": "111122223333", "memberTrail": true, "multiRegionKey": true}))
 	if err == nil || !strings.Contains(err.Error(), "regions: is only used with deployment=org") ||
+		!strings.Contains(err.Error(), "multiRegionKey: is only used with deployment=org") ||
 		!strings.Contains(err.Error(), "memberTrail: is only used with deployment=org") ||
 		!strings.Contains(err.Error(), "securityAccount: is only used with deployment=org") {
 		t.Errorf("got %v", err)

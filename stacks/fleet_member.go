@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -87,6 +89,11 @@ type MemberStack struct {
 	// nobody): AlarmForward sends its state changes to the central audit-tamper bus instead.
 	UndeliveredAlarm awscloudwatch.Alarm
 	AlarmForward     awsevents.CfnRule
+	// Replica and PrimaryKeyArn are the replica key (created in every region but the home one) and the
+	// secret that carries the primary key's ARN to those regions (created in the home region), with
+	// multiRegionKey; else nil.
+	Replica       awskms.CfnReplicaKey
+	PrimaryKeyArn awssecretsmanager.CfnSecret
 	// Trail and TrailBucket are the member trail (memberTrail=true), else nil.
 	Trail       awscloudtrail.CfnTrail
 	TrailBucket awss3.Bucket
@@ -108,7 +115,7 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		Resource: jsii.String("role"), ResourceName: jsii.String(StackSetsExecRoleName)})
 	accountRoot := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
 		Resource: jsii.String("root"), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})
-	m.MasterKey = masterkey.New(stack, "MasterKey", masterkey.Props{
+	keyProps := masterkey.Props{
 		Alias:               cfg.KeyAlias,
 		AccountID:           *awscdk.Aws_ACCOUNT_ID(),
 		AccountRootArn:      *accountRoot,
@@ -119,7 +126,14 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		RequireMfa:          cfg.RequireMfa,
 		AdminRequireMfa:     cfg.AdminRequireMfa,
 		Lock:                lockdown.Exemptions{DeployRoleArns: []string{execRole}},
-	})
+		MultiRegion:         cfg.Fleet.MultiRegionKey,
+	}
+	m.MasterKey = masterkey.New(stack, "MasterKey", keyProps)
+	// The key the rules watch: the master key, or in a replica region its replica (same key id).
+	keyArn, keyID := *m.MasterKey.Key.AttrArn(), *m.MasterKey.Key.AttrKeyId()
+	if cfg.Fleet.MultiRegionKey {
+		keyArn, keyID = m.multiRegionKey(cfg, keyProps)
+	}
 
 	// Undelivered forwards wait here for 14 days (EventBridge retries for up to a day first).
 	m.DeadLetters = awssqs.NewQueue(stack, jsii.String("UndeliveredForwards"), &awssqs.QueueProps{
@@ -161,8 +175,8 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		m.newMemberTrail(cfg)
 	}
 	t := detection.Targets{
-		KeyArn:     *m.MasterKey.Key.AttrArn(),
-		KeyID:      *m.MasterKey.Key.AttrKeyId(),
+		KeyArn:     keyArn,
+		KeyID:      keyID,
 		KeyAlias:   cfg.KeyAlias,
 		AliasArn:   *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Resource: jsii.String("alias"), ResourceName: jsii.String(strings.TrimPrefix(cfg.KeyAlias, "alias/")), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
 		NamePrefix: cfg.StackName,
@@ -209,6 +223,53 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 	m.forwardUndeliveredAlarm(cfg)
 	suppressNag(stack, MemberNagSuppressions(cfg))
 	return m
+}
+
+// PrimaryKeyArnSecretName is the secret, in the home region of every member account and replicated to its
+// other regions, whose value is the ARN of the multi-Region primary key (multiRegionKey).
+func (c Config) PrimaryKeyArnSecretName() string { return c.StackName + "-primary-key-arn" }
+
+// multiRegionKey makes the master key a multi-Region primary in the home region and a replica of it in
+// every other region of the stack instance's account, and returns the ARN and the id of the key of the
+// instance's region. A replica must name its primary's ARN, whose key id KMS chooses when the primary is
+// created, in another region: no CloudFormation function reads another region. The home region's instance
+// therefore writes the ARN into a Secrets Manager secret replicated to the other regions, and each replica
+// region's instance reads its local copy with a secretsmanager dynamic reference (docs/aws-facts.md,
+// "Fleet"). That needs the home region's instance first: the StackSet deploys regions one at a time, home
+// first (newStackSet); docs/fleet.md, "Multi-Region key", says what happens otherwise.
+func (m *MemberStack) multiRegionKey(cfg Config, props masterkey.Props) (arn, id string) {
+	stack := m.Stack
+	home := awscdk.NewCfnCondition(stack, jsii.String("IsPrimaryKeyRegion"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(cfg.HomeRegion())),
+	})
+	replicaRegion := awscdk.NewCfnCondition(stack, jsii.String("IsReplicaKeyRegion"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(home),
+	})
+	m.MasterKey.Key.CfnOptions().SetCondition(home)
+	var replicas []any
+	for _, r := range cfg.Fleet.Regions[1:] {
+		replicas = append(replicas, &awssecretsmanager.CfnSecret_ReplicaRegionProperty{Region: jsii.String(r)})
+	}
+	m.PrimaryKeyArn = awssecretsmanager.NewCfnSecret(stack, jsii.String("PrimaryKeyArn"), &awssecretsmanager.CfnSecretProps{
+		Name:           jsii.String(cfg.PrimaryKeyArnSecretName()),
+		Description:    jsii.String("kmsguard fleet: the ARN of the multi-Region master key's primary, read by the replica regions' stack instances (not a secret)"),
+		SecretString:   m.MasterKey.Key.AttrArn(),
+		ReplicaRegions: replicas,
+	})
+	m.PrimaryKeyArn.CfnOptions().SetCondition(home)
+	// The ARN of a retained key: nothing is lost if the secret goes with the stack.
+	m.PrimaryKeyArn.ApplyRemovalPolicy(awscdk.RemovalPolicy_DESTROY, nil)
+	// The dynamic reference is assembled by Fn::Sub with its outer braces as variables: the regional
+	// template is also the TemplateBody of the central stack's StackSet, and CloudFormation would resolve a
+	// literal dynamic reference there, in the security account (docs/fleet.md, "Multi-Region key").
+	dynamicRef := awscdk.Fn_Sub(jsii.String("${Open}{resolve:secretsmanager:"+cfg.PrimaryKeyArnSecretName()+":SecretString}${Close}"),
+		&map[string]*string{"Open": jsii.String("{"), "Close": jsii.String("}")})
+	m.Replica = masterkey.NewReplica(stack, "MasterKeyReplica", props, *dynamicRef)
+	m.Replica.CfnOptions().SetCondition(replicaRegion)
+	arn = *awscdk.Token_AsString(awscdk.Fn_ConditionIf(home.LogicalId(), m.MasterKey.Key.AttrArn(), m.Replica.AttrArn()), nil)
+	id = *awscdk.Token_AsString(awscdk.Fn_ConditionIf(home.LogicalId(), m.MasterKey.Key.AttrKeyId(), m.Replica.AttrKeyId()), nil)
+	m.MasterKey.Alias.SetTargetKeyId(jsii.String(id))
+	return arn, id
 }
 
 // UndeliveredForwardsAlarmName is the member alarm on the forwarding rules' dead-letter queue. It is named

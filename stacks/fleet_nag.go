@@ -44,6 +44,15 @@ func MemberNagSuppressions(cfg Config) map[string][]NagSuppression {
 			"the alarm's state changes reach the security account as EventBridge events (CloudWatch Alarm State Change, " +
 			"forwarded by the undelivered-alarm rule), which render and send them (docs/fleet.md, \"Undelivered forwards\")."}},
 	}
+	if cfg.Fleet.MultiRegionKey {
+		notSecret := "The secret holds the ARN of the multi-Region primary key, which is not secret: the replica regions' " +
+			"stack instances read it because no CloudFormation function reads another region (docs/fleet.md, \"Multi-Region key\")."
+		s["PrimaryKeyArn"] = []NagSuppression{
+			{Rule: "AwsSolutions-SMG4", Reason: notSecret + " Rotating it would break the replicas' reference."},
+			{Rule: "NIST.800.53.R5-SecretsManagerRotationEnabled", Reason: notSecret + " Rotating it would break the replicas' reference."},
+			{Rule: "NIST.800.53.R5-SecretsManagerUsingKMSKey", Reason: notSecret + " The AWS managed key suffices; a customer managed key would need its own policy in every region."},
+		}
+	}
 	if cfg.Fleet.MemberTrail {
 		s["MemberTrail"] = []NagSuppression{
 			{Rule: "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled", Reason: "The member trail exists to feed EventBridge, " +

@@ -23,7 +23,7 @@ import (
 func TestCfnLintFleet(t *testing.T) {
 	bin := requireTool(t, "cfn-lint", "pip install cfn-lint==1.51.0")
 	var files []string
-	for _, name := range []string{"fleet", "fleet-longest"} {
+	for _, name := range []string{"fleet", "fleet-longest", "fleet-mrk"} {
 		s := synthFleet(t, name)
 		for _, n := range s.Stacks {
 			files = append(files, filepath.Join(s.Dir, n+".template.json"))
@@ -198,12 +198,14 @@ func nagFleet(t *testing.T, name string, extra func(*stacks.MemberStack)) map[st
 // resources with reasons (docs/checks.md). The control adds a bare queue to the member stack, which the
 // packs must report.
 func TestNagFleetPacks(t *testing.T) {
-	for stack, findings := range nagFleet(t, "fleet-longest", nil) {
-		for _, f := range findings {
-			if kmsguardOwn(f) {
-				continue // the configuration warnings (TestFleetWarnsAboutWeakChoices)
+	for _, name := range []string{"fleet-longest", "fleet-mrk"} {
+		for stack, findings := range nagFleet(t, name, nil) {
+			for _, f := range findings {
+				if kmsguardOwn(f) {
+					continue // the configuration warnings (TestFleetWarnsAboutWeakChoices)
+				}
+				t.Errorf("%s %s: %s %s: %s", name, stack, f.level, f.path, f.text)
 			}
-			t.Errorf("%s: %s %s: %s", stack, f.level, f.path, f.text)
 		}
 	}
 	found := false
@@ -228,7 +230,11 @@ func TestFleetNagSuppressionsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sups := range []map[string][]stacks.NagSuppression{stacks.CentralNagSuppressions(), stacks.MemberNagSuppressions(cfg), stacks.IdentityNagSuppressions(cfg)} {
+	mrk, err := stacks.ParseConfig(fleetConfigs["fleet-mrk"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sups := range []map[string][]stacks.NagSuppression{stacks.CentralNagSuppressions(), stacks.MemberNagSuppressions(cfg), stacks.MemberNagSuppressions(mrk), stacks.IdentityNagSuppressions(cfg)} {
 		for rel, list := range sups {
 			for _, s := range list {
 				if !strings.Contains(string(doc), "`"+rel+"`") || !strings.Contains(string(doc), s.Rule) {

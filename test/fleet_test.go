@@ -63,6 +63,36 @@ var fleetConfigs = map[string]map[string]any{
 		"memberTrail":         true,
 		"alertEmails":         "dba@example.com",
 	},
+	// fleet-mrk has a multi-Region key (docs/fleet.md, "Multi-Region key") in three regions, home first. The
+	// quota checker reads every template at the longest stack name whatever the configuration's.
+	"fleet-mrk": {
+		"deployment":      "org",
+		"organizationId":  "o-a1b2c3d4e5",
+		"securityAccount": "999988887777",
+		"targetOus":       []any{"ou-ab12-cdefgh34"},
+		"regions":         []any{"eu-west-1", "us-east-1", "ap-southeast-4"},
+		"allowedCidrs":    "203.0.113.0/24, 198.51.100.7/32",
+		"multiRegionKey":  true,
+		"alertEmails":     "dba@example.com",
+	},
+	// fleet-mrk-longest is fleet-mrk at the longest stack and user names, with MFA and the member trail: the
+	// replica's second key policy and the key chosen per region in every rule take the regional template over
+	// the inline limit, which the synth refuses (TestMultiRegionKeyTemplateOverTheInlineLimitIsRefused).
+	"fleet-mrk-longest": {
+		"deployment":      "org",
+		"stackName":       "K" + strings.Repeat("s", 39),
+		"organizationId":  "o-" + strings.Repeat("a", 32),
+		"securityAccount": "999988887777",
+		"targetOus":       []any{"ou-ab12-cdefgh34"},
+		"regions":         []any{"eu-west-1", "us-east-1", "ap-southeast-4"},
+		"allowedCidrs":    "203.0.113.0/24, 198.51.100.7/32",
+		"adminUserName":   "A" + strings.Repeat("d", 63),
+		"serverUserName":  "S" + strings.Repeat("v", 63),
+		"requireMfa":      true,
+		"memberTrail":     true,
+		"multiRegionKey":  true,
+		"alertEmails":     "dba@example.com",
+	},
 }
 
 // FleetSynth is one synthesized fleet: every template file as written to cdk.out, by name.

@@ -30,6 +30,9 @@ type Props struct {
 	// Lock names who may still replace the key policy or schedule the key's deletion: the break-glass
 	// principals (with MFA) and the role that deploys the stack. Everyone else is denied both.
 	Lock lockdown.Exemptions
+	// MultiRegion makes the key a multi-Region primary key; its policy then also grants and locks
+	// MultiRegionActions (the deploy role creates the replicas).
+	MultiRegion bool
 }
 
 // Validate reports every problem at once, by field name.
@@ -101,6 +104,9 @@ func New(scope cdkconstructs.Construct, id string, props Props) *MasterKey {
 		PendingWindowInDays: jsii.Number(30),
 		KeyPolicy:           PolicyDocument(props),
 	})
+	if props.MultiRegion {
+		key.SetMultiRegion(jsii.Bool(true))
+	}
 	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	key.AddMetadata(jsii.String("kmsguard:role"), "master-key")
 	// L1: the L2 Alias's nested id would replace the retained alias.
@@ -110,4 +116,22 @@ func New(scope cdkconstructs.Construct, id string, props Props) *MasterKey {
 	})
 	alias.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	return &MasterKey{Construct: c, Key: key, Alias: alias}
+}
+
+// NewReplica creates a multi-Region replica of the primary key primaryKeyArn in the stack's region, with the
+// same key policy as the primary (PolicyDocument of the same props: KMS shares key material and key id
+// between the two, never the policy). It is retained like the key.
+func NewReplica(scope cdkconstructs.Construct, id string, props Props, primaryKeyArn string) awskms.CfnReplicaKey {
+	if err := props.Validate(); err != nil {
+		panic(fmt.Sprintf("masterkey: %v", err))
+	}
+	replica := awskms.NewCfnReplicaKey(scope, jsii.String(id), &awskms.CfnReplicaKeyProps{
+		Description:         jsii.String("kmsguard: MariaDB aws_key_management master key (multi-Region replica)"),
+		PrimaryKeyArn:       jsii.String(primaryKeyArn),
+		PendingWindowInDays: jsii.Number(30),
+		KeyPolicy:           PolicyDocument(props),
+	})
+	replica.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	replica.AddMetadata(jsii.String("kmsguard:role"), "master-key-replica")
+	return replica
 }

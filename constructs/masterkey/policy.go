@@ -1,6 +1,10 @@
 package masterkey
 
-import "github.com/kmsguard/kmsguard/internal/lockdown"
+import (
+	"slices"
+
+	"github.com/kmsguard/kmsguard/internal/lockdown"
+)
 
 // cryptoActions are the operations that touch key material; every restriction (network, MFA) denies all of
 // them, with wildcards so that future GenerateDataKey*/ReEncrypt* variants are denied too.
@@ -45,6 +49,12 @@ var AdministrationActions = []string{
 	"kms:UpdateKeyDescription",
 }
 
+// MultiRegionActions are what only a multi-Region key accepts: a replica in another region (created with a
+// key policy of the caller's choosing, so as dangerous as a new key policy) and a change of primary region.
+// With Props.MultiRegion they are granted to the account like the other administration actions, for the
+// deploy role's replicas, and then locked like PutKeyPolicy (docs/fleet.md, "Multi-Region key").
+var MultiRegionActions = []string{"kms:ReplicateKey", "kms:UpdatePrimaryRegion"}
+
 // mfaAbsent matches requests without MFA. BoolIfExists matters: long-term access keys carry no
 // aws:MultiFactorAuthPresent key at all, and a plain Bool condition would not match (and not deny) them.
 var mfaAbsent = map[string]any{"BoolIfExists": map[string]any{"aws:MultiFactorAuthPresent": "false"}}
@@ -63,7 +73,7 @@ var mfaAbsent = map[string]any{"BoolIfExists": map[string]any{"aws:MultiFactorAu
 // KeyPrincipalReplaced alarms report both calls.
 func PolicyDocument(p Props) map[string]any {
 	statements := []any{
-		statement("KeyAdministration", "Allow", aws(p.AccountRootArn), AdministrationActions, nil),
+		statement("KeyAdministration", "Allow", aws(p.AccountRootArn), p.administrationActions(), nil),
 		statement("AllowUseOfTheKey", "Allow", aws("*"), UseActions, principalIs(p.AccountID, p.KeyUserArns...)),
 		statement("AllowEnableDisable", "Allow", aws("*"), ToggleActions, principalIs(p.AccountID, p.AdminArn)),
 	}
@@ -81,11 +91,25 @@ func PolicyDocument(p Props) map[string]any {
 	// Locked changes (docs/aws-facts.md, "Locked changes"): a new key policy could undo every statement
 	// above, and a deletion loses every table. Only the break-glass principals (with MFA) and the deploy
 	// role may make them, and nobody may schedule a deletion with less than 30 days to cancel it.
-	for _, st := range p.Lock.Deny("DenyKeyPolicyAndDeletion", lockdown.MasterKeyActions, "*") {
+	locked := lockdown.MasterKeyActions
+	if p.MultiRegion {
+		locked = append(append([]string{}, locked...), MultiRegionActions...)
+	}
+	for _, st := range p.Lock.Deny("DenyKeyPolicyAndDeletion", locked, "*") {
 		statements = append(statements, st)
 	}
 	statements = append(statements, lockdown.MinimumDeletionWindow("DenyShortDeletionWindow"))
 	return map[string]any{"Version": "2012-10-17", "Statement": statements}
+}
+
+// administrationActions are AdministrationActions, and MultiRegionActions for a multi-Region key.
+func (p Props) administrationActions() []string {
+	if !p.MultiRegion {
+		return AdministrationActions
+	}
+	out := append(append([]string{}, AdministrationActions...), MultiRegionActions...)
+	slices.Sort(out)
+	return out
 }
 
 // networkCondition denies a request that comes neither from an allowed public range nor through an allowed

@@ -44,6 +44,7 @@ var nameRules = map[string]nameRule{
 	"AWS::CloudWatch::Dashboard": {"DashboardName", 255, false},
 	"AWS::KMS::Alias":            {"AliasName", 256, false},
 	"AWS::KMS::Key":              {"", 0, false},
+	"AWS::KMS::ReplicaKey":       {"", 0, false},
 	"AWS::SNS::Subscription":     {"", 0, false},
 }
 
@@ -68,6 +69,7 @@ func Longest(t *Template, stackNameLength int, values map[string]string) *Resolv
 		},
 	}
 	r.Fallback = func(ref Ref) (string, bool) { return longestOf(r, t, stack, ref) }
+	r.LongestIf = true
 	return r
 }
 
@@ -157,9 +159,9 @@ func longestOf(r *Resolver, t *Template, stack string, ref Ref) (string, bool) {
 		return arn("cloudwatch", p.Region, p.AccountID, "alarm:"+name()), true
 	case "AWS::CloudWatch::Dashboard|":
 		return name(), true
-	case "AWS::KMS::Key|", "AWS::KMS::Key|KeyId":
+	case "AWS::KMS::Key|", "AWS::KMS::Key|KeyId", "AWS::KMS::ReplicaKey|", "AWS::KMS::ReplicaKey|KeyId":
 		return LongestKeyID, true
-	case "AWS::KMS::Key|Arn":
+	case "AWS::KMS::Key|Arn", "AWS::KMS::ReplicaKey|Arn":
 		return arn("kms", p.Region, p.AccountID, "key/"+LongestKeyID), true
 	case "AWS::KMS::Alias|":
 		return name(), true

@@ -69,6 +69,10 @@ type Resolver struct {
 	Pseudo Pseudo
 	// Fallback is asked for any reference not known otherwise; ok false leaves it unresolved.
 	Fallback func(Ref) (string, bool)
+	// LongestIf resolves an Fn::If to the longer of its two values, whatever the condition (Longest sets
+	// it: a quota must hold in every region, whichever branch applies there). Otherwise Fn::If evaluates
+	// its condition from the template's Conditions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition).
+	LongestIf bool
 }
 
 // Unresolved is one reference or function a Resolver could not evaluate.
@@ -203,6 +207,32 @@ func (c *resolveCtx) eval(m map[string]any) (any, bool) {
 				out[i] = p
 			}
 			return out, ok
+		case "Fn::If":
+			a, ok := arg.([]any)
+			if !ok || len(a) != 3 {
+				break
+			}
+			if c.r.LongestIf {
+				x, okx := c.scalar(a[1])
+				y, oky := c.scalar(a[2])
+				if len(y) > len(x) {
+					return y, oky
+				}
+				return x, okx
+			}
+			name, _ := a[0].(string)
+			holds, ok := c.condition(name)
+			if !ok {
+				return c.unresolve(m, "Fn::If on a condition that cannot be evaluated"), false
+			}
+			branch := a[2]
+			if holds {
+				branch = a[1]
+			}
+			if bm, isMap := branch.(map[string]any); isMap && IsIntrinsic(bm) {
+				return c.eval(bm)
+			}
+			return c.walk(branch), true
 		case "Fn::Sub":
 			return c.sub(arg)
 		case "Fn::Base64":
@@ -375,4 +405,68 @@ func (c *resolveCtx) unresolve(what any, reason string) string {
 		c.unresolved = append(c.unresolved, Unresolved{What: desc, Reason: reason})
 	}
 	return UnresolvedPrefix + desc
+}
+
+// condition evaluates the template's condition name.
+func (c *resolveCtx) condition(name string) (bool, bool) {
+	if c.r.Template == nil {
+		return false, false
+	}
+	expr, ok := c.r.Template.Conditions[name]
+	if !ok || c.seen["condition:"+name] {
+		return false, false
+	}
+	c.seen["condition:"+name] = true
+	defer delete(c.seen, "condition:"+name)
+	return c.conditionExpr(expr)
+}
+
+// conditionExpr evaluates a condition function: Fn::Equals, Fn::Not, Fn::And, Fn::Or, or a reference to
+// another condition.
+func (c *resolveCtx) conditionExpr(v any) (bool, bool) {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		return false, false
+	}
+	for fn, arg := range m {
+		if fn == "Condition" {
+			name, _ := arg.(string)
+			return c.condition(name)
+		}
+		a, ok := arg.([]any)
+		if !ok {
+			return false, false
+		}
+		switch fn {
+		case "Fn::Equals":
+			if len(a) != 2 {
+				return false, false
+			}
+			x, okx := c.scalar(a[0])
+			y, oky := c.scalar(a[1])
+			return x == y, okx && oky
+		case "Fn::Not":
+			if len(a) != 1 {
+				return false, false
+			}
+			b, ok := c.conditionExpr(a[0])
+			return !b, ok
+		case "Fn::And", "Fn::Or":
+			and := fn == "Fn::And"
+			out := and
+			for _, e := range a {
+				b, ok := c.conditionExpr(e)
+				if !ok {
+					return false, false
+				}
+				if and {
+					out = out && b
+				} else {
+					out = out || b
+				}
+			}
+			return out, true
+		}
+	}
+	return false, false
 }
