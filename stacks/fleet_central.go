@@ -2,10 +2,13 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -44,6 +47,10 @@ type CentralStack struct {
 	// Rules are the rendering rules by tier, and the central tamper rules under AuditTamper.Name+"-central".
 	Rules     map[string][]awsevents.CfnRule
 	StackSets []awscloudformation.CfnStackSet
+	// OrgTrailAlarms are the metric filters and alarms on orgTrailLogGroup (home region only, when set), and
+	// OrgTrailHeartbeat the alarm on its silence.
+	OrgTrailAlarms    []*detection.Alarm
+	OrgTrailHeartbeat awscloudwatch.Alarm
 }
 
 // fleetRoute is one destination of the central rules.
@@ -101,6 +108,9 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 		}
 	}
 	c.addTamperRules(cfg, routes)
+	if region == cfg.HomeRegion() && cfg.Fleet.OrgTrailLogGroup != "" {
+		c.addOrgTrailAlarms(cfg, topics)
+	}
 	for _, ss := range stackSets {
 		c.StackSets = append(c.StackSets, newStackSet(stack, cfg, ss))
 	}
@@ -324,6 +334,9 @@ func (c *CentralStack) addTamperRules(cfg Config, routes []fleetRoute) {
 		DeadLetterQueueURLs: []string{*c.DeadLetters[0].Queue.QueueUrl(), *c.DeadLetters[1].Queue.QueueUrl()},
 		AuditKeyArns:        []string{*c.Alerting.Key.KeyArn(), *c.Security.Key.KeyArn()},
 		StackName:           stackName,
+		// The organization trail's log group, in the home region: deleting its metric filters or its
+		// subscriptions silences the metric-filter route.
+		LogGroupName: c.orgTrailLogGroupName(cfg),
 		StackArnPrefix: *c.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
 			ResourceName: jsii.String(stackName + "/"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
 	}
@@ -407,4 +420,49 @@ func operationPreferences(cfg Config, ss StackSetTemplate) *awscloudformation.Cf
 		p.RegionOrder = jsii.Strings(cfg.Fleet.Regions...)
 	}
 	return p
+}
+
+// keyScopedFilters are the standalone metric filters that name one master key by its ARN or id. On the
+// organization trail every member account has its own key, unknown to the central stack; the member's
+// EventBridge rules, which know it, watch the key instead (docs/fleet.md, "The organization trail's log
+// group").
+var keyScopedFilters = []string{"KeyCalls", "KeyDenied", "KeyDisabledOrScheduledForDeletion"}
+
+// OrgTrailFilters are the standalone metric filters (constructs/detection MetricFilters) the home central
+// stack puts on the organization trail's log group: all but the key-scoped ones, for the users every member
+// account has by the same names, and the rules and alarms named stackName-... in any account.
+func OrgTrailFilters(cfg Config) []detection.MetricFilter {
+	t := detection.Targets{NamePrefix: cfg.StackName, KeyAlias: cfg.KeyAlias, UserNames: []string{cfg.AdminUserName, cfg.ServerUserName}}
+	var out []detection.MetricFilter
+	for _, f := range detection.MetricFilters(t) {
+		if !slices.Contains(keyScopedFilters, f.ID) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// addOrgTrailAlarms puts OrgTrailFilters and the heartbeat on orgTrailLogGroup, imported by name (it lives
+// in the security account, made by the organization trail), every alarm notifying both destinations. The
+// organization trail brings IAM's events, recorded in us-east-1, whatever the regions of the fleet.
+func (c *CentralStack) addOrgTrailAlarms(cfg Config, topics []awssns.ITopic) {
+	props := detection.Props{
+		Targets:   detection.Targets{NamePrefix: cfg.StackName, LogGroupName: cfg.Fleet.OrgTrailLogGroup},
+		LogGroup:  awslogs.LogGroup_FromLogGroupName(c.Stack, jsii.String("OrgTrailLogGroup"), jsii.String(cfg.Fleet.OrgTrailLogGroup)),
+		Namespace: "kmsguard/" + cfg.StackName,
+	}
+	c.OrgTrailAlarms = detection.NewMetricAlarms(c.Stack, props, OrgTrailFilters(cfg), topics)
+	// CloudWatch takes a dimension value of at most 255 characters (as standalone).
+	if len(cfg.Fleet.OrgTrailLogGroup) <= 255 {
+		c.OrgTrailHeartbeat = detection.NewHeartbeat(c.Stack, props, topics)
+	}
+}
+
+// orgTrailLogGroupName is orgTrailLogGroup in the home region's central stack, which puts its filters on it;
+// "" elsewhere.
+func (c *CentralStack) orgTrailLogGroupName(cfg Config) string {
+	if c.Region == cfg.HomeRegion() {
+		return cfg.Fleet.OrgTrailLogGroup
+	}
+	return ""
 }

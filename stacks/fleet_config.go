@@ -3,6 +3,8 @@ package stacks
 import (
 	"regexp"
 	"slices"
+
+	"github.com/kmsguard/kmsguard/internal/check"
 )
 
 // Deployment shapes (docs/fleet.md): standalone is the one stack of README.md, deployed account by account
@@ -35,6 +37,11 @@ type FleetConfig struct {
 	// it (same key id and key material, the same key policy) in every other region of each member account
 	// (docs/fleet.md, "Multi-Region key").
 	MultiRegionKey bool
+	// OrgTrailLogGroup is the organization trail's CloudWatch Logs log group, in the security account and the
+	// home region. When set, the home central stack puts the standalone metric filters and alarms on it
+	// (docs/fleet.md, "The organization trail's log group"), which carry IAM's events from every region, and
+	// us-east-1 is no longer required in regions.
+	OrgTrailLogGroup string
 }
 
 // fleetFields are the context keys of the fleet shape, after the standalone keys (README.md's table follows
@@ -47,6 +54,7 @@ var fleetFields = []field{
 	{"regions", list(func(c *Config) *[]string { return &c.Fleet.Regions })},
 	{"memberTrail", boolean(func(c *Config) *bool { return &c.Fleet.MemberTrail })},
 	{"multiRegionKey", boolean(func(c *Config) *bool { return &c.Fleet.MultiRegionKey })},
+	{"orgTrailLogGroup", str(func(c *Config) *string { return &c.Fleet.OrgTrailLogGroup })},
 }
 
 func init() { fields = append(fields, fleetFields...) }
@@ -118,7 +126,7 @@ func (c Config) fleetProblems() Problems {
 			on  bool
 		}{{"organizationId", f.OrganizationID != ""}, {"securityAccount", f.SecurityAccount != ""},
 			{"targetOus", len(f.TargetOus) > 0}, {"regions", len(f.Regions) > 0}, {"memberTrail", f.MemberTrail},
-			{"multiRegionKey", f.MultiRegionKey}} {
+			{"multiRegionKey", f.MultiRegionKey}, {"orgTrailLogGroup", f.OrgTrailLogGroup != ""}} {
 			if set.on {
 				p.Add(set.key, "is only used with deployment=org (docs/fleet.md); set \"deployment\": \"org\", or remove %s", set.key)
 			}
@@ -159,10 +167,15 @@ func (c Config) fleetProblems() Problems {
 			p.Add("regions", "%q is not a region name (e.g. us-east-1, eu-west-1)", r)
 		}
 	}
-	if len(f.Regions) > 0 && !slices.Contains(f.Regions, iamEventRegion) {
+	if len(f.Regions) > 0 && !slices.Contains(f.Regions, iamEventRegion) && f.OrgTrailLogGroup == "" {
 		p.Add("regions", "does not include %s: IAM's events (new access keys, MFA devices and passwords of the key users and the administrator, "+
-			"and their deletion and re-creation) reach EventBridge only in %s, so the fleet would never alert on them. Add %q to regions "+
-			"(docs/fleet.md, \"IAM events\")", iamEventRegion, iamEventRegion, iamEventRegion)
+			"and their deletion and re-creation) reach EventBridge only in %s, so the fleet would never alert on them. Add %q to regions, "+
+			"or name the organization trail's log group in orgTrailLogGroup (docs/fleet.md, \"IAM events\")", iamEventRegion, iamEventRegion, iamEventRegion)
+	}
+	if f.OrgTrailLogGroup != "" {
+		if err := check.LogGroupName(f.OrgTrailLogGroup); err != nil {
+			p.Add("orgTrailLogGroup", "%v: the organization trail's log group in the security account's home region (the first of regions)", err)
+		}
 	}
 	p = append(p, duplicates("targetOus", f.TargetOus)...)
 	p = append(p, duplicates("regions", f.Regions)...)

@@ -131,3 +131,32 @@ func TestFleetSettingsWithoutOrgAreRefused(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestOrgTrailLogGroupLiftsTheUsEast1RequirementAndIsValidated: with orgTrailLogGroup, a fleet without
+// us-east-1 is accepted (the metric-filter route carries IAM's events); without it (the control) it is
+// refused. A log group ARN or a malformed name is refused naming orgTrailLogGroup, and so is the key in a
+// standalone configuration.
+func TestOrgTrailLogGroupLiftsTheUsEast1RequirementAndIsValidated(t *testing.T) {
+	base := func(extra map[string]any) map[string]any {
+		ctx := withSafety(map[string]any{"deployment": "org", "organizationId": "o-a1b2c3d4e5", "securityAccount": "111122223333",
+			"targetOus": "ou-ab12-cdefgh34", "regions": "eu-west-1"})
+		for k, v := range extra {
+			ctx[k] = v
+		}
+		return ctx
+	}
+	if _, err := ParseConfig(base(map[string]any{"orgTrailLogGroup": "aws-controltower/CloudTrailLogs"})); err != nil {
+		t.Errorf("a fleet with orgTrailLogGroup and without us-east-1 was refused: %v", err)
+	}
+	if _, err := ParseConfig(base(nil)); err == nil || !strings.Contains(err.Error(), "regions: does not include us-east-1") {
+		t.Errorf("control: a fleet without us-east-1 or orgTrailLogGroup: %v", err)
+	}
+	for _, bad := range []string{"arn:aws:logs:eu-west-1:111122223333:log-group:aws-controltower/CloudTrailLogs:*", "bad name!"} {
+		if _, err := ParseConfig(base(map[string]any{"orgTrailLogGroup": bad})); err == nil || !strings.Contains(err.Error(), "orgTrailLogGroup: ") {
+			t.Errorf("orgTrailLogGroup %q: %v", bad, err)
+		}
+	}
+	if _, err := ParseConfig(withSafety(map[string]any{"orgTrailLogGroup": "x"})); err == nil || !strings.Contains(err.Error(), "orgTrailLogGroup: is only used with deployment=org") {
+		t.Errorf("standalone orgTrailLogGroup: %v", err)
+	}
+}

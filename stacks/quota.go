@@ -61,6 +61,7 @@ func (c Config) settingBehind(f quota.Finding) string {
 		"allowedVpcEndpoints":   c.AllowedVpcEndpoints,
 		"existingTrailArn":      {c.ExistingTrailArn},
 		"existingTrailLogGroup": {c.ExistingTrailLogGroup},
+		"orgTrailLogGroup":      {c.Fleet.OrgTrailLogGroup},
 		"breakGlassArns":        c.BreakGlassArns,
 		"deployRoleArns":        c.DeployRoleArns,
 	}

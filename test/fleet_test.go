@@ -75,6 +75,35 @@ var fleetConfigs = map[string]map[string]any{
 		"multiRegionKey":  true,
 		"alertEmails":     "dba@example.com",
 	},
+	// fleet-orgtrail names the organization trail's log group and leaves us-east-1 out of regions: the
+	// metric-filter route carries IAM's events (docs/fleet.md, "The organization trail's log group").
+	"fleet-orgtrail": {
+		"deployment":       "org",
+		"organizationId":   "o-a1b2c3d4e5",
+		"securityAccount":  "999988887777",
+		"targetOus":        []any{"ou-ab12-cdefgh34"},
+		"regions":          []any{"eu-west-1", "eu-central-1"},
+		"orgTrailLogGroup": "aws-controltower/CloudTrailLogs",
+		"allowedCidrs":     "203.0.113.0/24, 198.51.100.7/32",
+		"alertEmails":      "dba@example.com",
+		"securityEmails":   "security@example.com",
+	},
+	// fleet-orgtrail-longest is fleet-orgtrail at the longest names with a 200-character log group name: the
+	// central tamper rules name the log group three times in one pattern, and a name much longer takes that
+	// pattern over kmsguard's budget, which the quota checker refuses at synth.
+	"fleet-orgtrail-longest": {
+		"deployment":       "org",
+		"stackName":        "K" + strings.Repeat("s", 39),
+		"organizationId":   "o-" + strings.Repeat("a", 32),
+		"securityAccount":  "999988887777",
+		"targetOus":        []any{"ou-ab12-cdefgh34"},
+		"regions":          []any{"ap-southeast-4", "eu-central-1"},
+		"orgTrailLogGroup": "aws-controltower/" + strings.Repeat("L", 183),
+		"adminUserName":    "A" + strings.Repeat("d", 63),
+		"serverUserName":   "S" + strings.Repeat("v", 63),
+		"allowedCidrs":     "203.0.113.0/24",
+		"alertEmails":      "dba@example.com",
+	},
 	// fleet-mrk-longest is fleet-mrk at the longest stack and user names, with MFA and the member trail: the
 	// replica's second key policy and the key chosen per region in every rule take the regional template over
 	// the inline limit, which the synth refuses (TestMultiRegionKeyTemplateOverTheInlineLimitIsRefused).

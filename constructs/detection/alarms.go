@@ -22,9 +22,25 @@ type Alarm struct {
 }
 
 func newAlarms(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) []*Alarm {
+	return newAlarmsFor(scope, props, MetricFilters(props.Targets), topics)
+}
+
+// NewMetricAlarms puts the metric filters specs (a selection of MetricFilters) on props.LogGroup, each with
+// its alarm notifying every topic, for stacks built outside this package (the fleet's home central stack
+// on the organization trail's log group, docs/fleet.md).
+func NewMetricAlarms(scope cdkconstructs.Construct, props Props, specs []MetricFilter, topics []awssns.ITopic) []*Alarm {
+	return newAlarmsFor(scope, props, specs, topics)
+}
+
+// NewHeartbeat is newHeartbeat for stacks built outside this package (the fleet's home central stack).
+func NewHeartbeat(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) awscloudwatch.Alarm {
+	return newHeartbeat(scope, props, topics)
+}
+
+func newAlarmsFor(scope cdkconstructs.Construct, props Props, specs []MetricFilter, topics []awssns.ITopic) []*Alarm {
 	t := props.Targets
 	var out []*Alarm
-	for _, spec := range MetricFilters(t) {
+	for _, spec := range specs {
 		transformation := &awslogs.CfnMetricFilter_MetricTransformationProperty{
 			MetricName:      jsii.String(spec.MetricName),
 			MetricNamespace: jsii.String(props.Namespace),
