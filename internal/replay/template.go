@@ -21,6 +21,11 @@ type Resolver struct {
 	// MasterKey is the logical id of the master key. LoadRules sets it to
 	// the template's KMS key with Metadata "kmsguard:role": "master-key".
 	MasterKey string
+	// MasterKeyReplica is the logical id of the fleet's multi-Region
+	// replica of the master key ("kmsguard:role": "master-key-replica"),
+	// which KeyARN also resolves: the key of the replayed region is the
+	// primary or the replica, as the template's conditions decide.
+	MasterKeyReplica string
 	// Values are explicit values by "LogicalId" (for Ref) or
 	// "LogicalId.Attr" (for Fn::GetAtt); they win over everything else.
 	Values map[string]string
@@ -85,7 +90,7 @@ func (r Resolver) cfnResolver(t *cfntemplate.Template) *cfntemplate.Resolver {
 		Values:   r.Values,
 		Pseudo:   cfntemplate.Pseudo{Partition: r.Partition, Region: r.Region, AccountID: r.Account},
 		Fallback: func(ref cfntemplate.Ref) (string, bool) {
-			if r.MasterKey == "" || r.KeyARN == "" || ref.ID != r.MasterKey {
+			if r.KeyARN == "" || ref.ID == "" || (ref.ID != r.MasterKey && ref.ID != r.MasterKeyReplica) {
 				return "", false
 			}
 			switch ref.Attr {
@@ -123,10 +128,15 @@ func LoadRules(templateJSON []byte, res Resolver) (Rules, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("template: %w", err)
 	}
-	res.MasterKey = ""
+	res.MasterKey, res.MasterKeyReplica = "", ""
 	for _, id := range tpl.WithMetadata("kmsguard:role", "master-key") {
 		if tpl.Resources[id].Type == "AWS::KMS::Key" {
 			res.MasterKey = id
+		}
+	}
+	for _, id := range tpl.WithMetadata("kmsguard:role", "master-key-replica") {
+		if tpl.Resources[id].Type == "AWS::KMS::ReplicaKey" {
+			res.MasterKeyReplica = id
 		}
 	}
 	resolver := res.cfnResolver(tpl)
