@@ -190,9 +190,10 @@ func intendedSinceTheSplit(detail map[string]any, before, after []string) bool {
 		return !slices.Contains(cryptographicCalls, name)
 	}
 	// KMS's own record of a key's end (DeleteKey, DeleteExpiredKeyMaterial) is key-danger, whatever its
-	// detail type.
+	// detail type; so are the multi-Region actions ReplicateKey and UpdatePrimaryRegion (README.md, the
+	// key-danger tier), which the old key-use rule took as any call on the key.
 	if slices.Equal(before, []string{"key-use"}) && slices.Equal(after, []string{"key-danger"}) {
-		return name == "DeleteKey" || name == "DeleteExpiredKeyMaterial"
+		return name == "DeleteKey" || name == "DeleteExpiredKeyMaterial" || name == "ReplicateKey" || name == "UpdatePrimaryRegion"
 	}
 	for _, tier := range before {
 		if !slices.Contains(after, tier) {
