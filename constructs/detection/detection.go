@@ -188,7 +188,7 @@ func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, id, subject st
 			Id:  jsii.String(r.id),
 			Arn: r.topic.TopicArn(),
 			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-				InputPathsMap: inputPaths,
+				InputPathsMap: PathsFor(pattern),
 				InputTemplate: jsii.String(InputTemplate(MessageFor(tier, subject, pattern))),
 			},
 			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: r.deadLetters.QueueArn()},
