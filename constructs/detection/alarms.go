@@ -6,7 +6,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
@@ -24,6 +23,7 @@ type Alarm struct {
 func newAlarms(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) []*Alarm {
 	t := props.Targets
 	var out []*Alarm
+	actions := snsActions(topics)
 	for _, spec := range MetricFilters(t) {
 		transformation := &awslogs.CfnMetricFilter_MetricTransformationProperty{
 			MetricName:      jsii.String(spec.MetricName),
@@ -63,9 +63,7 @@ func newAlarms(scope cdkconstructs.Construct, props Props, topics []awssns.ITopi
 				TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
 				ActionsEnabled:   jsii.Bool(true),
 			})
-			for _, topic := range topics {
-				a.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
-			}
+			a.Alarm.AddAlarmAction(actions...)
 		}
 		out = append(out, a)
 	}
@@ -93,8 +91,6 @@ func newHeartbeat(scope cdkconstructs.Construct, props Props, topics []awssns.IT
 		TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
 		ActionsEnabled:     jsii.Bool(true),
 	})
-	for _, topic := range topics {
-		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
-	}
+	alarm.AddAlarmAction(snsActions(topics)...)
 	return alarm
 }
