@@ -23,7 +23,7 @@ var alertSamples = []struct{ tier, record, why string }{
 	{"denied", "EnableKey denied to the admin without MFA, key named only by its key id",
 		"the key administrator refused by the key policy; the harmless test of docs/testing-alerts.md (`Encrypt` by the administrator) gives the same email with `Encrypt` and its error message"},
 	{"audit-tamper", "StopLogging on our trail by name", "someone stops the trail the alerts depend on"},
-	{"audit-tamper", "KMS CMK Deletion of the audit key (aws.kms event)", "a KMS service event: no CloudTrail fields, so those lines come out empty"},
+	{"audit-tamper", "KMS CMK Deletion of the audit key (aws.kms event)", "an event KMS sends itself: no caller and no CloudTrail record, so its email shows the key, the time and how to look at both"},
 	{"key-use", "Decrypt by the MariaDB server user at startup", "routine use, only with `notifyKeyUse` (the default)"},
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
@@ -40,6 +39,7 @@ func NewHeartbeat(scope cdkconstructs.Construct, props Props, topics []awssns.IT
 func newAlarmsFor(scope cdkconstructs.Construct, props Props, specs []MetricFilter, topics []awssns.ITopic) []*Alarm {
 	t := props.Targets
 	var out []*Alarm
+	actions := snsActions(topics)
 	for _, spec := range specs {
 		transformation := &awslogs.CfnMetricFilter_MetricTransformationProperty{
 			MetricName:      jsii.String(spec.MetricName),
@@ -79,9 +79,7 @@ func newAlarmsFor(scope cdkconstructs.Construct, props Props, specs []MetricFilt
 				TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
 				ActionsEnabled:   jsii.Bool(true),
 			})
-			for _, topic := range topics {
-				a.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
-			}
+			a.Alarm.AddAlarmAction(actions...)
 		}
 		out = append(out, a)
 	}
@@ -109,8 +107,6 @@ func newHeartbeat(scope cdkconstructs.Construct, props Props, topics []awssns.IT
 		TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
 		ActionsEnabled:     jsii.Bool(true),
 	})
-	for _, topic := range topics {
-		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
-	}
+	alarm.AddAlarmAction(snsActions(topics)...)
 	return alarm
 }

@@ -157,11 +157,14 @@ type tierRules struct {
 
 func keySubject(t Targets) string { return t.KeyAlias + " (" + t.KeyArn + ")" }
 
-// route is one rule target: a destination's topic and that destination's dead-letter queue.
+// route is one rule target: a destination's topic and that destination's dead-letter queue, with their
+// ARNs read once: every rule of the tier names them, and each read is a round trip to the CDK's process
+// (docs/checks.md, "Benchmark").
 type route struct {
-	id          string
-	topic       awssns.ITopic
-	deadLetters awssqs.IQueue
+	id                      string
+	topic                   awssns.ITopic
+	deadLetters             awssqs.IQueue
+	topicArn, deadLetterArn *string
 }
 
 // routes are the targets of a tier's rules: every destination for a critical tier, the Info destinations
@@ -176,7 +179,8 @@ func (d *Detection) routes(dests []Destination, tier Tier) []route {
 		if dest.ID != "" {
 			id = dest.ID + "Topic"
 		}
-		out = append(out, route{id: id, topic: dest.Topic, deadLetters: d.DeadLetters[i].Queue})
+		q := d.DeadLetters[i].Queue
+		out = append(out, route{id: id, topic: dest.Topic, deadLetters: q, topicArn: dest.Topic.TopicArn(), deadLetterArn: q.QueueArn()})
 	}
 	return out
 }
@@ -186,12 +190,12 @@ func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, id, subject st
 	for _, r := range routes {
 		targets = append(targets, &awsevents.CfnRule_TargetProperty{
 			Id:  jsii.String(r.id),
-			Arn: r.topic.TopicArn(),
+			Arn: r.topicArn,
 			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-				InputPathsMap: inputPaths,
+				InputPathsMap: PathsFor(pattern),
 				InputTemplate: jsii.String(InputTemplate(MessageFor(tier, subject, pattern))),
 			},
-			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: r.deadLetters.QueueArn()},
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: r.deadLetterArn},
 		})
 	}
 	// L1: the L2 Rule cannot set the state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (Tier).

@@ -28,13 +28,79 @@ func TestInputTemplateKeepsPlaceholdersAndQuotesLines(t *testing.T) {
 }
 
 func TestEveryPlaceholderHasAnInputPath(t *testing.T) {
+	tiers := map[string]func(Targets) []map[string]any{
+		KeyDanger.Name: KeyDangerPatterns, Denied.Name: DeniedPatterns, AuditTamper.Name: AuditTamperPatterns, KeyUse.Name: KeyUsePatterns,
+	}
 	for _, tier := range []Tier{KeyDanger, Denied, AuditTamper, KeyUse} {
-		text := InputTemplate(Message(tier, "s")) + InputTemplate(AttemptMessage(tier, "s"))
-		for _, m := range regexp.MustCompile(`<([A-Za-z]+)>`).FindAllStringSubmatch(text, -1) {
-			if _, ok := inputPaths[m[1]]; !ok {
-				t.Errorf("%s: placeholder <%s> has no input path", tier.Name, m[1])
+		for i, p := range tiers[tier.Name](targets()) {
+			if missing := unmappedPlaceholders(MessageFor(tier, "s", p), PathsFor(p)); len(missing) > 0 {
+				t.Errorf("%s rule %d: placeholders %v have no input path", tier.Name, i, missing)
 			}
 		}
+	}
+}
+
+func unmappedPlaceholders(lines []string, paths map[string]string) []string {
+	var missing []string
+	for _, m := range regexp.MustCompile(`<([A-Za-z]+)>`).FindAllStringSubmatch(InputTemplate(lines), -1) {
+		if _, ok := paths[m[1]]; !ok {
+			missing = append(missing, m[1])
+		}
+	}
+	return missing
+}
+
+// kmsDeletionEvent is the "KMS CMK Deletion" example of the KMS Developer Guide ("Monitor KMS keys with
+// Amazon EventBridge"), the shape of every event KMS sends itself.
+var kmsDeletionEvent = map[string]any{
+	"version": "0", "id": "e9ce0100-7d22-412a-a699-e7a5fc3fbc9a", "detail-type": "KMS CMK Deletion", "source": "aws.kms",
+	"account": "111122223333", "time": "2025-06-02T11:00:00Z", "region": "us-east-1",
+	"resources": []any{"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+	"detail":    map[string]any{"key-id": "1234abcd-12ab-34cd-56ef-1234567890ab"},
+}
+
+// absentPaths are the placeholders of lines whose paths name nothing in event: lines an email would show
+// empty.
+func absentPaths(lines []string, paths map[string]string, event map[string]any) []string {
+	var absent []string
+	for _, m := range regexp.MustCompile(`<([A-Za-z]+)>`).FindAllStringSubmatch(InputTemplate(lines), -1) {
+		var v any = event
+		for _, k := range strings.Split(strings.TrimPrefix(paths[m[1]], "$."), ".") {
+			obj, _ := v.(map[string]any)
+			v = obj[k]
+		}
+		if v == nil {
+			absent = append(absent, m[1])
+		}
+	}
+	return absent
+}
+
+// TestKMSEventEmailsShowWhatKMSSent: the rules on KMS's own events (no caller, no CloudTrail record) render
+// every line from fields such an event has, so no line of the email comes out empty; the control renders
+// the CloudTrail message for the same event and finds the empty lines that the KMS message avoids.
+func TestKMSEventEmailsShowWhatKMSSent(t *testing.T) {
+	found := 0
+	for _, tier := range []Tier{KeyDanger, AuditTamper} {
+		pats := KeyDangerPatterns(targets())
+		if tier.Name == AuditTamper.Name {
+			pats = AuditTamperPatterns(targets())
+		}
+		for _, p := range pats {
+			if !IsKMSEvent(p) {
+				continue
+			}
+			found++
+			if absent := absentPaths(MessageFor(tier, "s", p), PathsFor(p), kmsDeletionEvent); len(absent) > 0 {
+				t.Errorf("%s: the KMS event email leaves %v empty", tier.Name, absent)
+			}
+			if absent := absentPaths(Message(tier, "s"), inputPaths, kmsDeletionEvent); len(absent) == 0 {
+				t.Errorf("control: the CloudTrail message should leave lines empty for a KMS event")
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("%d rules on KMS's own events, want one in key-danger and one in audit-tamper", found)
 	}
 }
 

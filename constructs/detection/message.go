@@ -56,7 +56,7 @@ func InputPaths() map[string]string {
 
 // Message is the email text for one tier: what happened to which resource, who did it from where and when,
 // whether it failed, and how to find the event in CloudTrail. subject names the watched resource. KMS's own
-// events (source aws.kms) carry no CloudTrail fields: their detail type and key id say what happened.
+// events (source aws.kms) carry no CloudTrail fields: they get KMSEventMessage.
 func Message(t Tier, subject string) []string {
 	return message(t, subject, "<eventName> on "+subject, t.Meaning)
 }
@@ -86,13 +86,62 @@ func message(t Tier, subject, headline, meaning string) []string {
 	}
 }
 
-// MessageFor is the email text of the rule with this pattern: AttemptMessage for an attempt rule (one
-// whose errorCode must be present and not a refusal), else Message.
+// kmsEventPaths are the fields of the events KMS sends itself (source aws.kms): the envelope and the key id
+// in detail. They have no caller, no request and no CloudTrail event id, so the CloudTrail lines of
+// Message would all come out empty.
+var kmsEventPaths = map[string]string{
+	"account":    "$.account",
+	"detailType": "$.detail-type",
+	"eventBusId": "$.id",
+	"kmsKeyId":   "$.detail.key-id",
+	"region":     "$.region",
+	"time":       "$.time",
+}
+
+// KMSEventMessage is the email text of a rule on KMS's own events: what KMS announced (the key's deletion at
+// the end of its waiting period, or its imported key material expiring), for which key, and how to look at
+// the key and at the CloudTrail record of the same deletion (a DeleteKey service event, found by the key id).
+func KMSEventMessage(t Tier, subject string) []string {
+	return []string{
+		"[" + strings.ToUpper(t.Severity) + "] kmsguard " + t.Name + ": <detailType> of key <kmsKeyId> (" + subject + ")",
+		t.Meaning,
+		"",
+		"What:   <detailType>, announced by KMS itself (source aws.kms): no caller and no request",
+		"Target: " + subject,
+		"Key:    <kmsKeyId> in <region>, account <account>",
+		"When:   <time>",
+		"Event:  <eventBusId> (EventBridge event id)",
+		"",
+		"Look it up: aws kms describe-key --region <region> --key-id <kmsKeyId>",
+		"       and: aws cloudtrail lookup-events --region <region> --lookup-attributes AttributeKey=ResourceName,AttributeValue=<kmsKeyId>",
+	}
+}
+
+// MessageFor is the email text of the rule with this pattern: KMSEventMessage for a rule on KMS's own
+// events, AttemptMessage for an attempt rule (one whose errorCode must be present and not a refusal), else
+// Message.
 func MessageFor(t Tier, subject string, pattern map[string]any) []string {
+	if IsKMSEvent(pattern) {
+		return KMSEventMessage(t, subject)
+	}
 	if IsAttempt(pattern) {
 		return AttemptMessage(t, subject)
 	}
 	return Message(t, subject)
+}
+
+// PathsFor is the InputPathsMap of the rule with this pattern, matching MessageFor's text.
+func PathsFor(pattern map[string]any) map[string]string {
+	if IsKMSEvent(pattern) {
+		return kmsEventPaths
+	}
+	return inputPaths
+}
+
+// IsKMSEvent reports whether a pattern matches only the events KMS sends itself: its source is aws.kms alone.
+func IsKMSEvent(pattern map[string]any) bool {
+	src, _ := pattern["source"].([]any)
+	return len(src) == 1 && src[0] == kmsSource
 }
 
 // IsAttempt reports whether a pattern matches only failed calls whose error is not a refusal: its

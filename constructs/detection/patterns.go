@@ -227,11 +227,12 @@ func DeniedPatterns(t Targets) []map[string]any {
 func AuditTamperPatterns(t Targets) []map[string]any {
 	patterns := groupPatterns(pipelineScopeGroups(t))
 	if len(t.AuditKeyArns) > 0 {
-		patterns = append(patterns, map[string]any{"$or": []any{
+		// Two rules, not one "$or": KMS's own events have no CloudTrail fields, so they get their own email
+		// text (KMSEventMessage), and a rule has one.
+		patterns = append(patterns,
 			map[string]any{"detail-type": strs(serviceEvent), "detail": map[string]any{"eventSource": strs("kms.amazonaws.com"),
 				"eventName": strs(KeyGoneEvents...), "resources": map[string]any{"ARN": strs(t.AuditKeyArns...)}}},
-			kmsLifecycle(t.AuditKeyArns...),
-		}})
+			kmsLifecycle(t.AuditKeyArns...))
 	}
 	return patterns
 }
