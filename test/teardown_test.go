@@ -125,6 +125,10 @@ func runShell(t *testing.T, dir string, env []string, script string) (string, er
 // The control runs the same block without --bypass-governance-retention: the Object-Locked trail bucket
 // then survives, and the check must say so.
 func TestTeardownRemovesEverythingButWhatMustWait(t *testing.T) {
+	// Parallel: the cleanup is a long run of AWS CLI calls against moto servers of its own, and nothing
+	// else in this package touches them; it overlaps with the in-process synths, which mostly wait on the
+	// CDK's process.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("moto teardown skipped with -short")
 	}
@@ -148,7 +152,8 @@ func TestTeardownRemovesEverythingButWhatMustWait(t *testing.T) {
 			"left: bucket kmsguard-auditttrailbucket-abc123"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, err := motoserver.Start(motoserver.Options{ReadyTimeout: 60 * time.Second})
+			t.Parallel() // each case has its own moto server; a port taken in between is retried on another
+			srv, err := motoserver.Start(motoserver.Options{ReadyTimeout: 60 * time.Second, Attempts: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
