@@ -25,13 +25,16 @@ synth_seconds() { # app command -> one warm synth time in seconds
   end=$(date +%s.%N)
   echo "$end - $start" | bc
 }
+report() { # label seconds... -> prints the runs and their median on stderr, the median on stdout
+  local m; m=$(printf '%s\n' "${@:2}" | median)
+  printf '%-34s median %6.2f s   runs: %s\n' "$1" "$m" "${*:2}" >&2
+  echo "$m"
+}
 measure() { # label app-command
   synth_seconds "$2" >/dev/null # warm-up: page cache, jsii runtime unpacked
   local times=()
   for _ in $(seq "$RUNS"); do times+=("$(synth_seconds "$2")"); done
-  local m; m=$(printf '%s\n' "${times[@]}" | median)
-  printf '%-34s median %6.2f s   runs: %s\n' "$1" "$m" "${times[*]}" >&2
-  echo "$m"
+  report "$1" "${times[@]}"
 }
 
 # The fleet shape (docs/fleet.md) is synthesized from a directory of its own whose cdk.json holds the
@@ -68,7 +71,6 @@ for _ in $(seq "$RUNS"); do
   t_stack+=("$(synth_seconds "$work/kmsguard-app")")
   t_fleet+=("$(fleet_seconds)")
 done
-report() { local m; m=$(printf '%s\n' "${@:2}" | median); printf '%-34s median %6.2f s   runs: %s\n' "$1" "$m" "${*:2}" >&2; echo "$m"; }
 floor=$(report "empty CDK Go app, CDK defaults" "${t_floor[@]}")
 strict=$(report "empty CDK Go app, validation off" "${t_strict[@]}")
 stack=$(report "kmsguard standalone (prebuilt)" "${t_stack[@]}")

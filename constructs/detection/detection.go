@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -157,13 +156,11 @@ type tierRules struct {
 
 func keySubject(t Targets) string { return t.KeyAlias + " (" + t.KeyArn + ")" }
 
-// route is one rule target: a destination's topic and that destination's dead-letter queue, with their
-// ARNs read once: every rule of the tier names them, and each read is a round trip to the CDK's process
+// route is one rule target: a destination's topic and that destination's dead-letter queue, by their ARNs,
+// read once per tier: every rule of the tier names them, and each read is a round trip to the CDK's process
 // (docs/checks.md, "Benchmark").
 type route struct {
 	id                      string
-	topic                   awssns.ITopic
-	deadLetters             awssqs.IQueue
 	topicArn, deadLetterArn *string
 }
 
@@ -179,8 +176,7 @@ func (d *Detection) routes(dests []Destination, tier Tier) []route {
 		if dest.ID != "" {
 			id = dest.ID + "Topic"
 		}
-		q := d.DeadLetters[i].Queue
-		out = append(out, route{id: id, topic: dest.Topic, deadLetters: q, topicArn: dest.Topic.TopicArn(), deadLetterArn: q.QueueArn()})
+		out = append(out, route{id: id, topicArn: dest.Topic.TopicArn(), deadLetterArn: d.DeadLetters[i].Queue.QueueArn()})
 	}
 	return out
 }

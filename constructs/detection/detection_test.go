@@ -27,12 +27,19 @@ func TestInputTemplateKeepsPlaceholdersAndQuotesLines(t *testing.T) {
 	}
 }
 
+// tierPatterns pairs each tier with the function that builds its rules' patterns.
+var tierPatterns = []struct {
+	tier     Tier
+	patterns func(Targets) []map[string]any
+}{{KeyDanger, KeyDangerPatterns}, {Denied, DeniedPatterns}, {AuditTamper, AuditTamperPatterns}, {KeyUse, KeyUsePatterns}}
+
+// placeholderRE finds the <name> placeholders of an input template.
+var placeholderRE = regexp.MustCompile(`<([A-Za-z]+)>`)
+
 func TestEveryPlaceholderHasAnInputPath(t *testing.T) {
-	tiers := map[string]func(Targets) []map[string]any{
-		KeyDanger.Name: KeyDangerPatterns, Denied.Name: DeniedPatterns, AuditTamper.Name: AuditTamperPatterns, KeyUse.Name: KeyUsePatterns,
-	}
-	for _, tier := range []Tier{KeyDanger, Denied, AuditTamper, KeyUse} {
-		for i, p := range tiers[tier.Name](targets()) {
+	for _, tp := range tierPatterns {
+		tier := tp.tier
+		for i, p := range tp.patterns(targets()) {
 			if missing := unmappedPlaceholders(MessageFor(tier, "s", p), PathsFor(p)); len(missing) > 0 {
 				t.Errorf("%s rule %d: placeholders %v have no input path", tier.Name, i, missing)
 			}
@@ -42,7 +49,7 @@ func TestEveryPlaceholderHasAnInputPath(t *testing.T) {
 
 func unmappedPlaceholders(lines []string, paths map[string]string) []string {
 	var missing []string
-	for _, m := range regexp.MustCompile(`<([A-Za-z]+)>`).FindAllStringSubmatch(InputTemplate(lines), -1) {
+	for _, m := range placeholderRE.FindAllStringSubmatch(InputTemplate(lines), -1) {
 		if _, ok := paths[m[1]]; !ok {
 			missing = append(missing, m[1])
 		}
@@ -63,7 +70,7 @@ var kmsDeletionEvent = map[string]any{
 // empty.
 func absentPaths(lines []string, paths map[string]string, event map[string]any) []string {
 	var absent []string
-	for _, m := range regexp.MustCompile(`<([A-Za-z]+)>`).FindAllStringSubmatch(InputTemplate(lines), -1) {
+	for _, m := range placeholderRE.FindAllStringSubmatch(InputTemplate(lines), -1) {
 		var v any = event
 		for _, k := range strings.Split(strings.TrimPrefix(paths[m[1]], "$."), ".") {
 			obj, _ := v.(map[string]any)
@@ -81,12 +88,9 @@ func absentPaths(lines []string, paths map[string]string, event map[string]any) 
 // the CloudTrail message for the same event and finds the empty lines that the KMS message avoids.
 func TestKMSEventEmailsShowWhatKMSSent(t *testing.T) {
 	found := 0
-	for _, tier := range []Tier{KeyDanger, AuditTamper} {
-		pats := KeyDangerPatterns(targets())
-		if tier.Name == AuditTamper.Name {
-			pats = AuditTamperPatterns(targets())
-		}
-		for _, p := range pats {
+	for _, tp := range tierPatterns {
+		tier := tp.tier
+		for _, p := range tp.patterns(targets()) {
 			if !IsKMSEvent(p) {
 				continue
 			}
