@@ -33,14 +33,20 @@ setup: node_modules/.kmsguard-installed
 	@go list -deps -test -tags duckdb ./... > /dev/null
 	@go build -o out/kmsguard-make ./cmd/kmsguard-make
 
-## synth: synthesize into cdk.out/ (no AWS credentials needed) and print what would be deployed. The stack's
-## old template is removed first, so a failed synth can never be followed by a stale summary.
+## synth: synthesize into cdk.out/ (no AWS credentials needed) and print what would be deployed. Each
+## template's old copy is removed first, so a failed synth can never be followed by a stale summary. A fleet
+## (deployment=org, docs/fleet.md) writes its central stacks and StackSet templates; each is summarized.
 synth: setup
-	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); rm -f "cdk.out/$$stack.template.json"; \
-	echo "== cdk synth of stack $$stack (cdk.json context; cdk-nag reports in cdk.out/nag/)"; \
+	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); names=$$($(KMSGUARD_MAKE) templates); \
+	for n in $$names; do rm -f "cdk.out/$$n.template.json"; done; \
+	if [ "$$($(KMSGUARD_MAKE) deployment)" = org ]; then \
+	  echo "== cdk synth of the fleet $$stack (cdk.json context, deployment=org; docs/fleet.md): $$(echo $$names)"; \
+	else \
+	  echo "== cdk synth of stack $$stack (cdk.json context; cdk-nag reports in cdk.out/nag/)"; \
+	fi; \
 	$(EXAMPLE_NOTE); \
 	KMSGUARD_NAG=1 cdk synth $$args --quiet --no-notices 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; }; \
-	go run ./cmd/kmsguard-summary --brief "cdk.out/$$stack.template.json"
+	go run ./cmd/kmsguard-summary --brief $$(for n in $$names; do echo "cdk.out/$$n.template.json"; done)
 
 ## preflight: synth, then ask the target account (the AWS SDK's default credentials and region) what would
 ## make cdk deploy fail or surprise (docs/preflight.md); read-only. Exit 1 not ready, 3 could not check.
@@ -58,9 +64,24 @@ test: setup
 
 ## diff: `cdk diff` of the stack (cdk.json context): with AWS credentials against the deployed stack, without
 ## them offline against the committed golden $(GOLDEN); the first line says which. A difference is
-## reported in its last line, not as a make error (docs/checks.md, "cdk diff review").
+## reported in its last line, not as a make error (docs/checks.md, "cdk diff review"). A fleet
+## (deployment=org) needs the security account's credentials: cdk diff of every central stack, then each
+## StackSet template reviewed against the deployed StackSet's (docs/fleet.md, "Reviewing a change").
 diff: setup
 	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	if [ "$$($(KMSGUARD_MAKE) deployment)" = org ]; then \
+	  if ! src=$$($(KMSGUARD_MAKE) has-credentials); then \
+	    echo "make diff: the fleet $$stack (deployment=org) has no offline baseline: run it with the security account's credentials, or review against a saved synth with make review OLD=DIR (docs/fleet.md, \"Reviewing a change\")" >&2; exit 2; \
+	  fi; \
+	  echo "== make diff: fleet $$stack (cdk.json) against the DEPLOYED central stacks and StackSets: $$src"; \
+	  cdk diff $$args --all --no-notices --no-path-metadata 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; }; \
+	  deployed=$$(mktemp -d); $(KMSGUARD_MAKE) deployed-stacksets "$$deployed"; rc=0; \
+	  for f in "$$deployed"/*.template.json; do [ -e "$$f" ] || continue; \
+	    go run ./cmd/kmsguard-summary --diff "$$f" "cdk.out/$$(basename "$$f")" || rc=$$?; done; \
+	  rm -rf "$$deployed"; \
+	  if [ $$rc = 0 ]; then echo "== make diff: nothing in the StackSet templates got weaker"; else echo "== make diff: review the findings above (! marks what gets weaker)"; fi; \
+	  exit 0; \
+	fi; \
 	if src=$$($(KMSGUARD_MAKE) has-credentials); then \
 	  against="the deployed stack $$stack"; against_args=(); \
 	  echo "== make diff: stack $$stack (cdk.json) against the DEPLOYED stack: $$src"; \
@@ -80,11 +101,27 @@ diff: setup
 ## change from the committed golden $(GOLDEN), or from OLD=path, with kmsguard-summary --diff: key policies,
 ## alert coverage, lifecycle, in the threat model's words (docs/review.md). REVIEW_FLAGS=--markdown gives a
 ## pull-request comment, --json the findings for tools. The review alone is on stdout; what is compared is
-## said on stderr. Fails when protection gets weaker.
+## said on stderr. Fails when protection gets weaker. A fleet (deployment=org) wants OLD=DIR, an earlier
+## cdk.out (or a copy of it): each of its templates is reviewed against its namesake there.
 OLD ?=
 REVIEW_FLAGS ?=
 review: setup
-	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); old="$(OLD)"; old="$${old:-$(GOLDEN)}"; \
+	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); names=$$($(KMSGUARD_MAKE) templates); old="$(OLD)"; \
+	if [ "$$($(KMSGUARD_MAKE) deployment)" = org ]; then \
+	  if [ ! -d "$$old" ]; then echo "make review: the fleet $$stack (deployment=org) is reviewed template by template: name an earlier synth's directory, e.g. cp -r cdk.out cdk.out.before, then make review OLD=cdk.out.before (got OLD=\"$$old\")" >&2; exit 2; fi; \
+	  for n in $$names; do rm -f "cdk.out/$$n.template.json"; done; \
+	  { echo "== make review: fleet $$stack (cdk.json) against $$old: $$(echo $$names)"; $(EXAMPLE_NOTE); } >&2; \
+	  cdk synth $$args --quiet --no-notices 2>&1 | { grep -v -F '$(CDK_NOISE)' || true; } >&2; \
+	  rc=0; for n in $$names; do \
+	    if [ ! -f "$$old/$$n.template.json" ]; then echo "kmsguard review: $$n is new (no $$old/$$n.template.json to compare with)"; continue; fi; \
+	    go run ./cmd/kmsguard-summary --diff $(REVIEW_FLAGS) "$$old/$$n.template.json" "cdk.out/$$n.template.json" || { r=$$?; [ $$rc = 2 ] || rc=$$r; }; \
+	  done; \
+	  for f in "$$old"/*.template.json; do n=$$(basename "$$f" .template.json); \
+	    case " $$(echo $$names) " in *" $$n "*) ;; *) case "$$n" in "$$stack"-*) echo "! kmsguard review: $$n is gone: its resources are deleted (keys are retained)"; [ $$rc = 2 ] || rc=1;; esac;; esac; \
+	  done; \
+	  exit $$rc; \
+	fi; \
+	old="$${old:-$(GOLDEN)}"; \
 	if [ ! -f "$$old" ]; then echo "make review: OLD=$$old is not a file: name a template (e.g. OLD=test/testdata/default.template.json)" >&2; exit 2; fi; \
 	rm -f "cdk.out/$$stack.template.json"; \
 	{ echo "== make review: stack $$stack (cdk.json) against $$old"; $(EXAMPLE_NOTE); } >&2; \
@@ -98,7 +135,9 @@ nag: setup
 ## demo: deploy the stack (cdk.json context) into moto_server on 127.0.0.1 with cdk bootstrap + cdk deploy,
 ## drive the key with kms-manage-key, print what was created. A demonstration, not proof (docs/checks.md).
 demo: setup
-	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); $(EXAMPLE_NOTE); \
+	@stack=$$($(KMSGUARD_MAKE) stack-name); args=$$($(KMSGUARD_MAKE) cdk-args); \
+	if [ "$$($(KMSGUARD_MAKE) deployment)" = org ]; then echo "make demo: deploys the standalone stack; the fleet (deployment=org) is not demonstrated (docs/fleet.md, \"What is tested, and how\")" >&2; exit 2; fi; \
+	$(EXAMPLE_NOTE); \
 	STACK="$$stack" CDK_ARGS="$$args" go run ./scripts/demo
 
 ## bench: warm cdk synth of the stack vs an empty CDK Go app (the floor) and the wall time of make test;

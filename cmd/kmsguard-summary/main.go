@@ -15,10 +15,12 @@ import (
 	"github.com/kmsguard/kmsguard/internal/summary"
 )
 
-const usage = `usage: kmsguard-summary [--brief] cdk.out/STACK.template.json
+const usage = `usage: kmsguard-summary [--brief] cdk.out/STACK.template.json...
        kmsguard-summary --diff [--markdown | --json] OLD.template.json NEW.template.json
 
   --brief      leave out the resource count by type (make synth uses it to stay short)
+
+Several templates (a fleet's, docs/fleet.md) are summarized one after the other, a blank line between.
   --diff       review the change from OLD to NEW: key policies, alert coverage, lifecycle (docs/review.md)
   --markdown   with --diff: a pull-request comment, weakening findings first and in bold
   --json       with --diff: the findings as JSON, for tools
@@ -55,23 +57,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kmsguard-summary: --markdown and --json go with --diff\n\n%s", usage)
 		return 2
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "kmsguard-summary: want exactly one template file\n\n%s", usage)
+	if fs.NArg() == 0 {
+		fmt.Fprintf(stderr, "kmsguard-summary: want a template file\n\n%s", usage)
 		return 2
 	}
-	raw, err := os.ReadFile(fs.Arg(0))
-	var out bytes.Buffer
-	if err == nil {
-		err = summary.Write(&out, raw)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "kmsguard-summary:", err)
-		return 1
-	}
-	if *brief {
-		dropTypeCounts(stdout, &out)
-	} else {
-		out.WriteTo(stdout)
+	for i, path := range fs.Args() {
+		raw, err := os.ReadFile(path)
+		var out bytes.Buffer
+		if err == nil {
+			err = summary.Write(&out, raw)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "kmsguard-summary:", err)
+			return 1
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		if *brief {
+			dropTypeCounts(stdout, &out)
+		} else {
+			out.WriteTo(stdout)
+		}
 	}
 	return 0
 }

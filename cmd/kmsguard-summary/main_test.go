@@ -40,6 +40,31 @@ func TestSummaryOfAMissingFileFailsWithItsName(t *testing.T) {
 	}
 }
 
+// TestAFleetIsSummarizedTemplateByTemplate: make synth of a fleet (docs/fleet.md) passes every template;
+// each is summarized in the order given, and a missing one fails naming it (the control: it is not
+// skipped). A member template, which emails nobody, does not claim an alert topic.
+func TestAFleetIsSummarizedTemplateByTemplate(t *testing.T) {
+	central := "../../test/testdata/fleet-Central-us-east-1.template.json"
+	regional := "../../test/testdata/fleet-Regional.template.json"
+	var out, errb bytes.Buffer
+	if code := run([]string{"--brief", central, regional}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	s := out.String()
+	c, r := strings.Index(s, "kmsguard fleet central stack (us-east-1)"), strings.Index(s, "kmsguard fleet member (StackSet KmsGuard-Regional)")
+	if c < 0 || r < c || !strings.Contains(s[:r], "Alert topic with 2 email subscription(s)") {
+		t.Errorf("central then regional expected:\n%s", s)
+	}
+	if strings.Contains(s[r:], "Alert topic") || !strings.Contains(s[r:], "No alert topic (the rules forward to the security account); 1 alarm(s)") {
+		t.Errorf("the member template's alert line:\n%s", s[r:])
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"--brief", central, "no-such.template.json"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no-such.template.json") {
+		t.Errorf("a missing second template: exit %d, %q", code, errb.String())
+	}
+}
+
 // TestDiffExitsOneExactlyWhenProtectionGetsWeaker: --diff exits 0 when nothing got weaker, 1 when something
 // did (and names it in every format), 2 for bad usage; the golden compared with itself is the control.
 func TestDiffExitsOneExactlyWhenProtectionGetsWeaker(t *testing.T) {

@@ -7,11 +7,20 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
+	"github.com/kmsguard/kmsguard/stacks"
 )
 
 // Usage is kmsguard-make's help text.
 const Usage = `usage: kmsguard-make [--dir DIR] stack-name
        kmsguard-make [--dir DIR] cdk-args
+       kmsguard-make [--dir DIR] templates
+       kmsguard-make [--dir DIR] deployment
+       kmsguard-make [--dir DIR] deployed-stacksets OUTDIR
        kmsguard-make has-credentials
 
   stack-name       print the stack name DIR/cdk.json configures (context stackName, default KmsGuard);
@@ -19,6 +28,13 @@ const Usage = `usage: kmsguard-make [--dir DIR] stack-name
   cdk-args         print the CDK CLI arguments make passes to cdk synth/diff/deploy: "-c example=true" when
                    DIR/cdk.json leaves the alert subscribers or networks unset (README.md, "Safe by default"),
                    nothing when it sets them; exit 1 with every configuration problem otherwise
+  templates        print the templates a synth of DIR/cdk.json writes to cdk.out (NAME.template.json), one
+                   per line: the stack name for the standalone stack; for deployment=org the central stacks
+                   and the StackSet templates (docs/fleet.md); exit 1 like stack-name
+  deployment       print the configuration's shape: standalone or org (docs/fleet.md); exit 1 like stack-name
+  deployed-stacksets
+                   write the template each StackSet of a fleet is deployed with to OUTDIR/NAME.template.json
+                   (the AWS SDK's default credentials, the security account, the home region; docs/fleet.md)
   has-credentials  exit 0 and name the source when the AWS SDK finds credentials, 1 when it finds none
                    (the credentials are never printed)
 `
@@ -37,6 +53,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kmsguard-make: %v\n\n%s", err, Usage)
 		return 2
 	}
+	if fs.NArg() == 2 && fs.Arg(0) == "deployed-stacksets" {
+		return deployedStackSets(ctx, *dir, fs.Arg(1), stdout, stderr)
+	}
 	if fs.NArg() != 1 {
 		fmt.Fprintf(stderr, "kmsguard-make: want exactly one command\n\n%s", Usage)
 		return 2
@@ -49,6 +68,28 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintln(stdout, name)
+		return 0
+	case "templates":
+		cfg, _, err := Resolve(*dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "kmsguard-make: %v\n", err)
+			return 1
+		}
+		for _, name := range cfg.TemplateNames() {
+			fmt.Fprintln(stdout, name)
+		}
+		return 0
+	case "deployment":
+		cfg, _, err := Resolve(*dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "kmsguard-make: %v\n", err)
+			return 1
+		}
+		if cfg.IsFleet() {
+			fmt.Fprintln(stdout, stacks.DeploymentOrg)
+		} else {
+			fmt.Fprintln(stdout, stacks.DeploymentStandalone)
+		}
 		return 0
 	case "cdk-args":
 		_, cdkArgs, err := Resolve(*dir)
@@ -69,6 +110,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "AWS credentials found (%s)\n", src)
 		return 0
 	}
-	fmt.Fprintf(stderr, "kmsguard-make: unknown command %q (want stack-name, cdk-args or has-credentials)\n\n%s", fs.Arg(0), Usage)
+	fmt.Fprintf(stderr, "kmsguard-make: unknown command %q (want stack-name, cdk-args, templates, deployment, deployed-stacksets or has-credentials)\n\n%s", fs.Arg(0), Usage)
 	return 2
+}
+
+func deployedStackSets(ctx context.Context, dir, out string, stdout, stderr io.Writer) int {
+	cfg, _, err := Resolve(dir)
+	if err == nil {
+		var awsCfg aws.Config
+		if awsCfg, err = config.LoadDefaultConfig(ctx); err == nil {
+			err = DeployedStackSets(ctx, cloudformation.NewFromConfig(awsCfg), cfg, out, stdout)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kmsguard-make: %v\n", err)
+		return 1
+	}
+	return 0
 }

@@ -27,10 +27,17 @@ type Finding struct {
 	Text    string `json:"text"`
 }
 
+// ScopeNoKey is the Scope of a review of two templates without a master key (a fleet's central stacks and
+// identity StackSet): no key policy to ask and no rules the CloudTrail corpus reaches as it is recorded,
+// so only lifecycle and alert paths are compared (docs/review.md, "Fleet templates").
+const ScopeNoKey = "lifecycle and alert paths only (no master key in this template)"
+
 // Report is the review of one pair of templates.
 type Report struct {
-	Old      string    `json:"old"`
-	New      string    `json:"new"`
+	Old string `json:"old"`
+	New string `json:"new"`
+	// Scope is empty for a full review, ScopeNoKey otherwise.
+	Scope    string    `json:"scope,omitempty"`
 	Findings []Finding `json:"findings"`
 }
 
@@ -55,6 +62,15 @@ func Diff(oldName string, oldJSON []byte, newName string, newJSON []byte) (*Repo
 		return nil, err
 	}
 	r := &Report{Old: oldName, New: newName, Findings: []Finding{}}
+	if o.keyless != n.keyless {
+		return nil, fmt.Errorf("%s and %s are not the same kind of kmsguard template: one holds the master key and the other does not", oldName, newName)
+	}
+	if o.keyless {
+		r.Scope = ScopeNoKey
+		r.Findings = append(r.Findings, diffKeyless(o, n)...)
+		sortFindings(r.Findings)
+		return r, nil
+	}
 	keys, err := diffKeys(o, n)
 	if err != nil {
 		return nil, err
@@ -64,15 +80,20 @@ func Diff(oldName string, oldJSON []byte, newName string, newJSON []byte) (*Repo
 		return nil, err
 	}
 	r.Findings = append(append(append(r.Findings, keys...), alerts...), diffLifecycle(o, n)...)
-	// Weakening first, then by area; within those, the order each area produced (stable).
-	sort.SliceStable(r.Findings, func(i, j int) bool {
-		a, b := r.Findings[i], r.Findings[j]
+	sortFindings(r.Findings)
+	return r, nil
+}
+
+// sortFindings puts weakening first, then orders by area; within those, the order each area produced
+// (stable).
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
 		if a.Weaker != b.Weaker {
 			return a.Weaker
 		}
 		return areaOrder[a.Area] < areaOrder[b.Area]
 	})
-	return r, nil
 }
 
 func (r *Report) counts() (weaker, other int) {
@@ -90,6 +111,9 @@ func (r *Report) counts() (weaker, other int) {
 func (r *Report) WriteText(w io.Writer) {
 	weaker, other := r.counts()
 	fmt.Fprintf(w, "kmsguard review: %s → %s\n", r.Old, r.New)
+	if r.Scope != "" {
+		fmt.Fprintf(w, "scope: %s\n", r.Scope)
+	}
 	switch {
 	case weaker > 0:
 		fmt.Fprintf(w, "PROTECTION WEAKER: %d finding(s) weaken protection, %d other change(s)\n", weaker, other)
@@ -112,6 +136,9 @@ func (r *Report) WriteText(w io.Writer) {
 func (r *Report) WriteMarkdown(w io.Writer) {
 	weaker, other := r.counts()
 	fmt.Fprintf(w, "### kmsguard review\n\n`%s` → `%s`\n\n", mdEscape(r.Old), mdEscape(r.New))
+	if r.Scope != "" {
+		fmt.Fprintf(w, "Scope: %s.\n\n", mdEscape(r.Scope))
+	}
 	switch {
 	case weaker > 0:
 		fmt.Fprintf(w, "**Protection gets weaker: %d finding(s).** %d other change(s).\n", weaker, other)
@@ -158,7 +185,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(struct {
 		Old      string    `json:"old"`
 		New      string    `json:"new"`
+		Scope    string    `json:"scope,omitempty"`
 		Weaker   bool      `json:"weaker"`
 		Findings []Finding `json:"findings"`
-	}{r.Old, r.New, r.Weaker(), r.Findings})
+	}{r.Old, r.New, r.Scope, r.Weaker(), r.Findings})
 }

@@ -48,12 +48,15 @@ var keyRoles = map[string]string{
 
 // side is one template with what the review needs from it.
 type side struct {
-	raw   []byte
-	tpl   *cfntemplate.Template
-	stack string
-	keys  map[string]string // kmsguard:role → logical id
-	res   replay.Resolver
-	vars  map[string]string // the corpus placeholders (test/testdata/cloudtrail/README.md)
+	// keyless marks a template that holds no master key: a fleet's central stack or identity StackSet
+	// (docs/fleet.md). Only its lifecycle and alert paths are reviewed (docs/review.md, "Fleet templates").
+	keyless bool
+	raw     []byte
+	tpl     *cfntemplate.Template
+	stack   string
+	keys    map[string]string // kmsguard:role → logical id
+	res     replay.Resolver
+	vars    map[string]string // the corpus placeholders (test/testdata/cloudtrail/README.md)
 	// who the master key policy names
 	admin      string   // ARN of the enable/disable administrator, "" when none
 	keyUsers   []string // ARNs
@@ -85,7 +88,12 @@ func load(raw []byte, which string) (*side, error) {
 		}
 	}
 	if s.keys["master-key"] == "" {
-		return nil, fmt.Errorf("%s: no AWS::KMS::Key with Metadata kmsguard:role master-key: not a kmsguard template", which)
+		if !isFleetTemplate(tpl) {
+			return nil, fmt.Errorf("%s: no AWS::KMS::Key with Metadata kmsguard:role master-key: not a kmsguard template", which)
+		}
+		s.keyless = true
+		s.stack = stackName(tpl)
+		return s, nil
 	}
 	s.stack = stackName(tpl)
 	s.res = s.resolver()

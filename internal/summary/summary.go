@@ -106,7 +106,7 @@ func (p *printer) trail(t template) {
 
 func (p *printer) alerts(t template) {
 	tiers := map[string][]string{}
-	emails, alarms := 0, 0
+	emails, alarms, topics := 0, 0, 0
 	for _, id := range sortedIDs(t.Resources) {
 		r := t.Resources[id]
 		switch r.Type {
@@ -115,11 +115,19 @@ func (p *printer) alerts(t template) {
 			tiers[tier] = append(tiers[tier], Render(r.Properties["Name"])+" ["+Render(r.Properties["State"])+"]")
 		case "AWS::SNS::Subscription":
 			emails++
+		case "AWS::SNS::Topic":
+			topics++
 		case "AWS::CloudWatch::Alarm":
 			alarms++
 		}
 	}
-	p.line("Alert topic with %d email subscription(s) (each must be confirmed from its email); %d alarm(s)", emails, alarms)
+	switch {
+	case topics > 0:
+		p.line("Alert topic with %d email subscription(s) (each must be confirmed from its email); %d alarm(s)", emails, alarms)
+	case alarms > 0 || len(tiers) > 0:
+		// A fleet member template emails nobody: its rules forward to the security account (docs/fleet.md).
+		p.line("No alert topic (the rules forward to the security account); %d alarm(s)", alarms)
+	}
 	for _, tier := range sortedIDs(tiers) {
 		p.line("  %-12s %s", tier, strings.Join(tiers[tier], ", "))
 	}

@@ -3,6 +3,7 @@
 package makefile
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -325,5 +326,89 @@ func TestMakeReviewComparesTheWorkingTreeWithATemplateOnAFreshClone(t *testing.T
 	if !strings.HasPrefix(stderr.String(), "== make review: stack KmsGuard (cdk.json) against test/testdata/default.template.json") ||
 		strings.Contains(out, "==") || strings.Contains(out, "WARNING") {
 		t.Errorf("what is compared belongs on stderr, the review alone on stdout:\nstdout:\n%s\nstderr:\n%s", out, stderr.String())
+	}
+}
+
+// fleetContext is a fleet (deployment=org, docs/fleet.md) with its own stack name.
+const fleetContext = `{"deployment":"org","organizationId":"o-a1b2c3d4e5","securityAccount":"123456789012",` +
+	`"targetOus":["ou-ab12-cdefgh34"],"regions":["us-east-1","eu-west-1"],"stackName":"Fleet",` +
+	`"alertEmails":["dba@example.org"],"allowedCidrs":["203.0.113.0/24"]}`
+
+// TestMakeSynthReviewAndDiffOfAFleet: with deployment=org in cdk.json, make synth writes and summarizes the
+// central stacks and both StackSet templates; make review OLD=DIR reviews each against its namesake in an
+// earlier synth, and fails naming what got weaker (planted: the earlier central stack had one more rule,
+// and a region the fleet no longer has) while the unchanged templates report no change; make diff without
+// credentials says the fleet has no offline baseline, as an error, not a silent empty diff.
+func TestMakeSynthReviewAndDiffOfAFleet(t *testing.T) {
+	dir := checkout(t, fleetContext)
+	env := noCredentials(dir)
+	out, err := make_(t, dir, env, "synth")
+	if err != nil {
+		t.Fatalf("make synth: %v\n%s", err, out)
+	}
+	for _, want := range []string{"== cdk synth of the fleet Fleet (cdk.json context, deployment=org; docs/fleet.md): Fleet-Central-us-east-1 Fleet-Central-eu-west-1 Fleet-Identity Fleet-Regional",
+		"kmsguard fleet central stack (us-east-1)", "kmsguard fleet central stack (eu-west-1)",
+		"kmsguard fleet member identities (StackSet Fleet-Identity)", "kmsguard fleet member (StackSet Fleet-Regional)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("make synth of a fleet lacks %q:\n%s", want, out)
+		}
+	}
+	// The earlier synth: a copy of cdk.out with one more rule in the home central stack, and the template
+	// of a region since removed.
+	before := filepath.Join(dir, "cdk.out.before")
+	for _, n := range []string{"Fleet-Central-us-east-1", "Fleet-Central-eu-west-1", "Fleet-Identity", "Fleet-Regional"} {
+		copyFile(t, filepath.Join(dir, "cdk.out", n+".template.json"), filepath.Join(before, n+".template.json"))
+	}
+	copyFile(t, filepath.Join(dir, "cdk.out", "Fleet-Central-eu-west-1.template.json"), filepath.Join(before, "Fleet-Central-ap-south-1.template.json"))
+	home := filepath.Join(before, "Fleet-Central-us-east-1.template.json")
+	raw, _ := os.ReadFile(home)
+	var tpl map[string]any
+	if err := json.Unmarshal(raw, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	resources := tpl["Resources"].(map[string]any)
+	planted := false
+	for _, r := range resources {
+		if r.(map[string]any)["Type"] == "AWS::Events::Rule" {
+			resources["PlantedRule"] = r
+			planted = true
+			break
+		}
+	}
+	if !planted {
+		t.Fatal("no rule in the home central stack")
+	}
+	raw, _ = json.Marshal(tpl)
+	os.WriteFile(home, raw, 0o644)
+
+	cmd := exec.Command("make", "--no-print-directory", "-C", dir, "review", "OLD=cdk.out.before")
+	cmd.Env = env
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	review := stdout.String()
+	if err == nil {
+		t.Errorf("make review succeeded although a rule and a region are gone:\n%s\n%s", review, stderr.String())
+	}
+	for _, want := range []string{
+		"! [alert coverage] PlantedRule (AWS::Events::Rule) is gone from the template: the alerts it raises stop",
+		"! kmsguard review: Fleet-Central-ap-south-1 is gone",
+		"kmsguard review: cdk.out.before/Fleet-Regional.template.json → cdk.out/Fleet-Regional.template.json\nno security-relevant change",
+		"kmsguard review: cdk.out.before/Fleet-Identity.template.json → cdk.out/Fleet-Identity.template.json\nscope: lifecycle and alert paths only (no master key in this template)\nno security-relevant change",
+	} {
+		if !strings.Contains(review, want) {
+			t.Errorf("make review of a fleet lacks %q:\n%s\nstderr:\n%s", want, review, stderr.String())
+		}
+	}
+	if strings.Count(review, "PROTECTION WEAKER") != 1 {
+		t.Errorf("only the home central stack got weaker:\n%s", review)
+	}
+	if stray := notIgnored(t, []string{"cdk.out.before/Fleet-Regional.template.json"}); len(stray) > 0 {
+		t.Errorf("the earlier synth docs/fleet.md suggests keeping is not ignored by git: %v", stray)
+	}
+
+	out, err = make_(t, dir, env, "diff")
+	if err == nil || !strings.Contains(out, "has no offline baseline") || !strings.Contains(out, "make review OLD=DIR") {
+		t.Errorf("make diff of a fleet without credentials: %v\n%s", err, out)
 	}
 }
