@@ -32,7 +32,7 @@ type Fleet struct {
 
 // NewFleet builds the fleet into app. The StackSet templates are synthesized first, in an app of their own
 // that is never deployed (they are not stacks of the security account), and go into the home region's
-// central stack as TemplateBody.
+// central stack as TemplateBody, or through TemplateURL as its file asset when over the inline limit.
 func NewFleet(app awscdk.App, cfg Config) (*Fleet, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -67,16 +67,18 @@ func NewFleet(app awscdk.App, cfg Config) (*Fleet, error) {
 		if err := json.Compact(&body, raw); err != nil {
 			return nil, fmt.Errorf("StackSet template %s: %w", s.name, err)
 		}
-		if body.Len() > MaxTemplateBody {
+		// Inline while the compacted body fits, otherwise the template as written for review goes to S3
+		// through TemplateURL (docs/fleet.md, "Template size"); over S3's limit, nothing can carry it.
+		if body.Len() > MaxTemplateBody && len(raw) > MaxTemplateURLSize {
 			fix := "shorten keyAlias or name fewer allowedCidrs/allowedVpcEndpoints"
 			if cfg.Fleet.MultiRegionKey {
 				fix = "shorten stackName, adminUserName, serverUserName or keyAlias, name fewer allowedCidrs/allowedVpcEndpoints, " +
 					"or turn off multiRegionKey or memberTrail (each adds to the regional template)"
 			}
-			return nil, fmt.Errorf("kmsguard: the StackSet template %s is %d bytes, over CloudFormation's inline TemplateBody limit of %d bytes "+
-				"(docs/fleet.md, \"Template size\"); %s", s.name, body.Len(), MaxTemplateBody, fix)
+			return nil, fmt.Errorf("kmsguard: the StackSet template %s is %d bytes, over CloudFormation's limit of %d bytes for a template in Amazon S3 "+
+				"(TemplateURL; docs/fleet.md, \"Template size\"); %s", s.name, len(raw), MaxTemplateURLSize, fix)
 		}
-		sets = append(sets, StackSetTemplate{Name: s.name, Regions: s.regions, Capability: s.capability, Body: body.String()})
+		sets = append(sets, StackSetTemplate{Name: s.name, Regions: s.regions, Capability: s.capability, Body: body.String(), File: raw})
 	}
 	for i, region := range cfg.Fleet.Regions {
 		var own []StackSetTemplate

@@ -18,8 +18,8 @@ import (
 )
 
 // MaxTemplateBody is CloudFormation's limit on a template passed inline (TemplateBody), in bytes
-// (docs/aws-facts.md, "Fleet"). A StackSet template over it would need TemplateURL and an asset; kmsguard
-// refuses to synthesize it instead (docs/fleet.md, "Not yet").
+// (docs/aws-facts.md, "Fleet"). A StackSet template over it goes through TemplateURL, as a file asset of
+// the home central stack (setStackSetTemplate; docs/fleet.md, "Template size").
 const MaxTemplateBody = 51200
 
 // StackSetTemplate is one StackSet's template: its name, the regions of its instances and the body.
@@ -28,8 +28,11 @@ type StackSetTemplate struct {
 	Regions []string
 	// Capability is what the template's IAM resources require CloudFormation to be told.
 	Capability string
-	// Body is the template exactly as synthesized, compacted (the TemplateBody).
+	// Body is the template exactly as synthesized, compacted (the TemplateBody while it fits).
 	Body string
+	// File is the template exactly as synthesized and written for review; when Body is over
+	// MaxTemplateBody, these bytes are the file asset TemplateURL points to.
+	File []byte
 }
 
 // CentralStack is the security account's stack in one region: a bus per tier admitting only the
@@ -47,6 +50,10 @@ type CentralStack struct {
 	// Rules are the rendering rules by tier, and the central tamper rules under AuditTamper.Name+"-central".
 	Rules     map[string][]awsevents.CfnRule
 	StackSets []awscloudformation.CfnStackSet
+	// TemplateAssets are the StackSet templates passed through TemplateURL, by StackSet name.
+	TemplateAssets map[string]*TemplateAsset
+	// FailedInstanceRules alert on the StackSets' failed stack instances (home region only).
+	FailedInstanceRules []awsevents.CfnRule
 	// OrgTrailAlarms are the metric filters and alarms on orgTrailLogGroup (home region only, when set), and
 	// OrgTrailHeartbeat the alarm on its silence.
 	OrgTrailAlarms    []*detection.Alarm
@@ -112,8 +119,16 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 		c.addOrgTrailAlarms(cfg, topics)
 	}
 	for _, ss := range stackSets {
-		c.StackSets = append(c.StackSets, newStackSet(stack, cfg, ss))
+		set, asset := newStackSet(stack, cfg, ss)
+		c.StackSets = append(c.StackSets, set)
+		if asset != nil {
+			if c.TemplateAssets == nil {
+				c.TemplateAssets = map[string]*TemplateAsset{}
+			}
+			c.TemplateAssets[ss.Name] = asset
+		}
 	}
+	c.addFailedInstanceRules(cfg, stackSets, routes)
 	suppressNag(stack, CentralNagSuppressions())
 	// The same warnings as the standalone stack, on every central stack (each is deployed on its own).
 	warnAboutWeakChoices(stack, cfg)
@@ -376,12 +391,9 @@ func (c *CentralStack) addTamperRules(cfg Config, routes []fleetRoute) {
 
 // newStackSet is one service-managed StackSet: auto-deployment to the target OUs' accounts (also those
 // added later), called as the delegated administrator, one account in ten failing at most before an
-// operation stops, a quarter of the accounts at a time, and regions in parallel.
-func newStackSet(stack awscdk.Stack, cfg Config, ss StackSetTemplate) awscloudformation.CfnStackSet {
-	if len(ss.Body) > MaxTemplateBody {
-		panic(fmt.Sprintf("kmsguard: the StackSet template %s is %d bytes, over CloudFormation's inline TemplateBody limit of %d "+
-			"(docs/fleet.md, \"Template size\"); shorten the configured names or lists", ss.Name, len(ss.Body), MaxTemplateBody))
-	}
+// operation stops, a quarter of the accounts at a time, and regions in parallel. Its template is inline or
+// a file asset (setStackSetTemplate), which is returned.
+func newStackSet(stack awscdk.Stack, cfg Config, ss StackSetTemplate) (awscloudformation.CfnStackSet, *TemplateAsset) {
 	set := awscloudformation.NewCfnStackSet(stack, jsii.String(ss.Name), &awscloudformation.CfnStackSetProps{
 		StackSetName:    jsii.String(ss.Name),
 		PermissionModel: jsii.String("SERVICE_MANAGED"),
@@ -399,10 +411,9 @@ func newStackSet(stack awscdk.Stack, cfg Config, ss StackSetTemplate) awscloudfo
 			DeploymentTargets: &awscloudformation.CfnStackSet_DeploymentTargetsProperty{OrganizationalUnitIds: jsii.Strings(cfg.Fleet.TargetOus...)},
 			Regions:           jsii.Strings(ss.Regions...),
 		}},
-		TemplateBody: jsii.String(ss.Body),
 	})
 	set.AddMetadata(jsii.String("kmsguard:stackset"), ss.Name)
-	return set
+	return set, setStackSetTemplate(stack, set, ss)
 }
 
 // operationPreferences are the StackSet's: regions in parallel, except for the regional StackSet of a

@@ -187,33 +187,6 @@ func TestMultiRegionKeyStackSetDeploysHomeRegionFirst(t *testing.T) {
 	}
 }
 
-// TestMultiRegionKeyTemplateOverTheInlineLimitIsRefused: at the longest names, with MFA and the member trail,
-// a multi-Region key takes the regional template over CloudFormation's inline limit; the synth refuses it,
-// naming the settings to change, and writes nothing. The control is the same configuration without
-// multiRegionKey (fleet-longest's names), which synthesizes.
-func TestMultiRegionKeyTemplateOverTheInlineLimitIsRefused(t *testing.T) {
-	cfg, err := stacks.ParseConfig(fleetConfigs["fleet-mrk-longest"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = stacks.NewFleet(stacks.NewApp(t.TempDir(), false), cfg)
-	if err == nil || !strings.Contains(err.Error(), "over CloudFormation's inline TemplateBody limit") || !strings.Contains(err.Error(), "turn off multiRegionKey") {
-		t.Fatalf("the oversized multi-Region fleet was not refused by name: %v", err)
-	}
-	ctx := map[string]any{}
-	for k, v := range fleetConfigs["fleet-mrk-longest"] {
-		ctx[k] = v
-	}
-	delete(ctx, "multiRegionKey")
-	cfg, err = stacks.ParseConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stacks.NewFleet(stacks.NewApp(t.TempDir(), false), cfg); err != nil {
-		t.Errorf("control: without multiRegionKey the same names are refused too: %v", err)
-	}
-}
-
 // TestMultiRegionKeyReplicaRegionAlertsOnItsReplica: replayed as a replica region's stack instance
 // (us-east-1, the replica's ARN), the regional template's rules raise key-danger for DisableKey on the
 // replica; replayed as the home region's instance, the same record (a key of another region) raises

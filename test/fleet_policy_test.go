@@ -23,7 +23,7 @@ import (
 func TestCfnLintFleet(t *testing.T) {
 	bin := requireTool(t, "cfn-lint", "pip install cfn-lint==1.51.0")
 	var files []string
-	for _, name := range []string{"fleet", "fleet-longest", "fleet-mrk", "fleet-orgtrail", "fleet-orgtrail-longest"} {
+	for _, name := range []string{"fleet", "fleet-longest", "fleet-mrk", "fleet-mrk-longest", "fleet-orgtrail", "fleet-orgtrail-longest"} {
 		s := synthFleet(t, name)
 		for _, n := range s.Stacks {
 			files = append(files, filepath.Join(s.Dir, n+".template.json"))

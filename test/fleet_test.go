@@ -106,7 +106,7 @@ var fleetConfigs = map[string]map[string]any{
 	},
 	// fleet-mrk-longest is fleet-mrk at the longest stack and user names, with MFA and the member trail: the
 	// replica's second key policy and the key chosen per region in every rule take the regional template over
-	// the inline limit, which the synth refuses (TestMultiRegionKeyTemplateOverTheInlineLimitIsRefused).
+	// the inline limit, so it goes through TemplateURL (TestStackSetTemplateOverTheInlineLimitGoesThroughTemplateURL).
 	"fleet-mrk-longest": {
 		"deployment":      "org",
 		"stackName":       "K" + strings.Repeat("s", 39),
@@ -324,32 +324,6 @@ func TestHomeCentralStackOwnsTheStackSets(t *testing.T) {
 		if len(body) > stacks.MaxTemplateBody {
 			t.Errorf("%s: TemplateBody of %d bytes", name, len(body))
 		}
-	}
-}
-
-// TestOversizedStackSetTemplateFailsTheSynth: a StackSet template over 51,200 bytes fails the synth with
-// the limit named; the control is the same call with a body at the limit.
-func TestOversizedStackSetTemplateFailsTheSynth(t *testing.T) {
-	cfg, err := stacks.ParseConfig(fleetConfigs["fleet"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	build := func(size int) (msg string) {
-		defer func() {
-			if r := recover(); r != nil {
-				msg = fmt.Sprint(r)
-			}
-		}()
-		app := stacks.NewApp(t.TempDir(), false)
-		stacks.NewCentralStack(app, cfg, "us-east-1", []stacks.StackSetTemplate{{Name: "KmsGuard-Regional", Regions: []string{"us-east-1"},
-			Capability: "CAPABILITY_IAM", Body: `{"Resources":{}}` + strings.Repeat(" ", size-len(`{"Resources":{}}`))}})
-		return ""
-	}
-	if msg := build(stacks.MaxTemplateBody + 1); !strings.Contains(msg, "over CloudFormation's inline TemplateBody limit of 51200") {
-		t.Errorf("an oversized template was accepted or the error does not name the limit: %q", msg)
-	}
-	if msg := build(stacks.MaxTemplateBody); msg != "" {
-		t.Errorf("control: a template at the limit was refused: %s", msg)
 	}
 }
 
