@@ -187,7 +187,9 @@ func TestFleetDashboardShowsEveryRegionsRulesTopicsAndAlarms(t *testing.T) {
 	if want := len(s.resources("KmsGuard-Central-eu-west-1", "AWS::Events::Rule")); euRules != want || want == 0 {
 		t.Errorf("control: without eu-west-1's widgets the check names %d of its %d rules", euRules, want)
 	}
-	if !slices.ContainsFunc(misses, func(m string) bool { return strings.Contains(m, ":eu-west-1:999988887777:alarm:KmsGuard-UndeliveredAlerts") }) {
+	if !slices.ContainsFunc(misses, func(m string) bool {
+		return strings.Contains(m, ":eu-west-1:999988887777:alarm:KmsGuard-UndeliveredAlerts")
+	}) {
 		t.Error("control: without eu-west-1's widgets the check does not name its dead-letter alarm")
 	}
 }
