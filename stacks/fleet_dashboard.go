@@ -200,8 +200,8 @@ func text(markdown string, width, height float64) awscloudwatch.IWidget {
 	return awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{Markdown: jsii.String(markdown), Width: jsii.Number(width), Height: jsii.Number(height)})
 }
 
-// AccountQuery is the Metrics Insights query of one per-account metric: the 50 accounts with the most
-// calls in each period, one line each, grouped by the account dimension. SCHEMA keeps out any metric of the
+// AccountQuery is the Metrics Insights query of one per-account metric: one line per account, grouped by
+// the account dimension, the 50 highest as ORDER BY SUM() ranks them. SCHEMA keeps out any metric of the
 // name without that dimension; a namespace with a / must be in double quotes (docs/aws-facts.md, "Fleet").
 func AccountQuery(namespace, metricName string) string {
 	return fmt.Sprintf(`SELECT SUM(%s) FROM SCHEMA("%s", %s) GROUP BY %s ORDER BY SUM() DESC LIMIT 50`,
@@ -224,7 +224,7 @@ func accountRows(a *FleetAccountPanel) [][]awscloudwatch.IWidget {
 		}))
 	}
 	return [][]awscloudwatch.IWidget{
-		{text("## Member accounts (organization trail, home region)\nOne line per member account: the 50 busiest in each period, by the "+
+		{text("## Member accounts (organization trail, home region)\nOne line per member account (the 50 highest by `ORDER BY SUM()`), by the "+
 			"`"+AccountDimension+"` dimension of the metric filters on `orgTrailLogGroup` (a CloudWatch Metrics Insights query; docs/fleet.md, \"Dashboard\").", 24, 2)},
 		row,
 	}
