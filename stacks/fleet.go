@@ -92,6 +92,8 @@ func NewFleet(app awscdk.App, cfg Config) (*Fleet, error) {
 	for _, other := range f.Central[1:] {
 		f.Central[0].AddStackDependency(other.Stack, jsii.String("the member stacks forward to this region's buses"))
 	}
+	// The dashboard shows every region's central stack: it is added once they all exist (docs/fleet.md, "Dashboard").
+	f.Central[0].addFleetDashboard(cfg, f.Central)
 	return f, nil
 }
 

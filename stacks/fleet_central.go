@@ -58,6 +58,8 @@ type CentralStack struct {
 	// OrgTrailHeartbeat the alarm on its silence.
 	OrgTrailAlarms    []*detection.Alarm
 	OrgTrailHeartbeat awscloudwatch.Alarm
+	// Dashboard is the fleet dashboard (home region only; stacks/fleet_dashboard.go).
+	Dashboard *FleetDashboard
 }
 
 // fleetRoute is one destination of the central rules.

@@ -33,7 +33,8 @@ func TestOrgTrailLogGroupCarriesTheStandaloneFiltersInTheHomeRegion(t *testing.T
 	}
 	sort.Strings(ids)
 	var want []string
-	for _, f := range stacks.OrgTrailFilters(s.Fleet.Config) {
+	// The standalone filters, and the dashboard's per-account ones (fleet_dashboard_test.go).
+	for _, f := range append(stacks.OrgTrailFilters(s.Fleet.Config), stacks.FleetAccountFilters(s.Fleet.Config)...) {
 		want = append(want, f.ID)
 	}
 	sort.Strings(want)

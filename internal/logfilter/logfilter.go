@@ -365,3 +365,24 @@ func (p *parser) quoted() (string, error) {
 	p.pos += end + 1
 	return v, nil
 }
+
+// DimensionValue is the value a metric filter publishes for a dimension whose value is selector ($.a.b),
+// as CloudWatch Logs takes it from a matched JSON log event ("Publishing dimensions with metrics from
+// values in JSON or space-delimited log events", docs/aws-facts.md). Only a string field is accepted: a
+// missing field or another type is an error, as elsewhere in this package.
+func DimensionValue(selector string, event map[string]any) (string, error) {
+	p := &parser{src: selector}
+	steps, err := p.selector()
+	if err != nil {
+		return "", err
+	}
+	if p.pos != len(p.src) {
+		return "", p.errorf("text after the selector")
+	}
+	v, found := comparison{selector: steps}.lookup(event)
+	s, isString := v.(string)
+	if !found || !isString {
+		return "", fmt.Errorf("logfilter: %s is %s, not a string", selector, describe(v, found))
+	}
+	return s, nil
+}

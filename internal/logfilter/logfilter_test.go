@@ -106,3 +106,20 @@ func TestInequalityOnAMissingFieldIsAnErrorNotAGuess(t *testing.T) {
 		t.Errorf("control: a present, different value must match: %v %v", ok, err)
 	}
 }
+
+// TestDimensionValueIsTheStringAtTheSelector: a metric filter's dimension value is the event's string at
+// the selector; a missing field, a non-string field and a malformed selector (the controls) are errors.
+func TestDimensionValueIsTheStringAtTheSelector(t *testing.T) {
+	event := map[string]any{"recipientAccountId": "111122223333", "readOnly": true,
+		"userIdentity": map[string]any{"accountId": "444455556666"}}
+	for selector, want := range map[string]string{"$.recipientAccountId": "111122223333", "$.userIdentity.accountId": "444455556666"} {
+		if got, err := DimensionValue(selector, event); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", selector, got, err, want)
+		}
+	}
+	for _, bad := range []string{"$.missing", "$.readOnly", "recipientAccountId", "$.recipientAccountId x"} {
+		if got, err := DimensionValue(bad, event); err == nil {
+			t.Errorf("control %s: %q accepted", bad, got)
+		}
+	}
+}

@@ -129,3 +129,23 @@ func TestUnboundedReferenceIsAFinding(t *testing.T) {
 		t.Errorf("findings %v", quotas(r))
 	}
 }
+
+// TestDashboardWidgetWithTooManyMetricsIsCaught: a metric widget of 101 metrics is reported; one of 100
+// (the control) is not.
+func TestDashboardWidgetWithTooManyMetricsIsCaught(t *testing.T) {
+	for _, c := range []struct {
+		metrics int
+		want    bool
+	}{{101, true}, {100, false}} {
+		var metrics []string
+		for i := 0; i < c.metrics; i++ {
+			metrics = append(metrics, fmt.Sprintf(`["AWS/Events","TriggeredRules","RuleName","r%d"]`, i))
+		}
+		body := `{"widgets":[{"type":"metric","properties":{"region":"eu-west-1","metrics":[` + strings.Join(metrics, ",") + `]}}]}`
+		tpl := &cfntemplate.Template{Resources: map[string]cfntemplate.Resource{
+			"D": {Type: "AWS::CloudWatch::Dashboard", Properties: map[string]any{"DashboardName": "d", "DashboardBody": body}}}}
+		if r := Check(tpl, 40); has(r, "metrics and expressions in a dashboard widget") != c.want {
+			t.Errorf("%d metrics: findings %v", c.metrics, quotas(r))
+		}
+	}
+}
