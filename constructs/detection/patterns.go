@@ -72,6 +72,18 @@ var stackEvents = []string{
 	"CreateChangeSet", "DeleteStack", "ExecuteChangeSet", "SetStackPolicy", "UpdateStack", "UpdateTerminationProtection",
 }
 
+// SecretEvents are the Secrets Manager calls that change a secret, each naming it in requestParameters
+// secretId (its name or ARN, partial or complete): its value (PutSecretValue, UpdateSecret, and
+// UpdateSecretVersionStage, which moves AWSCURRENT to another version), its description or key
+// (UpdateSecret), tags, resource policy, rotation, replication (a replica promoted to a standalone secret by
+// StopReplicationToReplica can then be written), and its deletion. CreateSecret names the secret in
+// requestParameters name instead (a secret re-created under the name after a forced deletion).
+var SecretEvents = []string{
+	"CancelRotateSecret", "DeleteResourcePolicy", "DeleteSecret", "PutResourcePolicy", "PutSecretValue",
+	"RemoveRegionsFromReplication", "ReplicateSecretToRegions", "RotateSecret", "StopReplicationToReplica", "TagResource",
+	"UntagResource", "UpdateSecret", "UpdateSecretVersionStage",
+}
+
 // DeniedCodes are the denial spellings seen in CloudTrail (AccessDenied, AccessDeniedException,
 // Client.UnauthorizedOperation, UnauthorizedOperation, SNS's AuthorizationError), matched by shape
 // rather than an exact list so that a new spelling is not missed.
@@ -137,6 +149,10 @@ type Targets struct {
 	// DeliveryRoleName is the role CloudTrail uses to write to the audit log group, DeliveryPolicyArn its
 	// customer managed policy.
 	DeliveryRoleName, DeliveryPolicyArn string
+	// SecretName is a Secrets Manager secret of the stack (the multi-Region key's primary ARN, docs/fleet.md),
+	// SecretArnPrefix its ARN up to and including the name ("arn:PARTITION:secretsmanager:REGION:ACCOUNT:
+	// secret:NAME"), which every form of its ARN starts with (Secrets Manager appends a random suffix).
+	SecretName, SecretArnPrefix string
 	// DeadLetterQueueURL is filled in by New, which creates the queue; DeadLetterQueueURLs lists every
 	// destination's queue. The patterns watch both (the union); none given, no queue is watched.
 	DeadLetterQueueURL  string
@@ -430,9 +446,21 @@ func pipelineScopeGroups(t Targets) [][]any {
 		stackAndRole = append(stackAndRole, map[string]any{"eventSource": source("iam"),
 			"eventName": strs(policyVersionEvents...), "requestParameters": req("policyArn", t.DeliveryPolicyArn)})
 	}
-	// A group with nothing of this stack's to watch has no rule.
+	// The secret, by its name or any form of its ARN (a prefix: the ARN ends in a random suffix, and the
+	// name may be given with it).
+	var secrets []any
+	if t.SecretName != "" {
+		secrets = []any{
+			map[string]any{"eventSource": source("secretsmanager"), "eventName": strs(SecretEvents...),
+				"requestParameters": req("secretId", map[string]any{"prefix": t.SecretName}, map[string]any{"prefix": t.SecretArnPrefix})},
+			map[string]any{"eventSource": source("secretsmanager"), "eventName": strs("CreateSecret"),
+				"requestParameters": req("name", t.SecretName)},
+		}
+	}
+	// A group with nothing of this stack's to watch has no rule. New groups go last, so that the rules of the
+	// others keep their ids.
 	var groups [][]any
-	for _, g := range [][]any{trail, logsByName, logsByID, logKeysAndQueues, buckets, keysRulesAlarms, topicsGroup, stackAndRole} {
+	for _, g := range [][]any{trail, logsByName, logsByID, logKeysAndQueues, buckets, keysRulesAlarms, topicsGroup, stackAndRole, secrets} {
 		if len(g) > 0 {
 			groups = append(groups, g)
 		}
