@@ -197,15 +197,15 @@ func (c Config) fleetProblems() Problems {
 }
 
 // MaxMemberRoles caps keyUserRoleNames and breakGlassRoleNames each. Every key-user role name is in the
-// member's key-danger and denied rules and in the organization trail's RoleChanges metric filter, whose
-// pattern CloudWatch caps at 1,024 characters; at 64-character names five keep every pattern within the
-// quota checker's budgets at the longest names (TestFleetTemplatesPassTheQuotaCheckAtTheLongestNames).
-// Break-glass roles share the cap: each is written four times per key policy.
+// member's key-danger and denied rules that watch the key principals; at five 64-character names, with the
+// longest administrator and stack names, the largest of them is 1,528 characters, just within the quota
+// checker's 1,536 (TestFleetRolesAtTheirLimitsPassTheQuotaCheck, whose control shows a sixth is over).
+// Break-glass roles share the cap: each is written twice in every key policy.
 const MaxMemberRoles = 5
 
 // MaxRolePath is the longest role path memberRoleProblems accepts: IAM allows 512 characters, but every
-// key-user and break-glass ARN is written into the regional template up to four times per key policy,
-// which StackSets pass inline (docs/fleet.md, "Template size").
+// key-user and break-glass ARN is written into the regional template, once or twice per key policy (and a
+// multi-Region key has two), which StackSets pass inline (docs/fleet.md, "Template size").
 const MaxRolePath = 64
 
 var (
