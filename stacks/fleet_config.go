@@ -197,11 +197,11 @@ func (c Config) fleetProblems() Problems {
 }
 
 // MaxMemberRoles caps keyUserRoleNames and breakGlassRoleNames each. Every key-user role name is in the
-// member's key-danger and denied rules that watch the key principals; at five 64-character names, with the
-// longest administrator and stack names, the largest of them is 1,528 characters, just within the quota
-// checker's 1,536 (TestFleetRolesAtTheirLimitsPassTheQuotaCheck, whose control shows a sixth is over).
+// member's key-danger and denied rules that watch the key principals; at four 64-character names, with the
+// longest administrator and stack names, the largest of them stays within the quota checker's 1,536
+// characters (TestFleetRolesAtTheirLimitsPassTheQuotaCheck, whose control shows a fifth is over).
 // Break-glass roles share the cap: each is written twice in every key policy.
-const MaxMemberRoles = 5
+const MaxMemberRoles = 4
 
 // MaxRolePath is the longest role path memberRoleProblems accepts: IAM allows 512 characters, but every
 // key-user and break-glass ARN is written into the regional template, once or twice per key policy (and a

@@ -181,25 +181,25 @@ func TestMemberRoleNamesAreValidatedByKeyAllAtOnce(t *testing.T) {
 		want  []string // "key: text" lines, in the order the message lists them
 	}{
 		{"an ARN, a bad name, a wildcard path and a duplicate", map[string]any{
-			"keyUserRoleNames":    []any{"arn:aws:iam::111122223333:role/MDBServer", "bad name", "/a*/MDBServer", "MDBServer", "/mdbserver"},
-			"breakGlassRoleNames": []any{"/ops/", strings.Repeat("b", 65)},
+			"keyUserRoleNames":    []any{"arn:aws:iam::111122223333:role/MDBServer", "/a*/MDBServer", "MDBServer", "/mdbserver"},
+			"breakGlassRoleNames": []any{"/ops/", strings.Repeat("b", 65), "bad name"},
 		}, []string{
 			`breakGlassRoleNames: "/ops/" is not an IAM role name`,
 			`breakGlassRoleNames: "` + strings.Repeat("b", 65) + `" is not an IAM role name`,
+			`breakGlassRoleNames: "bad name" is not an IAM role name`,
 			`keyUserRoleNames: "arn:aws:iam::111122223333:role/MDBServer" looks like an ARN`,
-			`keyUserRoleNames: "bad name" is not an IAM role name`,
 			`keyUserRoleNames: "/a*/MDBServer" has an unusable path "/a*/"`,
 			`keyUserRoleNames: "/mdbserver" is listed twice`,
 		}},
 		{"a role in both lists, the StackSets role, too many, a long path, MFA", map[string]any{
-			"keyUserRoleNames":    []any{"R1", "R2", "R3", "R4", "R5", "R6"},
+			"keyUserRoleNames":    []any{"R1", "R2", "R3", "R4", "R5"},
 			"breakGlassRoleNames": []any{"/r1", "stacksets-exec-abc", "/" + strings.Repeat("p", 64) + "/X"},
 			"requireMfa":          true,
 		}, []string{
 			`breakGlassRoleNames: "stacksets-exec-abc" is named like the StackSets execution role`,
 			`breakGlassRoleNames: "/` + strings.Repeat("p", 64) + `/X" has a path of 66 characters`,
 			`breakGlassRoleNames: "/r1" is also in keyUserRoleNames`,
-			`keyUserRoleNames: names 6 roles; kmsguard accepts at most 5`,
+			`keyUserRoleNames: names 5 roles; kmsguard accepts at most 4`,
 			`requireMfa: keyUserRoleNames names roles`,
 		}},
 		{"the standalone ARN keys in a fleet point to the role keys", map[string]any{

@@ -83,8 +83,9 @@ func TestFleetBreakGlassRolesMakeTheLockedChangesOnlyWithMfa(t *testing.T) {
 }
 
 // TestFleetKeyUserRolesReplaceTheServerUserAndAreWatched: with keyUserRoleNames the identity template
-// creates only the administrator (control: "fleet" creates the server user too); a change to a key-user
-// role's trust or policies raises the member's key-danger tier, replayed through the regional template, as
+// creates only the administrator (control: "fleet" creates the server user too); a key-user role's creation
+// (in an account that did not have it, its creator gets the key) or a change to its trust raises the
+// member's key-danger tier, replayed through the regional template, as
 // standalone key-user roles do (control: another role, and the same call in "fleet", raise nothing); and
 // the organization trail's RoleChanges filter names every key-user role.
 func TestFleetKeyUserRolesReplaceTheServerUserAndAreWatched(t *testing.T) {
@@ -97,9 +98,9 @@ func TestFleetKeyUserRolesReplaceTheServerUserAndAreWatched(t *testing.T) {
 	if n := users("fleet"); n != 2 {
 		t.Errorf("control: fleet has %d users, want 2", n)
 	}
-	call := func(role string) replay.Event {
+	call := func(event, role string) replay.Event {
 		ev, err := replay.WrapRecord(map[string]any{
-			"eventVersion": "1.08", "eventSource": "iam.amazonaws.com", "eventName": "UpdateAssumeRolePolicy", "eventType": "AwsApiCall",
+			"eventVersion": "1.08", "eventSource": "iam.amazonaws.com", "eventName": event, "eventType": "AwsApiCall",
 			"awsRegion": "us-east-1", "recipientAccountId": "111122223333", "readOnly": false, "eventID": "e1", "eventTime": "2026-10-02T17:04:40Z",
 			"userIdentity":      map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/Admin/x"},
 			"requestParameters": map[string]any{"roleName": role, "policyDocument": "{}"},
@@ -111,16 +112,18 @@ func TestFleetKeyUserRolesReplaceTheServerUserAndAreWatched(t *testing.T) {
 	}
 	const keyID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 	roles, plain := memberRules(t, "fleet-roles", "us-east-1", keyID), memberRules(t, "fleet", "us-east-1", keyID)
-	for _, role := range []string{"MDBServer", "MDBReplica"} {
-		if got := roles.Tiers(call(role)); !slices.Equal(got, []string{"key-danger"}) {
-			t.Errorf("UpdateAssumeRolePolicy of key-user role %s raises %v, want key-danger", role, got)
+	for _, event := range []string{"CreateRole", "UpdateAssumeRolePolicy"} {
+		for _, role := range []string{"MDBServer", "MDBReplica"} {
+			if got := roles.Tiers(call(event, role)); !slices.Equal(got, []string{"key-danger"}) {
+				t.Errorf("%s of key-user role %s raises %v, want key-danger", event, role, got)
+			}
+			if got := plain.Tiers(call(event, role)); len(got) != 0 {
+				t.Errorf("control: in a fleet without the role, %s of %s raises %v", event, role, got)
+			}
 		}
-		if got := plain.Tiers(call(role)); len(got) != 0 {
-			t.Errorf("control: in a fleet without the role, %s raises %v", role, got)
+		if got := roles.Tiers(call(event, "SomeOtherRole")); len(got) != 0 {
+			t.Errorf("control: %s of another role raises %v", event, got)
 		}
-	}
-	if got := roles.Tiers(call("SomeOtherRole")); len(got) != 0 {
-		t.Errorf("control: another role raises %v", got)
 	}
 	cfg := synthFleet(t, "fleet-roles-longest").Fleet.Config
 	var roleChanges string

@@ -53,6 +53,15 @@ var roleEvents = []string{
 	"PutRolePermissionsBoundary", "PutRolePolicy", "UpdateAssumeRolePolicy",
 }
 
+// keyUserRoleEvents are roleEvents and the role's creation: a key-user role is named in the key policy by
+// ARN, so whoever creates a role of that name (first, or again after a deletion) may use the key; a fleet's
+// key-user roles may not exist yet in every member account (docs/fleet.md, "Key users and break-glass
+// roles").
+var keyUserRoleEvents = []string{
+	"AttachRolePolicy", "CreateRole", "DeleteRole", "DeleteRolePermissionsBoundary", "DeleteRolePolicy", "DetachRolePolicy",
+	"PutRolePermissionsBoundary", "PutRolePolicy", "UpdateAssumeRolePolicy",
+}
+
 // policyVersionEvents change what a customer managed policy says without touching the role it is attached
 // to.
 var policyVersionEvents = []string{"CreatePolicyVersion", "SetDefaultPolicyVersion"}
@@ -293,7 +302,7 @@ func source(s string) []any { return strs(s + ".amazonaws.com") }
 func req(field string, values ...any) map[string]any { return map[string]any{field: values} }
 
 // keyPrincipalGroups are the calls that hand someone the powers of a key user or of the key administrator:
-// a key user role's trust and policies; a new access key, password or MFA device of the administrator or
+// a key user role's creation, trust and policies; a new access key, password or MFA device of the administrator or
 // a key user, named in the request or made by the user itself (CreateAccessKey without a user name acts on
 // the caller); the user deleted or re-created; and every session (GetSessionToken) those users start.
 // EventBridge cannot match "outside the allowed networks" (it has no negated cidr), and STS VPC endpoints
@@ -302,7 +311,7 @@ func req(field string, values ...any) map[string]any { return map[string]any{fie
 func keyPrincipalGroups(t Targets) [][]any {
 	var group []any
 	if len(t.KeyUserRoleNames) > 0 {
-		group = append(group, map[string]any{"eventSource": source("iam"), "eventName": strs(roleEvents...),
+		group = append(group, map[string]any{"eventSource": source("iam"), "eventName": strs(keyUserRoleEvents...),
 			"requestParameters": req("roleName", strs(t.KeyUserRoleNames...)...)})
 	}
 	if len(t.UserNames) > 0 {
