@@ -1,11 +1,17 @@
 package test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kmsguard/kmsguard/internal/cfntemplate"
+	"github.com/kmsguard/kmsguard/internal/check"
+	"github.com/kmsguard/kmsguard/internal/quota"
 	"github.com/kmsguard/kmsguard/internal/replay"
+	"github.com/kmsguard/kmsguard/stacks"
 )
 
 // secretCall is a Secrets Manager CloudTrail record in a member account (docs/aws-facts.md, "What the
@@ -91,5 +97,37 @@ func TestPrimaryKeyArnSecretChangesRaiseTheMembersTamperTier(t *testing.T) {
 	// Control: without multiRegionKey there is no secret, and no rule names Secrets Manager.
 	if s := synthFleet(t, "fleet"); strings.Contains(string(s.Files["KmsGuard-Regional"]), "secretsmanager.amazonaws.com") {
 		t.Error("control: the single-Region fleet watches a secret it does not have")
+	}
+}
+
+// TestPrimaryKeyArnSecretRulesFitThePatternBudgetAtTheLongestNames: the secret's name derives from
+// stackName, so at a 40-character stack name (with fleet-mrk-longest's other names and the member trail)
+// the regional template's rules, the secret's among them, pass the quota checker. The template is built
+// directly: at those names the synth refuses it for the inline limit before the quota check
+// (TestMultiRegionKeyTemplateOverTheInlineLimitIsRefused). Control: the checked template has the secret's
+// rules (success, attempt, denied) under the 40-character stack's secret name, so the check measured them.
+func TestPrimaryKeyArnSecretRulesFitThePatternBudgetAtTheLongestNames(t *testing.T) {
+	cfg, err := stacks.ParseConfig(fleetConfigs["fleet-mrk-longest"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	app := stacks.NewApp(dir, false)
+	m := stacks.NewMemberStack(app, cfg)
+	app.Synth(nil)
+	tpl, err := cfntemplate.Load(filepath.Join(dir, *m.StackName()+".template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := quota.Check(tpl, check.MaxStackName)
+	for _, f := range report.Findings {
+		t.Errorf("%s", f)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, *m.StackName()+".template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(raw), `"prefix": "`+cfg.PrimaryKeyArnSecretName()+`"`); n != 3 {
+		t.Errorf("control: the secret %s is named in %d rules, want the success, attempt and denied rules", cfg.PrimaryKeyArnSecretName(), n)
 	}
 }
