@@ -445,7 +445,7 @@ var keyScopedFilters = []string{"KeyCalls", "KeyDenied", "KeyDisabledOrScheduled
 // stack puts on the organization trail's log group: all but the key-scoped ones, for the users every member
 // account has by the same names, and the rules and alarms named stackName-... in any account.
 func OrgTrailFilters(cfg Config) []detection.MetricFilter {
-	t := detection.Targets{NamePrefix: cfg.StackName, KeyAlias: cfg.KeyAlias, UserNames: []string{cfg.AdminUserName, cfg.ServerUserName}}
+	t := detection.Targets{NamePrefix: cfg.StackName, KeyAlias: cfg.KeyAlias, UserNames: cfg.memberUserNames(), KeyUserRoleNames: cfg.memberKeyUserRoleNames()}
 	var out []detection.MetricFilter
 	for _, f := range detection.MetricFilters(t) {
 		if !slices.Contains(keyScopedFilters, f.ID) {

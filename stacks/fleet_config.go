@@ -1,8 +1,10 @@
 package stacks
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/kmsguard/kmsguard/internal/check"
 )
@@ -42,6 +44,14 @@ type FleetConfig struct {
 	// (docs/fleet.md, "The organization trail's log group"), which carry IAM's events from every region, and
 	// us-east-1 is no longer required in regions.
 	OrgTrailLogGroup string
+	// KeyUserRoleNames are IAM roles, by name or /path/name, that exist (or will) in every member account
+	// and may use the key there instead of the server user serverUserName, as keyUserArns does standalone
+	// (docs/fleet.md, "Key users and break-glass roles").
+	KeyUserRoleNames []string
+	// BreakGlassRoleNames are IAM roles, by name or /path/name, of every member account that may make the
+	// locked changes of that account's master key, only from an MFA session, as breakGlassArns does
+	// standalone.
+	BreakGlassRoleNames []string
 }
 
 // fleetFields are the context keys of the fleet shape, after the standalone keys (README.md's table follows
@@ -55,6 +65,8 @@ var fleetFields = []field{
 	{"memberTrail", boolean(func(c *Config) *bool { return &c.Fleet.MemberTrail })},
 	{"multiRegionKey", boolean(func(c *Config) *bool { return &c.Fleet.MultiRegionKey })},
 	{"orgTrailLogGroup", str(func(c *Config) *string { return &c.Fleet.OrgTrailLogGroup })},
+	{"keyUserRoleNames", list(func(c *Config) *[]string { return &c.Fleet.KeyUserRoleNames })},
+	{"breakGlassRoleNames", list(func(c *Config) *[]string { return &c.Fleet.BreakGlassRoleNames })},
 }
 
 func init() { fields = append(fields, fleetFields...) }
@@ -85,14 +97,14 @@ var (
 // standaloneOnlyKeys are settings that name one account's resources, or the stack's own trail, and have no
 // meaning across a fleet; in deployment=org they are refused with the reason, never silently ignored.
 var standaloneOnlyKeys = map[string]string{
-	"keyUserArns":           "names principals of one account; every member account gets the server user serverUserName from the identity StackSet",
+	"keyUserArns":           "names principals of one account; every member account gets the server user serverUserName from the identity StackSet, or name roles that exist in every member account with keyUserRoleNames (docs/fleet.md, \"Key users and break-glass roles\")",
 	"adminUserArn":          "names a user of one account; every member account gets the administrator adminUserName from the identity StackSet",
 	"existingTrailArn":      "the fleet relies on the organization trail and creates no trail of its own (docs/fleet.md, \"The organization trail\")",
 	"existingTrailLogGroup": "the fleet relies on the organization trail and creates no trail of its own (docs/fleet.md, \"The organization trail\")",
 	"trailName":             "the fleet creates no trail (docs/fleet.md, \"The organization trail\")",
 	"logRetentionDays":      "the fleet creates no trail or log group (docs/fleet.md, \"The organization trail\")",
 	"objectLockMode":        "the fleet creates no trail bucket (docs/fleet.md, \"The organization trail\")",
-	"breakGlassArns":        "names principals of one account; fleet break-glass principals are not supported yet (docs/fleet.md, \"Not yet\")",
+	"breakGlassArns":        "names principals of one account; name break-glass roles that exist in every member account with breakGlassRoleNames (docs/fleet.md, \"Key users and break-glass roles\")",
 	"deployRoleArns":        "the fleet's deploy roles are fixed: the CDK bootstrap's execution role in the security account and the StackSets execution role stacksets-exec-* in the members (docs/fleet.md)",
 }
 
@@ -126,7 +138,8 @@ func (c Config) fleetProblems() Problems {
 			on  bool
 		}{{"organizationId", f.OrganizationID != ""}, {"securityAccount", f.SecurityAccount != ""},
 			{"targetOus", len(f.TargetOus) > 0}, {"regions", len(f.Regions) > 0}, {"memberTrail", f.MemberTrail},
-			{"multiRegionKey", f.MultiRegionKey}, {"orgTrailLogGroup", f.OrgTrailLogGroup != ""}} {
+			{"multiRegionKey", f.MultiRegionKey}, {"orgTrailLogGroup", f.OrgTrailLogGroup != ""},
+			{"keyUserRoleNames", len(f.KeyUserRoleNames) > 0}, {"breakGlassRoleNames", len(f.BreakGlassRoleNames) > 0}} {
 			if set.on {
 				p.Add(set.key, "is only used with deployment=org (docs/fleet.md); set \"deployment\": \"org\", or remove %s", set.key)
 			}
@@ -177,7 +190,119 @@ func (c Config) fleetProblems() Problems {
 			p.Add("orgTrailLogGroup", "%v: the organization trail's log group in the security account's home region (the first of regions)", err)
 		}
 	}
+	p = append(p, c.memberRoleProblems()...)
 	p = append(p, duplicates("targetOus", f.TargetOus)...)
 	p = append(p, duplicates("regions", f.Regions)...)
+	return p
+}
+
+// MaxMemberRoles caps keyUserRoleNames and breakGlassRoleNames each. Every key-user role name is in the
+// member's key-danger and denied rules that watch the key principals; at four 64-character names, with the
+// longest administrator and stack names, the largest of them stays within the quota checker's 1,536
+// characters (TestFleetRolesAtTheirLimitsPassTheQuotaCheck, whose control shows a fifth is over).
+// Break-glass roles share the cap: each is written twice in every key policy.
+const MaxMemberRoles = 4
+
+// MaxRolePath is the longest role path memberRoleProblems accepts: IAM allows 512 characters, but every
+// key-user and break-glass ARN is written into the regional template, once or twice per key policy (and a
+// multi-Region key has two), which StackSets pass inline (docs/fleet.md, "Template size").
+const MaxRolePath = 64
+
+var (
+	// roleNameChars are IAM's role name characters (CreateRole, RoleName): letters, digits and +=,.@_-.
+	roleNameChars = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
+	// rolePathChars are the path segments memberRoleProblems accepts: IAM's name characters. IAM itself
+	// allows any printable ASCII in a path, but * and ? are wildcards in an ARN condition and ${ starts a
+	// policy variable, so a path holding them would name more (or other) roles than the one meant.
+	rolePathChars = regexp.MustCompile(`^/([A-Za-z0-9+=,.@_-]+/)*$`)
+)
+
+// MemberRole is one entry of keyUserRoleNames or breakGlassRoleNames: a role of that name and path in every
+// member account.
+type MemberRole struct {
+	Path string // "/" or "/a/b/"
+	Name string
+}
+
+// ParseMemberRole splits "NAME" or "/PATH/NAME" into path and name, and checks both against IAM's role
+// rules (stricter on paths, see rolePathChars).
+func ParseMemberRole(s string) (MemberRole, error) {
+	path, name := "/", s
+	if strings.HasPrefix(s, "/") {
+		i := strings.LastIndex(s, "/")
+		path, name = s[:i+1], s[i+1:]
+	}
+	switch {
+	case strings.Contains(s, ":"):
+		return MemberRole{}, fmt.Errorf("%q looks like an ARN: name the role by its name (MDBServer) or path and name (/mariadb/MDBServer); "+
+			"each member account's own role of that name is meant", s)
+	case !roleNameChars.MatchString(name):
+		return MemberRole{}, fmt.Errorf("%q is not an IAM role name: 1 to 64 letters, digits or +=,.@_- (write NAME or /PATH/NAME)", s)
+	case !rolePathChars.MatchString(path):
+		return MemberRole{}, fmt.Errorf("%q has an unusable path %q: write /SEGMENT/.../NAME with segments of letters, digits or +=,.@_- "+
+			"(no * ? or $: they are wildcards or variables in a policy)", s, path)
+	case len(path) > MaxRolePath:
+		return MemberRole{}, fmt.Errorf("%q has a path of %d characters; kmsguard accepts at most %d (every ARN is written into the inline StackSet template several times)", s, len(path), MaxRolePath)
+	}
+	return MemberRole{Path: path, Name: name}, nil
+}
+
+// ResourceName is the role's ARN resource name after "role/": its path without the leading slash, and its
+// name.
+func (r MemberRole) ResourceName() string { return strings.TrimPrefix(r.Path, "/") + r.Name }
+
+// memberRoles parses entries, dropping the ones ParseMemberRole refuses (memberRoleProblems reports them).
+func memberRoles(entries []string) []MemberRole {
+	var out []MemberRole
+	for _, e := range entries {
+		if r, err := ParseMemberRole(e); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// memberRoleProblems checks keyUserRoleNames and breakGlassRoleNames: IAM's role rules, the cap, no role in
+// both lists (a break-glass key user could rewrite the key policy to give itself more), none that the
+// StackSets execution role pattern already exempts, and no role key users with requireMfa (as keyUserArns
+// standalone: iam-kms-wrapper's MFA session comes from sts:GetSessionToken, which only IAM users can call).
+func (c Config) memberRoleProblems() Problems {
+	var p Problems
+	f := c.Fleet
+	execPrefix := strings.TrimSuffix(StackSetsExecRoleName, "*")
+	for _, list := range []struct {
+		key     string
+		entries []string
+	}{{"breakGlassRoleNames", f.BreakGlassRoleNames}, {"keyUserRoleNames", f.KeyUserRoleNames}} {
+		if len(list.entries) > MaxMemberRoles {
+			p.Add(list.key, "names %d roles; kmsguard accepts at most %d (each is in the member's rules, metric filters and key policy, "+
+				"whose sizes AWS limits): let servers share a role", len(list.entries), MaxMemberRoles)
+		}
+		var roles []string
+		for _, e := range list.entries {
+			r, err := ParseMemberRole(e)
+			if err != nil {
+				p.Add(list.key, "%v", err)
+				continue
+			}
+			if strings.HasPrefix(r.Name, execPrefix) {
+				p.Add(list.key, "%q is named like the StackSets execution role (%s), which the key policy already exempts without MFA; name another role", e, StackSetsExecRoleName)
+			}
+			roles = append(roles, strings.ToLower(r.Path+r.Name))
+		}
+		// NAME and /NAME are the same role, and IAM does not distinguish names by case.
+		p = append(p, duplicates(list.key, roles)...)
+	}
+	for _, r := range memberRoles(f.BreakGlassRoleNames) {
+		for _, u := range memberRoles(f.KeyUserRoleNames) {
+			if strings.EqualFold(r.Path+r.Name, u.Path+u.Name) {
+				p.Add("breakGlassRoleNames", "%q is also in keyUserRoleNames: as break-glass a key user could rewrite the key policy to give itself more (separation of duties); name a separate role", r.Path+r.Name)
+			}
+		}
+	}
+	if len(f.KeyUserRoleNames) > 0 && c.RequireMfa {
+		p.Add("requireMfa", "keyUserRoleNames names roles, and a role can never get MFA credentials through iam-kms-wrapper (sts:GetSessionToken is for IAM users): "+
+			"remove keyUserRoleNames to use the server user, or set requireMfa=false")
+	}
 	return p
 }

@@ -160,3 +160,88 @@ func TestOrgTrailLogGroupLiftsTheUsEast1RequirementAndIsValidated(t *testing.T) 
 		t.Errorf("standalone orgTrailLogGroup: %v", err)
 	}
 }
+
+// TestMemberRoleNamesAreValidatedByKeyAllAtOnce: keyUserRoleNames and breakGlassRoleNames take IAM role
+// names or /path/names; every wrong entry is reported under its key, in key order and the same text twice,
+// and a valid configuration with both (the control) is accepted and parsed into path and name.
+func TestMemberRoleNamesAreValidatedByKeyAllAtOnce(t *testing.T) {
+	ok, err := ParseConfig(fleetContext(map[string]any{
+		"keyUserRoleNames":    []any{"MDBServer", "/mariadb/prod/MDBReplica"},
+		"breakGlassRoleNames": "/ops/BreakGlass",
+	}))
+	if err != nil {
+		t.Fatalf("control: valid role names refused: %v", err)
+	}
+	if got := memberRoles(ok.Fleet.KeyUserRoleNames); !reflect.DeepEqual(got, []MemberRole{{"/", "MDBServer"}, {"/mariadb/prod/", "MDBReplica"}}) {
+		t.Errorf("parsed %+v", got)
+	}
+	cases := []struct {
+		name  string
+		extra map[string]any
+		want  []string // "key: text" lines, in the order the message lists them
+	}{
+		{"an ARN, a bad name, a wildcard path and a duplicate", map[string]any{
+			"keyUserRoleNames":    []any{"arn:aws:iam::111122223333:role/MDBServer", "/a*/MDBServer", "MDBServer", "/mdbserver"},
+			"breakGlassRoleNames": []any{"/ops/", strings.Repeat("b", 65), "bad name"},
+		}, []string{
+			`breakGlassRoleNames: "/ops/" is not an IAM role name`,
+			`breakGlassRoleNames: "` + strings.Repeat("b", 65) + `" is not an IAM role name`,
+			`breakGlassRoleNames: "bad name" is not an IAM role name`,
+			`keyUserRoleNames: "arn:aws:iam::111122223333:role/MDBServer" looks like an ARN`,
+			`keyUserRoleNames: "/a*/MDBServer" has an unusable path "/a*/"`,
+			`keyUserRoleNames: "/mdbserver" is listed twice`,
+		}},
+		{"a role in both lists, the StackSets role, too many, a long path, MFA", map[string]any{
+			"keyUserRoleNames":    []any{"R1", "R2", "R3", "R4", "R5"},
+			"breakGlassRoleNames": []any{"/r1", "stacksets-exec-abc", "/" + strings.Repeat("p", 64) + "/X"},
+			"requireMfa":          true,
+		}, []string{
+			`breakGlassRoleNames: "stacksets-exec-abc" is named like the StackSets execution role`,
+			`breakGlassRoleNames: "/` + strings.Repeat("p", 64) + `/X" has a path of 66 characters`,
+			`breakGlassRoleNames: "/r1" is also in keyUserRoleNames`,
+			`keyUserRoleNames: names 5 roles; kmsguard accepts at most 4`,
+			`requireMfa: keyUserRoleNames names roles`,
+		}},
+		{"the standalone ARN keys in a fleet point to the role keys", map[string]any{
+			"keyUserArns": "arn:aws:iam::111122223333:role/MDBServer", "breakGlassArns": "arn:aws:iam::111122223333:role/BreakGlass",
+		}, []string{
+			`breakGlassArns: is not used with deployment=org: it names principals of one account; name break-glass roles that exist in every member account with breakGlassRoleNames`,
+			`keyUserArns: is not used with deployment=org: it names principals of one account; every member account gets the server user serverUserName from the identity StackSet, or name roles that exist in every member account with keyUserRoleNames`,
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig(fleetContext(tc.extra))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			lines := strings.Split(msg, "\n")[1:]
+			at := 0
+			for _, want := range tc.want {
+				found := false
+				for ; at < len(lines); at++ {
+					if strings.HasPrefix(lines[at], "  - "+want) {
+						found, at = true, at+1
+						break
+					}
+				}
+				if !found {
+					t.Errorf("missing, or out of order: %q in\n%s", want, msg)
+				}
+			}
+			if len(lines) != len(tc.want) {
+				t.Errorf("%d problems, want %d:\n%s", len(lines), len(tc.want), msg)
+			}
+			if _, again := ParseConfig(fleetContext(tc.extra)); again.Error() != msg {
+				t.Error("the same configuration gave a different message")
+			}
+		})
+	}
+	// In a standalone configuration the role keys are refused, as every fleet key is.
+	_, err = ParseConfig(withSafety(map[string]any{"keyUserRoleNames": "MDBServer", "breakGlassRoleNames": "BreakGlass"}))
+	if err == nil || !strings.Contains(err.Error(), "keyUserRoleNames: is only used with deployment=org") ||
+		!strings.Contains(err.Error(), "breakGlassRoleNames: is only used with deployment=org") {
+		t.Errorf("standalone role keys: %v", err)
+	}
+}

@@ -326,10 +326,12 @@ func FleetDashboardPropsFor(cfg Config, central []*CentralStack) FleetDashboardP
 		panel := FleetRegionPanel{Region: c.Region, StackName: cfg.CentralStackName(c.Region)}
 		for _, tier := range cfg.FleetTiers() {
 			// The rendering rules are on the tier's bus; the audit-tamper tier also has the rules on the
-			// security account's default bus that watch the central pipeline itself.
+			// security account's default bus that watch the central pipeline itself, and in the home region
+			// those on failed stack instances (docs/fleet.md, "Failed stack instances").
 			t := FleetTierRules{Tier: tier.Name, Rules: ruleRefs(c.Rules[tier.Name], cfg.TierBusName(tier))}
 			if tier.Name == detection.AuditTamper.Name {
 				t.Rules = append(t.Rules, ruleRefs(c.Rules[detection.AuditTamper.Name+"-central"], "")...)
+				t.Rules = append(t.Rules, ruleRefs(c.FailedInstanceRules, "")...)
 			}
 			panel.Tiers = append(panel.Tiers, t)
 		}

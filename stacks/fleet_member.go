@@ -76,6 +76,34 @@ func memberUserArn(stack awscdk.Stack, name string) string {
 		Resource: jsii.String("user"), ResourceName: jsii.String(name)})
 }
 
+// memberRoleArns are the ARNs of roles in the stack instance's own account.
+func memberRoleArns(stack awscdk.Stack, roles []MemberRole) []string {
+	var out []string
+	for _, r := range roles {
+		out = append(out, *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+			Resource: jsii.String("role"), ResourceName: jsii.String(r.ResourceName())}))
+	}
+	return out
+}
+
+// memberUserNames are the IAM users of every member account that the rules and filters watch: the key
+// administrator, and the server user unless keyUserRoleNames replaces it.
+func (c Config) memberUserNames() []string {
+	if len(c.Fleet.KeyUserRoleNames) > 0 {
+		return []string{c.AdminUserName}
+	}
+	return []string{c.AdminUserName, c.ServerUserName}
+}
+
+// memberKeyUserRoleNames are the key-user roles by name, as IAM's role APIs name them (without the path).
+func (c Config) memberKeyUserRoleNames() []string {
+	var out []string
+	for _, r := range memberRoles(c.Fleet.KeyUserRoleNames) {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
 // MemberStack is the regional StackSet template: in every target account and region, the master key with
 // the standalone key policy and the rules that forward each tier's raw events to the central bus of the
 // region. It has no trail and nothing that emails locally.
@@ -110,22 +138,33 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 	// The users come from the identity StackSet. They are named by aws:PrincipalArn conditions, never as
 	// principals, so the key policy does not depend on them existing yet (constructs/masterkey, PolicyDocument).
 	adminArn := memberUserArn(stack, cfg.AdminUserName)
-	serverArn := memberUserArn(stack, cfg.ServerUserName)
+	// The key users: the server user, or the roles of keyUserRoleNames (then the identity StackSet creates
+	// no server user), as keyUserArns replaces it standalone. Roles, like the users, are named by
+	// aws:PrincipalArn conditions only, so they may be created after the key.
+	keyUsers := []string{memberUserArn(stack, cfg.ServerUserName)}
+	users := []string{adminArn, keyUsers[0]}
+	if roles := memberRoles(cfg.Fleet.KeyUserRoleNames); len(roles) > 0 {
+		keyUsers = memberRoleArns(stack, roles)
+		users = []string{adminArn}
+	}
 	execRole := *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
 		Resource: jsii.String("role"), ResourceName: jsii.String(StackSetsExecRoleName)})
 	accountRoot := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
 		Resource: jsii.String("root"), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME})
+	// The break-glass roles of breakGlassRoleNames, in this account, beside the StackSets execution role.
+	lock := lockdown.Exemptions{BreakGlassArns: memberRoleArns(stack, memberRoles(cfg.Fleet.BreakGlassRoleNames)),
+		DeployRoleArns: []string{execRole}}
 	keyProps := masterkey.Props{
 		Alias:               cfg.KeyAlias,
 		AccountID:           *awscdk.Aws_ACCOUNT_ID(),
 		AccountRootArn:      *accountRoot,
-		KeyUserArns:         []string{serverArn},
+		KeyUserArns:         keyUsers,
 		AdminArn:            adminArn,
 		AllowedCidrs:        cfg.AllowedCidrs,
 		AllowedVpcEndpoints: cfg.AllowedVpcEndpoints,
 		RequireMfa:          cfg.RequireMfa,
 		AdminRequireMfa:     cfg.AdminRequireMfa,
-		Lock:                lockdown.Exemptions{DeployRoleArns: []string{execRole}},
+		Lock:                lock,
 		MultiRegion:         cfg.Fleet.MultiRegionKey,
 	}
 	m.MasterKey = masterkey.New(stack, "MasterKey", keyProps)
@@ -180,8 +219,10 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		KeyAlias:   cfg.KeyAlias,
 		AliasArn:   *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Resource: jsii.String("alias"), ResourceName: jsii.String(strings.TrimPrefix(cfg.KeyAlias, "alias/")), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
 		NamePrefix: cfg.StackName,
-		UserArns:   []string{adminArn, serverArn},
-		UserNames:  []string{cfg.AdminUserName, cfg.ServerUserName},
+		UserArns:   users,
+		UserNames:  cfg.memberUserNames(),
+		// Key users that are roles: changes to their trust and policies hand out the key, as standalone.
+		KeyUserRoleNames: cfg.memberKeyUserRoleNames(),
 		// The forwarding path is in the tamper tier: its rules (by name), its queue and its role.
 		DeadLetterQueueURLs: []string{*m.DeadLetters.QueueUrl()},
 		DeliveryRoleName:    *m.ForwardRole.RoleName(),
@@ -189,6 +230,13 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		StackNamePrefix: "StackSet-" + cfg.RegionalStackSetName() + "-",
 		StackArnPrefix: *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
 			ResourceName: jsii.String("StackSet-" + cfg.RegionalStackSetName() + "-"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME}),
+	}
+	if m.PrimaryKeyArn != nil {
+		// The secret that carries the primary key's ARN, in every region (the home region's and its replicas):
+		// changed, it would make a replica created later name another primary (docs/fleet.md, "Multi-Region key").
+		t.SecretName = cfg.PrimaryKeyArnSecretName()
+		t.SecretArnPrefix = *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("secretsmanager"), Resource: jsii.String("secret"),
+			ResourceName: jsii.String(cfg.PrimaryKeyArnSecretName()), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
 	}
 	if m.Trail != nil {
 		// The member trail and its bucket are in the audit-tamper tier, like the standalone trail.
@@ -418,18 +466,25 @@ func (m *MemberStack) forwardRule(cfg Config, tier detection.Tier, id string, pa
 // server user of the standalone stack, by the same names in every member account.
 type IdentityStack struct {
 	awscdk.Stack
-	KeyAdmin   *keyadmin.KeyAdmin
+	KeyAdmin *keyadmin.KeyAdmin
+	// ServerUser is nil with keyUserRoleNames.
 	ServerUser *serveruser.ServerUser
 }
 
 // NewIdentityStack builds the identity template of cfg's fleet.
 func NewIdentityStack(scope cdkconstructs.Construct, cfg Config) *IdentityStack {
-	stack := newStackSetStack(scope, cfg.IdentityStackSetName(),
-		"kmsguard fleet member identities (StackSet "+cfg.IdentityStackSetName()+"): the key administrator and the MariaDB server user")
+	description := "kmsguard fleet member identities (StackSet " + cfg.IdentityStackSetName() + "): the key administrator and the MariaDB server user"
+	if len(cfg.Fleet.KeyUserRoleNames) > 0 {
+		description = "kmsguard fleet member identities (StackSet " + cfg.IdentityStackSetName() + "): the key administrator (the key users are the roles of keyUserRoleNames)"
+	}
+	stack := newStackSetStack(scope, cfg.IdentityStackSetName(), description)
 	id := &IdentityStack{
-		Stack:      stack,
-		KeyAdmin:   keyadmin.New(stack, "KeyAdmin", keyadmin.Props{UserName: cfg.AdminUserName, RequireMfa: cfg.AdminRequireMfa}),
-		ServerUser: serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName}),
+		Stack:    stack,
+		KeyAdmin: keyadmin.New(stack, "KeyAdmin", keyadmin.Props{UserName: cfg.AdminUserName, RequireMfa: cfg.AdminRequireMfa}),
+	}
+	// With keyUserRoleNames the roles use the key, and there is no server user (as keyUserArns standalone).
+	if len(cfg.Fleet.KeyUserRoleNames) == 0 {
+		id.ServerUser = serveruser.New(stack, "ServerUser", serveruser.Props{UserName: cfg.ServerUserName})
 	}
 	suppressNag(stack, IdentityNagSuppressions(cfg))
 	return id

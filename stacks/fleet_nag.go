@@ -17,12 +17,13 @@ func CentralNagSuppressions() map[string][]NagSuppression {
 // IdentityNagSuppressions are the identity template's accepted findings: the standalone stack's, for the
 // same users.
 func IdentityNagSuppressions(cfg Config) map[string][]NagSuppression {
-	s := map[string][]NagSuppression{
-		"ServerUser/User": {{
+	s := map[string][]NagSuppression{}
+	if len(cfg.Fleet.KeyUserRoleNames) == 0 { // else no server user (keyUserRoleNames)
+		s["ServerUser/User"] = []NagSuppression{{
 			Rule: "NIST.800.53.R5-IAMUserGroupMembership",
 			Reason: "The MariaDB server user has no identity policy at all: its only permission is the master key's " +
 				"AllowUseOfTheKey statement, which matches the user's ARN with aws:PrincipalArn. An empty group would add nothing.",
-		}},
+		}}
 	}
 	if cfg.AdminRequireMfa {
 		s["KeyAdmin/RequireMfa"] = []NagSuppression{{

@@ -64,6 +64,8 @@ func (c Config) settingBehind(f quota.Finding) string {
 		"orgTrailLogGroup":      {c.Fleet.OrgTrailLogGroup},
 		"breakGlassArns":        c.BreakGlassArns,
 		"deployRoleArns":        c.DeployRoleArns,
+		"keyUserRoleNames":      c.Fleet.KeyUserRoleNames,
+		"breakGlassRoleNames":   c.Fleet.BreakGlassRoleNames,
 	}
 	if len(c.KeyUserArns) == 0 {
 		values["serverUserName"] = []string{c.ServerUserName}

@@ -23,7 +23,7 @@ import (
 func TestCfnLintFleet(t *testing.T) {
 	bin := requireTool(t, "cfn-lint", "pip install cfn-lint==1.51.0")
 	var files []string
-	for _, name := range []string{"fleet", "fleet-longest", "fleet-mrk", "fleet-mrk-longest", "fleet-orgtrail", "fleet-orgtrail-longest"} {
+	for _, name := range []string{"fleet", "fleet-longest", "fleet-mrk", "fleet-mrk-longest", "fleet-orgtrail", "fleet-orgtrail-longest", "fleet-roles-longest"} {
 		s := synthFleet(t, name)
 		for _, n := range s.Stacks {
 			files = append(files, filepath.Join(s.Dir, n+".template.json"))
@@ -198,7 +198,7 @@ func nagFleet(t *testing.T, name string, extra func(*stacks.MemberStack)) map[st
 // resources with reasons (docs/checks.md). The control adds a bare queue to the member stack, which the
 // packs must report.
 func TestNagFleetPacks(t *testing.T) {
-	for _, name := range []string{"fleet-longest", "fleet-mrk", "fleet-orgtrail"} {
+	for _, name := range []string{"fleet-longest", "fleet-mrk", "fleet-orgtrail", "fleet-roles"} {
 		for stack, findings := range nagFleet(t, name, nil) {
 			for _, f := range findings {
 				if kmsguardOwn(f) {

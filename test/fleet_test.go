@@ -63,6 +63,41 @@ var fleetConfigs = map[string]map[string]any{
 		"memberTrail":         true,
 		"alertEmails":         "dba@example.com",
 	},
+	// fleet-roles names key-user and break-glass roles of every member account (docs/fleet.md, "Key users and
+	// break-glass roles"), one of each with a path, in the networks of "fleet".
+	"fleet-roles": {
+		"deployment":          "org",
+		"organizationId":      "o-a1b2c3d4e5",
+		"securityAccount":     "999988887777",
+		"targetOus":           []any{"ou-ab12-cdefgh34"},
+		"regions":             []any{"us-east-1", "eu-west-1"},
+		"allowedCidrs":        "203.0.113.0/24, 198.51.100.7/32",
+		"keyUserRoleNames":    []any{"MDBServer", "/mariadb/MDBReplica"},
+		"breakGlassRoleNames": []any{"BreakGlass", "/ops/IncidentResponder"},
+		"alertEmails":         "dba@example.com",
+		"securityEmails":      "security@example.com",
+	},
+	// fleet-roles-longest has the most and longest key-user and break-glass roles the configuration accepts
+	// (MaxMemberRoles of each, 64-character names, MaxRolePath-character paths) at the longest stack and
+	// administrator names, with the organization trail's log group (whose RoleChanges filter names every
+	// key-user role): every pattern, filter and policy that names the roles at its largest. The inline
+	// template is the one limit it does not reach at every other setting's longest too (fleet-longest's alias,
+	// member trail): that combination is refused at synth (TestFleetRolesOverTheInlineLimitAreRefused).
+	"fleet-roles-longest": {
+		"deployment":          "org",
+		"stackName":           "K" + strings.Repeat("s", 39),
+		"organizationId":      "o-" + strings.Repeat("a", 32),
+		"securityAccount":     "999988887777",
+		"targetOus":           []any{"ou-ab12-cdefgh34"},
+		"regions":             []any{"ap-southeast-4", "us-east-1"},
+		"allowedCidrs":        []any{"203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24", "2001:db8:1234::/48"},
+		"allowedVpcEndpoints": []any{"vpce-0123456789abcdef0", "vpce-0fedcba9876543210", "vpce-00112233445566778"},
+		"adminUserName":       "A" + strings.Repeat("d", 63),
+		"orgTrailLogGroup":    "aws-controltower/CloudTrailLogs",
+		"keyUserRoleNames":    longestRoles("K", stacks.MaxMemberRoles),
+		"breakGlassRoleNames": longestRoles("B", stacks.MaxMemberRoles),
+		"alertEmails":         "dba@example.com",
+	},
 	// fleet-mrk has a multi-Region key (docs/fleet.md, "Multi-Region key") in three regions, home first. The
 	// quota checker reads every template at the longest stack name whatever the configuration's.
 	"fleet-mrk": {
@@ -122,6 +157,17 @@ var fleetConfigs = map[string]map[string]any{
 		"multiRegionKey":  true,
 		"alertEmails":     "dba@example.com",
 	},
+}
+
+// longestRoles are n distinct role entries at the longest path and name the configuration accepts.
+func longestRoles(prefix string, n int) []any {
+	path := "/" + strings.Repeat("p", stacks.MaxRolePath-2) + "/"
+	var out []any
+	for i := range n {
+		name := fmt.Sprintf("%s%d", prefix, i)
+		out = append(out, path+name+strings.Repeat("r", 64-len(name)))
+	}
+	return out
 }
 
 // FleetSynth is one synthesized fleet: every template file as written to cdk.out, by name.
@@ -200,8 +246,25 @@ func fleetGoldenName(template string) string {
 // StackSet templates), so that every change to what the fleet deploys is a reviewed diff (make golden).
 func TestGoldenFleetTemplates(t *testing.T) {
 	s := synthFleet(t, "fleet")
+	type golden struct{ template, path string }
+	var goldens []golden
 	for _, name := range s.Stacks {
-		path := fleetGoldenName(name)
+		goldens = append(goldens, golden{name, fleetGoldenName(name)})
+	}
+	// The StackSet templates of the optional member features, which "fleet" leaves out: the multi-Region key
+	// (and its secret's rule), and the key-user and break-glass roles.
+	for _, extra := range []struct{ config, template string }{
+		{"fleet-mrk", "KmsGuard-Regional"}, {"fleet-roles", "KmsGuard-Regional"}, {"fleet-roles", "KmsGuard-Identity"},
+	} {
+		goldens = append(goldens, golden{extra.config + "/" + extra.template,
+			filepath.Join("testdata", extra.config+"-"+strings.TrimPrefix(extra.template, "KmsGuard-")+".template.json")})
+	}
+	for _, g := range goldens {
+		name, path := g.template, g.path
+		s := s
+		if config, template, ok := strings.Cut(name, "/"); ok {
+			s, name = synthFleet(t, config), template
+		}
 		if *update {
 			if err := os.WriteFile(path, s.Files[name], 0o644); err != nil {
 				t.Fatal(err)

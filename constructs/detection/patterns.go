@@ -53,6 +53,15 @@ var roleEvents = []string{
 	"PutRolePermissionsBoundary", "PutRolePolicy", "UpdateAssumeRolePolicy",
 }
 
+// keyUserRoleEvents are roleEvents and the role's creation: a key-user role is named in the key policy by
+// ARN, so whoever creates a role of that name (first, or again after a deletion) may use the key; a fleet's
+// key-user roles may not exist yet in every member account (docs/fleet.md, "Key users and break-glass
+// roles").
+var keyUserRoleEvents = []string{
+	"AttachRolePolicy", "CreateRole", "DeleteRole", "DeleteRolePermissionsBoundary", "DeleteRolePolicy", "DetachRolePolicy",
+	"PutRolePermissionsBoundary", "PutRolePolicy", "UpdateAssumeRolePolicy",
+}
+
 // policyVersionEvents change what a customer managed policy says without touching the role it is attached
 // to.
 var policyVersionEvents = []string{"CreatePolicyVersion", "SetDefaultPolicyVersion"}
@@ -70,6 +79,18 @@ var credentialEvents = []string{
 // the CreateChangeSet that made the change set had to name the stack and alerts already.
 var stackEvents = []string{
 	"CreateChangeSet", "DeleteStack", "ExecuteChangeSet", "SetStackPolicy", "UpdateStack", "UpdateTerminationProtection",
+}
+
+// SecretEvents are the Secrets Manager calls that change a secret, each naming it in requestParameters
+// secretId (its name or ARN, partial or complete): its value (PutSecretValue, UpdateSecret, and
+// UpdateSecretVersionStage, which moves AWSCURRENT to another version), its description or key
+// (UpdateSecret), tags, resource policy, rotation, replication (a replica promoted to a standalone secret by
+// StopReplicationToReplica can then be written), and its deletion. CreateSecret names the secret in
+// requestParameters name instead (a secret re-created under the name after a forced deletion).
+var SecretEvents = []string{
+	"CancelRotateSecret", "DeleteResourcePolicy", "DeleteSecret", "PutResourcePolicy", "PutSecretValue",
+	"RemoveRegionsFromReplication", "ReplicateSecretToRegions", "RotateSecret", "StopReplicationToReplica", "TagResource",
+	"UntagResource", "UpdateSecret", "UpdateSecretVersionStage",
 }
 
 // DeniedCodes are the denial spellings seen in CloudTrail (AccessDenied, AccessDeniedException,
@@ -137,6 +158,10 @@ type Targets struct {
 	// DeliveryRoleName is the role CloudTrail uses to write to the audit log group, DeliveryPolicyArn its
 	// customer managed policy.
 	DeliveryRoleName, DeliveryPolicyArn string
+	// SecretName is a Secrets Manager secret of the stack (the multi-Region key's primary ARN, docs/fleet.md),
+	// SecretArnPrefix its ARN up to and including the name ("arn:PARTITION:secretsmanager:REGION:ACCOUNT:
+	// secret:NAME"), which every form of its ARN starts with (Secrets Manager appends a random suffix).
+	SecretName, SecretArnPrefix string
 	// DeadLetterQueueURL is filled in by New, which creates the queue; DeadLetterQueueURLs lists every
 	// destination's queue. The patterns watch both (the union); none given, no queue is watched.
 	DeadLetterQueueURL  string
@@ -277,7 +302,7 @@ func source(s string) []any { return strs(s + ".amazonaws.com") }
 func req(field string, values ...any) map[string]any { return map[string]any{field: values} }
 
 // keyPrincipalGroups are the calls that hand someone the powers of a key user or of the key administrator:
-// a key user role's trust and policies; a new access key, password or MFA device of the administrator or
+// a key user role's creation, trust and policies; a new access key, password or MFA device of the administrator or
 // a key user, named in the request or made by the user itself (CreateAccessKey without a user name acts on
 // the caller); the user deleted or re-created; and every session (GetSessionToken) those users start.
 // EventBridge cannot match "outside the allowed networks" (it has no negated cidr), and STS VPC endpoints
@@ -286,7 +311,7 @@ func req(field string, values ...any) map[string]any { return map[string]any{fie
 func keyPrincipalGroups(t Targets) [][]any {
 	var group []any
 	if len(t.KeyUserRoleNames) > 0 {
-		group = append(group, map[string]any{"eventSource": source("iam"), "eventName": strs(roleEvents...),
+		group = append(group, map[string]any{"eventSource": source("iam"), "eventName": strs(keyUserRoleEvents...),
 			"requestParameters": req("roleName", strs(t.KeyUserRoleNames...)...)})
 	}
 	if len(t.UserNames) > 0 {
@@ -430,9 +455,21 @@ func pipelineScopeGroups(t Targets) [][]any {
 		stackAndRole = append(stackAndRole, map[string]any{"eventSource": source("iam"),
 			"eventName": strs(policyVersionEvents...), "requestParameters": req("policyArn", t.DeliveryPolicyArn)})
 	}
-	// A group with nothing of this stack's to watch has no rule.
+	// The secret, by its name or any form of its ARN (a prefix: the ARN ends in a random suffix, and the
+	// name may be given with it).
+	var secrets []any
+	if t.SecretName != "" {
+		secrets = []any{
+			map[string]any{"eventSource": source("secretsmanager"), "eventName": strs(SecretEvents...),
+				"requestParameters": req("secretId", map[string]any{"prefix": t.SecretName}, map[string]any{"prefix": t.SecretArnPrefix})},
+			map[string]any{"eventSource": source("secretsmanager"), "eventName": strs("CreateSecret"),
+				"requestParameters": req("name", t.SecretName)},
+		}
+	}
+	// A group with nothing of this stack's to watch has no rule. New groups go last, so that the rules of the
+	// others keep their ids.
 	var groups [][]any
-	for _, g := range [][]any{trail, logsByName, logsByID, logKeysAndQueues, buckets, keysRulesAlarms, topicsGroup, stackAndRole} {
+	for _, g := range [][]any{trail, logsByName, logsByID, logKeysAndQueues, buckets, keysRulesAlarms, topicsGroup, stackAndRole, secrets} {
 		if len(g) > 0 {
 			groups = append(groups, g)
 		}
