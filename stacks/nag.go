@@ -1,12 +1,16 @@
 package stacks
 
 import (
+	"encoding/base64"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
@@ -91,28 +95,93 @@ func (g *GuardStack) NagSuppressions() map[string][]NagSuppression {
 // the template and in cdk diff).
 func (g *GuardStack) applyNagSuppressions() { suppressNag(g.Stack, g.NagSuppressions()) }
 
-// suppressNag records the accepted findings on the resources of stack, by construct path.
+// suppressNag records the accepted findings on the resources of stack, by construct path. It writes the
+// metadata that cdk-nag's NagSuppressions.addResourceSuppressions writes (cdk-nag 2.38.2, whose rule packs
+// read it back), in plain CDK calls: loading the cdk-nag assembly only for this cost every `cdk synth` a
+// large share of its time (docs/checks.md, "Benchmark"). TestNagSuppressionMetadataMatchesCdkNag proves
+// the two write the same metadata.
 func suppressNag(stack awscdk.Stack, suppressions map[string][]NagSuppression) {
-	for path, sups := range suppressions {
+	paths := make([]string, 0, len(suppressions))
+	for path := range suppressions {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	for _, path := range paths {
 		// FindChild panics on a missing id: a renamed construct must not silently drop its suppression.
 		var target cdkconstructs.IConstruct = stack
 		for _, id := range strings.Split(path, "/") {
 			target = target.Node().FindChild(jsii.String(id))
 		}
-		list := make([]*cdknag.NagPackSuppression, 0, len(sups))
-		for _, s := range sups {
-			ns := &cdknag.NagPackSuppression{Id: jsii.String(s.Rule), Reason: jsii.String(s.Reason)}
-			if len(s.AppliesTo) > 0 {
-				applies := make([]any, len(s.AppliesTo))
-				for i, a := range s.AppliesTo {
-					applies[i] = a
-				}
-				ns.AppliesTo = &applies
-			}
-			list = append(list, ns)
-		}
-		cdknag.NagSuppressions_AddResourceSuppressions(target, &list, jsii.Bool(false))
+		AddNagSuppressions(target, suppressions[path])
 	}
+}
+
+// AddNagSuppressions records sups on construct's CloudFormation resource (its default child, or the
+// construct itself) as cdk-nag's NagSuppressions.addResourceSuppressions does: metadata
+// cdk_nag.rules_to_suppress, the resource's earlier entries first, then each new {id, reason, applies_to},
+// duplicates dropped; a reason with a character above U+00FF is stored base64-encoded with
+// is_reason_encoded. It panics on a suppression cdk-nag would refuse (a reason under 10 characters, a
+// finding in the id) and, unlike cdk-nag, on a construct that is no CloudFormation resource, where
+// cdk-nag would silently record nothing.
+func AddNagSuppressions(construct cdkconstructs.IConstruct, sups []NagSuppression) {
+	var problems []string
+	for _, s := range sups {
+		if strings.Contains(s.Rule, "[") && strings.Contains(s.Rule[strings.Index(s.Rule, "["):], "]") {
+			problems = append(problems, fmt.Sprintf("suppression %s: the id names a finding; list findings in AppliesTo", s.Rule))
+		}
+		if len(utf16.Encode([]rune(s.Reason))) < 10 {
+			problems = append(problems, fmt.Sprintf("suppression %s: the reason must have 10 characters or more", s.Rule))
+		}
+	}
+	if len(problems) > 0 {
+		panic(fmt.Sprintf("%s: %s", *construct.Node().Id(), strings.Join(problems, "; ")))
+	}
+	target := construct
+	if d := construct.Node().DefaultChild(); d != nil {
+		target = d
+	}
+	resource, ok := target.(awscdk.CfnResource)
+	if !ok {
+		panic(fmt.Sprintf("%s: cdk-nag suppressions need a CloudFormation resource, and this construct is none", *construct.Node().Path()))
+	}
+	var rules []any
+	seen := map[string]bool{}
+	add := func(rule any) {
+		key, err := json.Marshal(rule)
+		if err != nil {
+			panic(err)
+		}
+		if !seen[string(key)] {
+			seen[string(key)] = true
+			rules = append(rules, rule)
+		}
+	}
+	if old, ok := resource.GetMetadata(jsii.String("cdk_nag")).(map[string]any); ok {
+		if list, ok := old["rules_to_suppress"].([]any); ok {
+			for _, r := range list {
+				add(r)
+			}
+		}
+	}
+	for _, s := range sups {
+		rule := map[string]any{"id": s.Rule, "reason": s.Reason}
+		if len(s.AppliesTo) > 0 {
+			applies := make([]any, len(s.AppliesTo))
+			for i, a := range s.AppliesTo {
+				applies[i] = a
+			}
+			rule["applies_to"] = applies
+		}
+		for _, r := range s.Reason {
+			if r > 0xff {
+				rule["reason"] = base64.StdEncoding.EncodeToString([]byte(s.Reason))
+				rule["is_reason_encoded"] = true
+				break
+			}
+		}
+		add(rule)
+	}
+	resource.AddMetadata(jsii.String("cdk_nag"), map[string]any{"rules_to_suppress": rules})
 }
 
 // NagReport builds the stack a second time, in its own app writing to outdir, with the packs applied and

@@ -19,6 +19,7 @@ import (
 	"github.com/kmsguard/kmsguard/internal/check"
 	"github.com/kmsguard/kmsguard/internal/cmk"
 	"github.com/kmsguard/kmsguard/internal/lockdown"
+	"github.com/kmsguard/kmsguard/internal/respolicy"
 )
 
 // Props configures one destination.
@@ -79,7 +80,11 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
-	LockTopic(topic, props.Lock)
+	topicArn := topic.TopicArn()
+	// The lock's statements first, then the publishers' (the policy's order), added in one call
+	// (internal/respolicy).
+	sts := lockTopicStatements(*topicArn, props.Lock)
+	stack := awscdk.Stack_Of(c)
 	for _, pub := range []struct {
 		sid, service, resource string
 		format                 awscdk.ArnFormat
@@ -87,17 +92,18 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		{"AllowEventBridgeRulesToPublish", "events", "rule", awscdk.ArnFormat_SLASH_RESOURCE_NAME},
 		{"AllowCloudWatchAlarmsToPublish", "cloudwatch", "alarm", awscdk.ArnFormat_COLON_RESOURCE_NAME},
 	} {
-		topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		sts = append(sts, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String(pub.sid),
 			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(pub.service+".amazonaws.com"), nil)},
 			Actions:    jsii.Strings("sns:Publish"),
-			Resources:  &[]*string{topic.TopicArn()},
+			Resources:  &[]*string{topicArn},
 			// Only this account's rules and alarms: a confused-deputy guard that both services document.
-			Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": awscdk.Stack_Of(c).FormatArn(&awscdk.ArnComponents{
+			Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
 				Service: jsii.String(pub.service), Resource: jsii.String(pub.resource), ResourceName: jsii.String("*"), ArnFormat: pub.format,
 			})}},
 		}))
 	}
+	respolicy.Topic(topic, sts...)
 	for _, email := range props.Emails {
 		awssns.NewSubscription(c, jsii.String(subscriptionID(email)), &awssns.SubscriptionProps{
 			Topic:    topic,
@@ -115,9 +121,15 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 // (docs/aws-facts.md); Unsubscribe and SetSubscriptionAttributes are not among them (README.md, "What
 // kmsguard does not protect against", says what covers them).
 func LockTopic(topic awssns.Topic, ex lockdown.Exemptions) {
-	for _, st := range ex.Deny("DenyTopicChanges", lockdown.TopicActions, *topic.TopicArn()) {
-		topic.AddToResourcePolicy(awsiam.PolicyStatement_FromJson(st))
+	respolicy.Topic(topic, lockTopicStatements(*topic.TopicArn(), ex)...)
+}
+
+func lockTopicStatements(topicArn string, ex lockdown.Exemptions) []awsiam.PolicyStatement {
+	var sts []awsiam.PolicyStatement
+	for _, st := range ex.Deny("DenyTopicChanges", lockdown.TopicActions, topicArn) {
+		sts = append(sts, awsiam.PolicyStatement_FromJson(st))
 	}
+	return sts
 }
 
 // subscriptionID derives the construct id from the address, not its position, so removing one address does
@@ -138,7 +150,7 @@ func newTopicKey(scope cdkconstructs.Construct, name string) awskms.Key {
 		what, role = name+" alert topic", name+"-alerts-key"
 	}
 	key := cmk.New(scope, "TopicKey", "kmsguard: "+what+" (never the MariaDB master key, the audit key or the other alert topic's key)", role)
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	respolicy.Key(key, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("AllowAlertPublishersToUseTheTopicKey"),
 		Principals: &[]awsiam.IPrincipal{
 			awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
@@ -146,6 +158,6 @@ func newTopicKey(scope cdkconstructs.Construct, name string) awskms.Key {
 		},
 		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources: jsii.Strings("*"),
-	}), jsii.Bool(false))
+	}))
 	return key
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/cmk"
+	"github.com/kmsguard/kmsguard/internal/respolicy"
 )
 
 // newAuditKey makes the key for the trail's log files and the log group. Each service may use it only for
@@ -16,9 +17,11 @@ import (
 // must not both stop the audit record and silence the alert about it.
 func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) awskms.Key {
 	key := cmk.New(scope, "AuditKey", "kmsguard: audit trail and audit logs (never the MariaDB master key)", "audit-key")
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	// One principal object and one call for all four statements: each is a round trip to the CDK's process.
+	cloudtrail := []awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")}
+	respolicy.Key(key, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("AllowCloudTrailToEncryptLogs"),
-		Principals: &[]awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")},
+		Principals: &cloudtrail,
 		Actions:    jsii.Strings("kms:GenerateDataKey*"),
 		Resources:  jsii.Strings("*"),
 		Conditions: &map[string]any{
@@ -26,35 +29,35 @@ func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) a
 			"StringLike": map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": arn(scope, "cloudtrail", jsii.String("*"), "trail", "*",
 				awscdk.ArnFormat_SLASH_RESOURCE_NAME)},
 		},
-	}), jsii.Bool(false))
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowCloudTrailToDescribeKey"),
-		Principals: &[]awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")},
-		Actions:    jsii.Strings("kms:DescribeKey"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
-	}), jsii.Bool(false))
-	// The trail bucket uses an S3 Bucket Key, and CloudTrail's guide ("Configure AWS KMS key policies for
-	// CloudTrail", docs/aws-facts.md) requires kms:Decrypt for CloudTrail to create or update a trail with
-	// SSE-KMS on such a bucket. Scoped to this trail by aws:SourceArn, as the guide recommends for every
-	// CloudTrail statement; not by the CloudTrail encryption context, which S3's Bucket Key calls do not carry.
-	// The Bucket Key stays: it cuts the KMS requests (and their cost and throttling) for every log file.
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowCloudTrailToDecryptForTheBucketKey"),
-		Principals: &[]awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")},
-		Actions:    jsii.Strings("kms:Decrypt"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
-	}), jsii.Bool(false))
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowCloudWatchLogsForTheAuditLogGroup"),
-		Principals: &[]awsiam.IPrincipal{servicePrincipal("logs." + *awscdk.Aws_REGION() + ".amazonaws.com")},
-		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{
-			"ArnEquals": map[string]any{"kms:EncryptionContext:aws:logs:arn": arn(scope, "logs", nil, "log-group", logGroupName,
-				awscdk.ArnFormat_COLON_RESOURCE_NAME)},
-		},
-	}), jsii.Bool(false))
+	}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowCloudTrailToDescribeKey"),
+			Principals: &cloudtrail,
+			Actions:    jsii.Strings("kms:DescribeKey"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
+		}),
+		// The trail bucket uses an S3 Bucket Key, and CloudTrail's guide ("Configure AWS KMS key policies for
+		// CloudTrail", docs/aws-facts.md) requires kms:Decrypt for CloudTrail to create or update a trail with
+		// SSE-KMS on such a bucket. Scoped to this trail by aws:SourceArn, as the guide recommends for every
+		// CloudTrail statement; not by the CloudTrail encryption context, which S3's Bucket Key calls do not carry.
+		// The Bucket Key stays: it cuts the KMS requests (and their cost and throttling) for every log file.
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowCloudTrailToDecryptForTheBucketKey"),
+			Principals: &cloudtrail,
+			Actions:    jsii.Strings("kms:Decrypt"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowCloudWatchLogsForTheAuditLogGroup"),
+			Principals: &[]awsiam.IPrincipal{servicePrincipal("logs." + *awscdk.Aws_REGION() + ".amazonaws.com")},
+			Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{
+				"ArnEquals": map[string]any{"kms:EncryptionContext:aws:logs:arn": arn(scope, "logs", nil, "log-group", logGroupName,
+					awscdk.ArnFormat_COLON_RESOURCE_NAME)},
+			},
+		}))
 	return key
 }

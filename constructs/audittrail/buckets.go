@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/lockdown"
+	"github.com/kmsguard/kmsguard/internal/respolicy"
 )
 
 // lockedDown is what both buckets share: no public access, no ACLs, TLS 1.2 only, versioned, retained.
@@ -67,29 +68,34 @@ func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs a
 		ObjectLockEnabled:          jsii.Bool(true),
 		ObjectLockDefaultRetention: retention,
 	}))
+	// One call for all statements (internal/respolicy); the ARNs read once.
+	bucketArn, objectsArn := b.BucketArn(), b.ArnForObjects(jsii.String("*"))
 	cloudtrail := []awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")}
-	b.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AWSCloudTrailAclCheck"),
-		Principals: &cloudtrail,
-		Actions:    jsii.Strings("s3:GetBucketAcl"),
-		Resources:  &[]*string{b.BucketArn()},
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
-	}))
-	b.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AWSCloudTrailWrite"),
-		Principals: &cloudtrail,
-		Actions:    jsii.Strings("s3:PutObject"),
-		Resources:  &[]*string{b.ArnForObjects(jsii.String("AWSLogs/" + *awscdk.Aws_ACCOUNT_ID() + "/*"))},
-		Conditions: &map[string]any{"StringEquals": map[string]any{
-			"aws:SourceArn": trailArn,
-			"s3:x-amz-acl":  "bucket-owner-full-control",
-		}},
-	}))
-	for _, st := range props.Lock.BreakGlassOnly().Deny("DenyGovernanceBypass", []string{lockdown.GovernanceBypassAction}, *b.ArnForObjects(jsii.String("*"))) {
-		b.AddToResourcePolicy(awsiam.PolicyStatement_FromJson(st))
+	sts := []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AWSCloudTrailAclCheck"),
+			Principals: &cloudtrail,
+			Actions:    jsii.Strings("s3:GetBucketAcl"),
+			Resources:  &[]*string{bucketArn},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailArn}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AWSCloudTrailWrite"),
+			Principals: &cloudtrail,
+			Actions:    jsii.Strings("s3:PutObject"),
+			Resources:  &[]*string{b.ArnForObjects(jsii.String("AWSLogs/" + *awscdk.Aws_ACCOUNT_ID() + "/*"))},
+			Conditions: &map[string]any{"StringEquals": map[string]any{
+				"aws:SourceArn": trailArn,
+				"s3:x-amz-acl":  "bucket-owner-full-control",
+			}},
+		}),
 	}
-	for _, st := range props.Lock.Deny("DenyPolicyAndLockChanges", lockdown.BucketPolicyActions, *b.BucketArn()) {
-		b.AddToResourcePolicy(awsiam.PolicyStatement_FromJson(st))
+	for _, st := range props.Lock.BreakGlassOnly().Deny("DenyGovernanceBypass", []string{lockdown.GovernanceBypassAction}, *objectsArn) {
+		sts = append(sts, awsiam.PolicyStatement_FromJson(st))
 	}
+	for _, st := range props.Lock.Deny("DenyPolicyAndLockChanges", lockdown.BucketPolicyActions, *bucketArn) {
+		sts = append(sts, awsiam.PolicyStatement_FromJson(st))
+	}
+	respolicy.Bucket(b, sts...)
 	return b
 }

@@ -40,6 +40,10 @@ func newAlarmsFor(scope cdkconstructs.Construct, props Props, specs []MetricFilt
 	t := props.Targets
 	var out []*Alarm
 	actions := snsActions(topics)
+	// Read once: each read of a construct's attribute, like each Duration, is a round trip to the CDK's
+	// process (docs/checks.md, "Benchmark").
+	logGroupName := logGroupNameOf(props)
+	period := awscdk.Duration_Minutes(jsii.Number(5))
 	for _, spec := range specs {
 		transformation := &awslogs.CfnMetricFilter_MetricTransformationProperty{
 			MetricName:      jsii.String(spec.MetricName),
@@ -59,13 +63,13 @@ func newAlarmsFor(scope cdkconstructs.Construct, props Props, specs []MetricFilt
 		// L1: the L2 MetricFilter nests its resource one level deeper, which would replace every deployed filter.
 		filter := awslogs.NewCfnMetricFilter(scope, jsii.String(spec.ID+"Filter"), &awslogs.CfnMetricFilterProps{
 			FilterName:            jsii.String(t.NamePrefix + "-" + spec.ID),
-			LogGroupName:          props.LogGroup.LogGroupRef().LogGroupName,
+			LogGroupName:          logGroupName,
 			FilterPattern:         jsii.String(spec.Pattern),
 			MetricTransformations: &[]*awslogs.CfnMetricFilter_MetricTransformationProperty{transformation},
 		})
 		a := &Alarm{Spec: spec, Filter: filter, Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(props.Namespace), MetricName: jsii.String(spec.MetricName),
-			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic: jsii.String("Sum"), Period: period,
 		})}
 		if spec.Threshold > 0 {
 			a.Alarm = awscloudwatch.NewAlarm(scope, jsii.String(spec.ID+"Alarm"), &awscloudwatch.AlarmProps{
@@ -86,6 +90,15 @@ func newAlarmsFor(scope cdkconstructs.Construct, props Props, specs []MetricFilt
 	return out
 }
 
+// logGroupNameOf is the audit log group's name: Targets.LogGroupName when New has read it already, else
+// read from the log group.
+func logGroupNameOf(props Props) *string {
+	if props.Targets.LogGroupName != "" {
+		return jsii.String(props.Targets.LogGroupName)
+	}
+	return props.LogGroup.LogGroupRef().LogGroupName
+}
+
 // newHeartbeat alarms when the audit log group receives no log event for an hour. A trail that stopped
 // delivering, a delivery role that lost its permission or a log group emptied of its subscription goes
 // quiet rather than loud; missing data counts as breaching, so the alarm fires on silence itself. It notifies
@@ -98,7 +111,7 @@ func newHeartbeat(scope cdkconstructs.Construct, props Props, topics []awssns.IT
 		AlarmDescription: jsii.String("kmsguard: the audit log group received no CloudTrail event for an hour: the trail or its log route may be stopped"),
 		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String("AWS/Logs"), MetricName: jsii.String("IncomingLogEvents"),
-			DimensionsMap: &map[string]*string{"LogGroupName": props.LogGroup.LogGroupRef().LogGroupName},
+			DimensionsMap: &map[string]*string{"LogGroupName": logGroupNameOf(props)},
 			Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
 		}),
 		Threshold:          jsii.Number(1),

@@ -116,8 +116,9 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	if props.NotifyKeyUse {
 		tiers = append(tiers, tierRules{KeyUse, keySubject(t), KeyUsePatterns(t)})
 	}
+	all := d.allRoutes(props.Destinations)
 	for _, tr := range tiers {
-		routes := d.routes(props.Destinations, tr.tier)
+		routes := tierRoutes(all, props.Destinations, tr.tier)
 		for i, pattern := range tr.patterns {
 			id := fmt.Sprintf("%s-%d", tr.tier.Name, i+1)
 			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, id, tr.subject, pattern, routes))
@@ -125,7 +126,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	// The rules that watch rule changes cannot report a change to themselves once it is made (a disabled
 	// rule matches nothing): the watchdog watches them, and they watch the watchdog.
-	routes := d.routes(props.Destinations, AuditTamper)
+	routes := tierRoutes(all, props.Destinations, AuditTamper)
 	d.Rules[AuditTamper.Name] = append(d.Rules[AuditTamper.Name], newRule(c, t, AuditTamper, WatchdogID,
 		"the rules that watch kmsguard's own rules", WatchdogPattern(t, RuleWatchers(t)), routes))
 	var undelivered []awscloudwatch.Alarm
@@ -157,26 +158,35 @@ type tierRules struct {
 func keySubject(t Targets) string { return t.KeyAlias + " (" + t.KeyArn + ")" }
 
 // route is one rule target: a destination's topic and that destination's dead-letter queue, by their ARNs,
-// read once per tier: every rule of the tier names them, and each read is a round trip to the CDK's process
+// read once for all tiers: every rule names them, and each read is a round trip to the CDK's process
 // (docs/checks.md, "Benchmark").
 type route struct {
 	id                      string
 	topicArn, deadLetterArn *string
 }
 
-// routes are the targets of a tier's rules: every destination for a critical tier, the Info destinations
-// for the informational one.
-func (d *Detection) routes(dests []Destination, tier Tier) []route {
+// allRoutes are the targets of every destination, in Props.Destinations order.
+func (d *Detection) allRoutes(dests []Destination) []route {
+	out := make([]route, len(dests))
+	for i, dest := range dests {
+		id := "AlertTopic"
+		if dest.ID != "" {
+			id = dest.ID + "Topic"
+		}
+		out[i] = route{id: id, topicArn: dest.Topic.TopicArn(), deadLetterArn: d.DeadLetters[i].Queue.QueueArn()}
+	}
+	return out
+}
+
+// tierRoutes are the targets of a tier's rules: every destination for a critical tier, the Info
+// destinations for the informational one.
+func tierRoutes(all []route, dests []Destination, tier Tier) []route {
 	var out []route
 	for i, dest := range dests {
 		if tier.Severity == "info" && !dest.Info {
 			continue
 		}
-		id := "AlertTopic"
-		if dest.ID != "" {
-			id = dest.ID + "Topic"
-		}
-		out = append(out, route{id: id, topicArn: dest.Topic.TopicArn(), deadLetterArn: d.DeadLetters[i].Queue.QueueArn()})
+		out = append(out, all[i])
 	}
 	return out
 }

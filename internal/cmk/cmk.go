@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/lockdown"
+	"github.com/kmsguard/kmsguard/internal/respolicy"
 )
 
 // New creates the key; role goes into the resource's kmsguard:role metadata. Its policy denies every
@@ -29,7 +30,7 @@ func New(scope cdkconstructs.Construct, id, description, role string) awskms.Key
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	key.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("kmsguard:role"), role)
-	addStatement(key, lockdown.MinimumDeletionWindow("DenyShortDeletionWindow"))
+	respolicy.Key(key, awsiam.PolicyStatement_FromJson(lockdown.MinimumDeletionWindow("DenyShortDeletionWindow")))
 	return key
 }
 
@@ -40,11 +41,9 @@ func New(scope cdkconstructs.Construct, id, description, role string) awskms.Key
 // KMS checks that the principal setting a key policy keeps PutKeyPolicy under it (the lockout safety
 // check); the deploy role is that principal, so creating and updating the stack keep working.
 func Lock(key awskms.Key, ex lockdown.Exemptions) {
+	var sts []awsiam.PolicyStatement
 	for _, st := range ex.Deny("DenyKeyChanges", lockdown.SupportingKeyActions, "*") {
-		addStatement(key, st)
+		sts = append(sts, awsiam.PolicyStatement_FromJson(st))
 	}
-}
-
-func addStatement(key awskms.Key, st map[string]any) {
-	key.AddToResourcePolicy(awsiam.PolicyStatement_FromJson(st), jsii.Bool(false))
+	respolicy.Key(key, sts...)
 }
