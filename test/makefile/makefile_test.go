@@ -35,7 +35,7 @@ func checkout(t *testing.T, context string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := checkoutDir(t)
 	for _, f := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
 		if f == "" || f == "node_modules" {
 			continue
@@ -54,6 +54,36 @@ func checkout(t *testing.T, context string) string {
 		t.Skip("node_modules is older than package-lock.json: run make setup first (not done here: node_modules may be shared)")
 	}
 	return dir
+}
+
+// sameDir is the one directory every test's checkout is made in, emptied before each (the tests run one
+// after another): Go's build cache keys a module's packages by their directory, so a checkout in the same
+// place reuses the previous one's compiled packages instead of recompiling the module for each test.
+var sameDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kmsguard-checkout-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sameDir = filepath.Join(dir, "kmsguard")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// checkoutDir empties sameDir for t and returns it; t must not run in parallel with another test that
+// makes a checkout.
+func checkoutDir(t *testing.T) string {
+	t.Helper()
+	if err := os.RemoveAll(sameDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(sameDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return sameDir
 }
 
 func copyFile(t *testing.T, from, to string) {
