@@ -23,7 +23,9 @@ import (
 func TestCfnLintFleet(t *testing.T) {
 	bin := requireTool(t, "cfn-lint", "pip install cfn-lint==1.51.0")
 	var files []string
-	for _, name := range []string{"fleet", "fleet-longest", "fleet-mrk", "fleet-mrk-longest", "fleet-orgtrail", "fleet-orgtrail-longest", "fleet-roles-longest"} {
+	// The default fleet and the longest variant of each feature (multi-Region key, organization trail, roles):
+	// each longest variant has every resource its shorter configuration has, at the longest names.
+	for _, name := range []string{"fleet", "fleet-longest", "fleet-mrk-longest", "fleet-orgtrail-longest", "fleet-roles-longest"} {
 		s := synthFleet(t, name)
 		for _, n := range s.Stacks {
 			files = append(files, filepath.Join(s.Dir, n+".template.json"))
