@@ -70,6 +70,29 @@ type fleetRoute struct {
 	info        bool
 }
 
+// target is the rule target that emails this destination the message lines, rendered from the event by
+// paths, with the destination's dead-letter queue for what cannot be delivered.
+func (rt fleetRoute) target(paths map[string]string, lines []string) *awsevents.CfnRule_TargetProperty {
+	return &awsevents.CfnRule_TargetProperty{
+		Id:  jsii.String(rt.id),
+		Arn: rt.topic.TopicArn(),
+		InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
+			InputPathsMap: paths,
+			InputTemplate: jsii.String(detection.InputTemplate(lines)),
+		},
+		DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetters.Queue.QueueArn()},
+	}
+}
+
+// routeTargets is one target per destination of routes, each rendering the same message.
+func routeTargets(routes []fleetRoute, paths map[string]string, lines []string) []any {
+	targets := make([]any, 0, len(routes))
+	for _, rt := range routes {
+		targets = append(targets, rt.target(paths, lines))
+	}
+	return targets
+}
+
 // NewCentralStack builds the central stack of region; stackSets (home region only) are the StackSets it
 // owns.
 func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, stackSets []StackSetTemplate) *CentralStack {
@@ -225,18 +248,7 @@ func UndeliveredAlarmMessage(cfg Config) []string {
 // renderAlarmRule renders the members' undelivered-forwards alarm state changes arriving on the
 // audit-tamper bus, to every destination.
 func (c *CentralStack) renderAlarmRule(cfg Config, bus awsevents.CfnEventBus, routes []fleetRoute) awsevents.CfnRule {
-	var targets []any
-	for _, rt := range routes {
-		targets = append(targets, &awsevents.CfnRule_TargetProperty{
-			Id:  jsii.String(rt.id),
-			Arn: rt.topic.TopicArn(),
-			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-				InputPathsMap: UndeliveredAlarmInputPaths(),
-				InputTemplate: jsii.String(detection.InputTemplate(UndeliveredAlarmMessage(cfg))),
-			},
-			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetters.Queue.QueueArn()},
-		})
-	}
+	targets := routeTargets(routes, UndeliveredAlarmInputPaths(), UndeliveredAlarmMessage(cfg))
 	id := "central-undelivered"
 	rule := awsevents.NewCfnRule(c.Stack, jsii.String(id), &awsevents.CfnRuleProps{
 		Name:         jsii.String(cfg.StackName + "-" + id),
@@ -287,15 +299,7 @@ func (c *CentralStack) renderRule(cfg Config, tier detection.Tier, id string, bu
 		if tier.Severity == "info" && !rt.info {
 			continue
 		}
-		targets = append(targets, &awsevents.CfnRule_TargetProperty{
-			Id:  jsii.String(rt.id),
-			Arn: rt.topic.TopicArn(),
-			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-				InputPathsMap: FleetInputPaths(),
-				InputTemplate: jsii.String(detection.InputTemplate(FleetMessage(cfg, tier, r.attempt))),
-			},
-			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetters.Queue.QueueArn()},
-		})
+		targets = append(targets, rt.target(FleetInputPaths(), FleetMessage(cfg, tier, r.attempt)))
 	}
 	rule := awsevents.NewCfnRule(c.Stack, jsii.String(id), &awsevents.CfnRuleProps{
 		Name:         jsii.String(cfg.StackName + "-" + id),
@@ -367,18 +371,7 @@ func (c *CentralStack) addTamperRules(cfg Config, routes []fleetRoute) {
 	subject := "the fleet's alert pipeline in the security account (" + stackName + ")"
 	key := detection.AuditTamper.Name + "-central"
 	for i, pattern := range patterns {
-		var targets []any
-		for _, rt := range routes {
-			targets = append(targets, &awsevents.CfnRule_TargetProperty{
-				Id:  jsii.String(rt.id),
-				Arn: rt.topic.TopicArn(),
-				InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-					InputPathsMap: detection.InputPaths(),
-					InputTemplate: jsii.String(detection.InputTemplate(detection.MessageFor(detection.AuditTamper, subject, pattern))),
-				},
-				DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetters.Queue.QueueArn()},
-			})
-		}
+		targets := routeTargets(routes, detection.InputPaths(), detection.MessageFor(detection.AuditTamper, subject, pattern))
 		rule := awsevents.NewCfnRule(c.Stack, jsii.String(ids[i]), &awsevents.CfnRuleProps{
 			Name:         jsii.String(cfg.StackName + "-" + ids[i]),
 			Description:  jsii.String("kmsguard fleet audit-tamper (critical): " + detection.AuditTamper.Meaning),

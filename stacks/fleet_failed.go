@@ -91,18 +91,7 @@ func FailedInstanceMessage(cfg Config, stackSet string) []string {
 // its retry command name it. The rules are named stackName-..., which the central tamper rules watch.
 func (c *CentralStack) addFailedInstanceRules(cfg Config, stackSets []StackSetTemplate, routes []fleetRoute) {
 	for _, ss := range stackSets {
-		var targets []any
-		for _, rt := range routes {
-			targets = append(targets, &awsevents.CfnRule_TargetProperty{
-				Id:  jsii.String(rt.id),
-				Arn: rt.topic.TopicArn(),
-				InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-					InputPathsMap: FailedInstanceInputPaths(),
-					InputTemplate: jsii.String(detection.InputTemplate(FailedInstanceMessage(cfg, ss.Name))),
-				},
-				DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetters.Queue.QueueArn()},
-			})
-		}
+		targets := routeTargets(routes, FailedInstanceInputPaths(), FailedInstanceMessage(cfg, ss.Name))
 		id := failedInstanceRuleID(cfg, ss.Name)
 		rule := awsevents.NewCfnRule(c.Stack, jsii.String(id), &awsevents.CfnRuleProps{
 			Name:         jsii.String(cfg.StackName + "-" + id),
