@@ -1,8 +1,6 @@
 package test
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -176,12 +174,9 @@ func TestFleetRolesAtTheirLimitsPassTheQuotaCheck(t *testing.T) {
 	}
 }
 
-// TestFleetRolesOverTheInlineLimitGoThroughTemplateURL: the most and longest roles on top of
-// fleet-longest's names, alias and member trail take the regional template over CloudFormation's inline
-// limit; the synth then passes it through TemplateURL (docs/fleet.md, "Template size") and every template
-// still passes the quota checker at the longest names. The control is fleet-roles-longest, the same roles
-// without the long alias and the member trail, whose regional template stays inline.
-func TestFleetRolesOverTheInlineLimitGoThroughTemplateURL(t *testing.T) {
+// fleet-roles-all-longest is fleet-longest (every other setting at its longest, the member trail) with the
+// most and longest roles: the regional template is then over CloudFormation's inline limit.
+func init() {
 	ctx := map[string]any{}
 	for k, v := range fleetConfigs["fleet-longest"] {
 		ctx[k] = v
@@ -189,50 +184,22 @@ func TestFleetRolesOverTheInlineLimitGoThroughTemplateURL(t *testing.T) {
 	delete(ctx, "requireMfa") // role key users refuse it
 	ctx["keyUserRoleNames"] = longestRoles("K", stacks.MaxMemberRoles)
 	ctx["breakGlassRoleNames"] = longestRoles("B", stacks.MaxMemberRoles)
-	cfg, err := stacks.ParseConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	app := stacks.NewApp(dir, false)
-	f, err := stacks.NewFleet(app, cfg)
-	if err != nil {
-		t.Fatalf("the fleet at the longest roles and names: %v", err)
-	}
-	app.Synth(nil)
-	if err := f.WriteTemplates(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := stacks.CheckFleetQuotas(f, dir); err != nil {
-		t.Errorf("quota check: %v", err)
-	}
-	regional := func(dir, home string) map[string]any {
-		raw, err := os.ReadFile(filepath.Join(dir, home+".template.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc struct {
-			Resources map[string]struct {
-				Type       string
-				Properties map[string]any
-			}
-		}
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range doc.Resources {
-			if r.Type == "AWS::CloudFormation::StackSet" && r.Properties["StackSetName"] == cfg.RegionalStackSetName() {
-				return r.Properties
-			}
-		}
-		t.Fatalf("no regional StackSet in %s", home)
-		return nil
-	}
-	if p := regional(dir, *f.Central[0].StackName()); p["TemplateURL"] == nil || p["TemplateBody"] != nil {
+	fleetConfigs["fleet-roles-all-longest"] = ctx
+}
+
+// TestFleetRolesOverTheInlineLimitGoThroughTemplateURL: the most and longest roles on top of
+// fleet-longest's names, alias and member trail take the regional template over CloudFormation's inline
+// limit; the synth then passes it through TemplateURL (docs/fleet.md, "Template size") and every template
+// still passes the quota checker at the longest names (synthFleet fails otherwise). The control is
+// fleet-roles-longest, the same roles without the long alias and the member trail, whose regional template
+// stays inline.
+func TestFleetRolesOverTheInlineLimitGoThroughTemplateURL(t *testing.T) {
+	s := synthFleet(t, "fleet-roles-all-longest")
+	if p := stackSetProps(t, s, s.Fleet.Config.RegionalStackSetName()); p["TemplateURL"] == nil || p["TemplateBody"] != nil {
 		t.Errorf("the oversized regional template is not passed through TemplateURL: %v", p["TemplateURL"])
 	}
 	control := synthFleet(t, "fleet-roles-longest")
-	if p := regional(control.Dir, control.Stacks[0]); p["TemplateBody"] == nil || p["TemplateURL"] != nil {
+	if p := stackSetProps(t, control, control.Fleet.Config.RegionalStackSetName()); p["TemplateBody"] == nil || p["TemplateURL"] != nil {
 		t.Errorf("control: fleet-roles-longest's regional template is not inline")
 	}
 }

@@ -80,9 +80,9 @@ var fleetConfigs = map[string]map[string]any{
 	// fleet-roles-longest has the most and longest key-user and break-glass roles the configuration accepts
 	// (MaxMemberRoles of each, 64-character names, MaxRolePath-character paths) at the longest stack and
 	// administrator names, with the organization trail's log group (whose RoleChanges filter names every
-	// key-user role): every pattern, filter and policy that names the roles at its largest. The inline
-	// template is the one limit it does not reach at every other setting's longest too (fleet-longest's alias,
-	// member trail): that combination is refused at synth (TestFleetRolesOverTheInlineLimitAreRefused).
+	// key-user role): every pattern, filter and policy that names the roles at its largest. With every other
+	// setting at its longest too (fleet-longest's alias, member trail) the regional template is over the
+	// inline limit and goes through TemplateURL (TestFleetRolesOverTheInlineLimitGoThroughTemplateURL).
 	"fleet-roles-longest": {
 		"deployment":          "org",
 		"stackName":           "K" + strings.Repeat("s", 39),
