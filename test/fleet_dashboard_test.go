@@ -350,13 +350,7 @@ func TestFleetDashboardCountsMemberAccountsWithoutListingThem(t *testing.T) {
 		}
 	}
 
-	var calls string
-	for _, f := range stacks.FleetAccountFilters(cfg) {
-		if f.ID == "KeyUserCallsByAccount" {
-			calls = f.Pattern
-		}
-	}
-	filter, err := logfilter.Parse(calls)
+	filter, err := logfilter.Parse(filterPattern(t, stacks.FleetAccountFilters(cfg), "KeyUserCallsByAccount"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kmsguard/kmsguard/constructs/detection"
 	"github.com/kmsguard/kmsguard/internal/logfilter"
 	"github.com/kmsguard/kmsguard/stacks"
 )
@@ -87,13 +88,7 @@ func TestOrgTrailLogGroupCarriesTheStandaloneFiltersInTheHomeRegion(t *testing.T
 // on the log group, matched with internal/logfilter; the same call for another user (the control) is not.
 func TestOrgTrailFiltersCountMemberIAMChangesFromAnyRegion(t *testing.T) {
 	cfg := synthFleet(t, "fleet-orgtrail").Fleet.Config
-	var pattern string
-	for _, f := range stacks.OrgTrailFilters(cfg) {
-		if f.ID == "KeyPrincipalChanges" {
-			pattern = f.Pattern
-		}
-	}
-	filter, err := logfilter.Parse(pattern)
+	filter, err := logfilter.Parse(filterPattern(t, stacks.OrgTrailFilters(cfg), "KeyPrincipalChanges"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,4 +161,16 @@ func TestOverlongOrgTrailLogGroupIsRefusedByName(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "orgTrailLogGroup") {
 		t.Errorf("the overlong log group was not refused by name: %v", err)
 	}
+}
+
+// filterPattern is the pattern of the metric filter id among filters; a missing id fails the test.
+func filterPattern(t *testing.T, filters []detection.MetricFilter, id string) string {
+	t.Helper()
+	for _, f := range filters {
+		if f.ID == id {
+			return f.Pattern
+		}
+	}
+	t.Fatalf("no metric filter %s", id)
+	return ""
 }

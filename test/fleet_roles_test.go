@@ -126,12 +126,7 @@ func TestFleetKeyUserRolesReplaceTheServerUserAndAreWatched(t *testing.T) {
 		}
 	}
 	cfg := synthFleet(t, "fleet-roles-longest").Fleet.Config
-	var roleChanges string
-	for _, f := range stacks.OrgTrailFilters(cfg) {
-		if f.ID == "RoleChanges" {
-			roleChanges = f.Pattern
-		}
-	}
+	roleChanges := filterPattern(t, stacks.OrgTrailFilters(cfg), "RoleChanges")
 	for _, r := range cfg.Fleet.KeyUserRoleNames {
 		if name := r[strings.LastIndex(r, "/")+1:]; !strings.Contains(roleChanges, `"`+name+`"`) {
 			t.Errorf("the organization trail's RoleChanges filter does not name key-user role %s: %q", name, roleChanges)
