@@ -20,6 +20,10 @@ type Pattern struct {
 type node struct {
 	fields []field
 	ors    [][]*node
+	// layout, when set (Pattern.WithLayout), is the key order of the
+	// objects a decoder builds at this level; an event object laid out so
+	// has its members found by index (field.at) instead of by name.
+	layout []string
 }
 
 // field is one key of a pattern level: either a nested pattern or a list of
@@ -28,12 +32,45 @@ type field struct {
 	key  string
 	sub  *node
 	leaf *leafSet
+	at   int // key's index in the level's layout, -1 when it has none
 }
 
 type leafSet struct {
-	ms          []matcher
+	ms          []matcher // in pattern order, as Leaf.Matchers gives them
 	existsTrue  bool
 	existsFalse bool
+	// exact and rest are what match tests, the same matchers split for
+	// speed: a list of many exact strings (CloudTrail event names, often a
+	// dozen or more) is one lookup in exact instead of a comparison each;
+	// rest is every other matcher. exact is nil for a short list.
+	exact map[string]struct{}
+	rest  []matcher
+}
+
+// exactLookupMin is the number of exact strings from which a lookup beats
+// comparing them one by one.
+const exactLookupMin = 5
+
+// index splits ms into exact and rest.
+func (ls *leafSet) index() {
+	n := 0
+	for i := range ls.ms {
+		if ls.ms[i].op == opExact && ls.ms[i].val.kind == String {
+			n++
+		}
+	}
+	if n < exactLookupMin {
+		ls.exact, ls.rest = nil, ls.ms
+		return
+	}
+	ls.exact, ls.rest = make(map[string]struct{}, n), nil
+	for _, m := range ls.ms {
+		if m.op == opExact && m.val.kind == String {
+			ls.exact[m.val.str] = struct{}{}
+		} else {
+			ls.rest = append(ls.rest, m)
+		}
+	}
 }
 
 // pureAbsence reports whether the field only asks for the key to be absent.
@@ -117,13 +154,13 @@ func compileNode(v Value, path string) (*node, error) {
 			if err != nil {
 				return nil, err
 			}
-			n.fields = append(n.fields, field{key: k, sub: sub})
+			n.fields = append(n.fields, field{key: k, sub: sub, at: -1})
 		case Array:
 			ls, err := compileLeafs(val, p)
 			if err != nil {
 				return nil, err
 			}
-			n.fields = append(n.fields, field{key: k, leaf: ls})
+			n.fields = append(n.fields, field{key: k, leaf: ls, at: -1})
 		default:
 			return nil, fmt.Errorf("%s: value must be an array of match values or an object, not %s", p, kindName(val.kind))
 		}
@@ -189,6 +226,7 @@ func compileLeafs(arr Value, path string) (*leafSet, error) {
 			ls.ms = append(ls.ms, m)
 		}
 	}
+	ls.index()
 	return ls, nil
 }
 
@@ -417,7 +455,7 @@ func numbersEqual(a, b string) bool {
 }
 
 // sameValue is exact matching of one pattern value against one event leaf.
-func sameValue(p, v Value) bool {
+func sameValue(p, v *Value) bool {
 	if p.kind != v.kind {
 		return false
 	}

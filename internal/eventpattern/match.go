@@ -6,7 +6,12 @@ import (
 )
 
 // Match reports whether the event matches the pattern.
-func (p *Pattern) Match(event Value) bool { return p.root.match(event) }
+func (p *Pattern) Match(event Value) bool { return p.root.match(&event) }
+
+// MatchRef is Match for an event the caller holds: the matcher reads it
+// through the pointer and never copies a Value, which a replay of millions of
+// records notices (a Value is several words long). The event is not changed.
+func (p *Pattern) MatchRef(event *Value) bool { return p.root.match(event) }
 
 // MatchJSON decodes the event and matches it.
 func (p *Pattern) MatchJSON(event []byte) (bool, error) {
@@ -26,11 +31,14 @@ func (p *Pattern) MatchAny(event any) (bool, error) {
 	return p.Match(v), nil
 }
 
+// missing is the value of a missing member, shared read-only by the matcher.
+var missing Value
+
 // match applies one pattern level to an event value. Arrays of objects are
 // "crushed" as EventBridge does: the level matches if one element matches
 // it as a whole (fields from different elements are never combined), while
 // a field that must be absent must be absent from every element.
-func (n *node) match(ev Value) bool {
+func (n *node) match(ev *Value) bool {
 	if ev.kind != Array {
 		return n.matchIn(ev)
 	}
@@ -41,8 +49,8 @@ func (n *node) match(ev Value) bool {
 		}
 	}
 	objects := false
-	for _, e := range ev.items {
-		if e.kind == Object || e.kind == Array {
+	for i := range ev.items {
+		if e := &ev.items[i]; e.kind == Object || e.kind == Array {
 			objects = true
 			if n.match(e) {
 				return true
@@ -50,15 +58,26 @@ func (n *node) match(ev Value) bool {
 		}
 	}
 	if !objects { // [] or only scalars: no member exists at this level
-		return n.matchIn(Value{})
+		return n.matchIn(&missing)
 	}
 	return false
 }
 
-func (n *node) matchIn(ev Value) bool {
+func (n *node) matchIn(ev *Value) bool {
+	laidOut := ev.HasLayout(n.layout)
 	for i := range n.fields {
 		f := &n.fields[i]
-		v, _ := ev.Get(f.key)
+		var v *Value
+		switch {
+		case !laidOut:
+			if v = ev.Member(f.key); v == nil {
+				v = &missing
+			}
+		case f.at >= 0:
+			v = &ev.items[f.at]
+		default:
+			v = &missing
+		}
 		if f.sub != nil {
 			if !f.sub.match(v) {
 				return false
@@ -83,11 +102,11 @@ func (n *node) matchIn(ev Value) bool {
 }
 
 // crushedHasLeaf reports whether any object inside arr has a leaf value at key.
-func crushedHasLeaf(arr Value, key string) bool {
-	for _, e := range arr.items {
-		switch e.kind {
+func crushedHasLeaf(arr *Value, key string) bool {
+	for i := range arr.items {
+		switch e := &arr.items[i]; e.kind {
 		case Object:
-			if v, ok := e.Get(key); ok && hasLeaf(v) {
+			if v := e.Member(key); v != nil && hasLeaf(v) {
 				return true
 			}
 		case Array:
@@ -100,13 +119,13 @@ func crushedHasLeaf(arr Value, key string) bool {
 }
 
 // hasLeaf reports whether v is, or (as an array) contains, a non-object value.
-func hasLeaf(v Value) bool {
+func hasLeaf(v *Value) bool {
 	switch v.kind {
 	case Absent, Object:
 		return false
 	case Array:
-		for _, e := range v.items {
-			if hasLeaf(e) {
+		for i := range v.items {
+			if hasLeaf(&v.items[i]) {
 				return true
 			}
 		}
@@ -118,7 +137,7 @@ func hasLeaf(v Value) bool {
 
 // match tests the leaf values at one key: any matcher against any leaf
 // (array elements are leaves one by one), or the exists tests.
-func (ls *leafSet) match(v Value) bool {
+func (ls *leafSet) match(v *Value) bool {
 	matched, found := ls.walk(v)
 	if matched {
 		return true
@@ -126,13 +145,13 @@ func (ls *leafSet) match(v Value) bool {
 	return (ls.existsTrue && found) || (ls.existsFalse && !found)
 }
 
-func (ls *leafSet) walk(v Value) (matched, found bool) {
+func (ls *leafSet) walk(v *Value) (matched, found bool) {
 	switch v.kind {
 	case Absent, Object:
 		return false, false
 	case Array:
-		for _, e := range v.items {
-			m, f := ls.walk(e)
+		for i := range v.items {
+			m, f := ls.walk(&v.items[i])
 			if m {
 				return true, true
 			}
@@ -140,8 +159,13 @@ func (ls *leafSet) walk(v Value) (matched, found bool) {
 		}
 		return false, found
 	}
-	for i := range ls.ms {
-		if ls.ms[i].matchLeaf(v) {
+	if ls.exact != nil && v.kind == String {
+		if _, ok := ls.exact[v.str]; ok {
+			return true, true
+		}
+	}
+	for i := range ls.rest {
+		if ls.rest[i].matchLeaf(v) {
 			return true, true
 		}
 	}
@@ -149,10 +173,10 @@ func (ls *leafSet) walk(v Value) (matched, found bool) {
 }
 
 // matchLeaf tests one scalar event value (string, number, bool or null).
-func (m *matcher) matchLeaf(v Value) bool {
+func (m *matcher) matchLeaf(v *Value) bool {
 	switch m.op {
 	case opExact:
-		return sameValue(m.val, v)
+		return sameValue(&m.val, v)
 	case opPrefix:
 		return v.kind == String && strings.HasPrefix(v.str, m.str)
 	case opPrefixFold:
@@ -181,8 +205,8 @@ func (m *matcher) matchLeaf(v Value) bool {
 		a, err := netip.ParseAddr(v.str)
 		return err == nil && m.prefix.Contains(a.Unmap())
 	case opAnythingBut:
-		for _, x := range m.vals {
-			if sameValue(x, v) {
+		for i := range m.vals {
+			if sameValue(&m.vals[i], v) {
 				return false
 			}
 		}

@@ -2,6 +2,50 @@ package eventpattern
 
 import "net/netip"
 
+// Layout gives the key order of the objects a decoder builds at a path of
+// an event (the keys from the top, nil for the top itself), or nil where it
+// does not know one. The keys must be unique, and every object the decoder
+// builds there must use this very slice as its keys (ObjectValue), so that
+// an object with these keys is recognized by them.
+type Layout func(path []string) []string
+
+// WithLayout returns a copy of the pattern that finds the members of objects
+// laid out as layout says by their index instead of comparing names: a
+// decoder that builds every object of a level with the same key slice (the
+// replay's projecting scanner) saves the search per field. Any other object,
+// and every result, is matched exactly as by p; p itself is unchanged.
+func (p *Pattern) WithLayout(layout Layout) *Pattern {
+	return &Pattern{root: p.root.withLayout(layout, nil)}
+}
+
+func (n *node) withLayout(layout Layout, path []string) *node {
+	c := &node{fields: make([]field, len(n.fields)), layout: layout(path)}
+	if len(c.layout) == 0 {
+		c.layout = nil
+	}
+	for i, f := range n.fields {
+		f.at = -1
+		for j, k := range c.layout {
+			if k == f.key {
+				f.at = j
+			}
+		}
+		if f.sub != nil {
+			f.sub = f.sub.withLayout(layout, append(path[:len(path):len(path)], f.key))
+		}
+		c.fields[i] = f
+	}
+	for _, alts := range n.ors {
+		var out []*node
+		for _, a := range alts {
+			// An alternative is matched against the same value as its level.
+			out = append(out, a.withLayout(layout, path))
+		}
+		c.ors = append(c.ors, out)
+	}
+	return c
+}
+
 // Node is one object level of a compiled pattern, read-only. It exists so
 // that a translator (internal/athena turns the rules into SQL) works from
 // the very structure Match evaluates — duplicate keys resolved, "$or" read
@@ -43,7 +87,7 @@ func (n Node) Ors() [][]Node {
 // Match applies this level to a value, as Pattern.Match applies the root
 // (arrays of objects crushed element by element). A translator uses it to
 // evaluate a level against a value it knows exactly, e.g. an absent field.
-func (n Node) Match(v Value) bool { return n.n.match(v) }
+func (n Node) Match(v Value) bool { return n.n.match(&v) }
 
 // Field is one key of a level: a nested level (Sub) or leaf matchers (Leaf).
 type Field struct {
@@ -67,7 +111,7 @@ func (l Leaf) ExistsTrue() bool { return l.ls.existsTrue }
 func (l Leaf) ExistsFalse() bool { return l.ls.existsFalse }
 
 // Match applies the list to a value (absent, a scalar, an array or an object).
-func (l Leaf) Match(v Value) bool { return l.ls.match(v) }
+func (l Leaf) Match(v Value) bool { return l.ls.match(&v) }
 
 // Matchers returns the value and operator matchers of the list, in order.
 func (l Leaf) Matchers() []Matcher {

@@ -84,16 +84,36 @@ func (v Value) Key(i int) string { return v.keys[i] }
 // Get returns the member named key of an Object. With duplicate keys the
 // last one wins, as in encoding/json.
 func (v Value) Get(key string) (Value, bool) {
-	if v.kind != Object {
-		return Value{}, false
-	}
-	for i := len(v.keys) - 1; i >= 0; i-- {
-		if v.keys[i] == key {
-			return v.items[i], true
-		}
+	if m := v.Member(key); m != nil {
+		return *m, true
 	}
 	return Value{}, false
 }
+
+// Member returns the member named key of an Object, as Get does, but by
+// reference into v (nil when there is none), so that a matcher reading a
+// record path by path copies no Value. The caller must not change it.
+func (v *Value) Member(key string) *Value {
+	if v.kind != Object {
+		return nil
+	}
+	for i := len(v.keys) - 1; i >= 0; i-- {
+		if v.keys[i] == key {
+			return &v.items[i]
+		}
+	}
+	return nil
+}
+
+// HasLayout reports whether v is an object whose keys are the slice keys
+// itself (built with ObjectValue(keys, ...)), not merely equal to it.
+func (v *Value) HasLayout(keys []string) bool {
+	return v.kind == Object && len(keys) > 0 && len(v.keys) == len(keys) && &v.keys[0] == &keys[0]
+}
+
+// Ref returns element i of an Array (or the value of member i of an
+// Object) by reference; the caller must not change it.
+func (v *Value) Ref(i int) *Value { return &v.items[i] }
 
 // Path follows keys through nested objects; it returns the zero Value when a
 // step is missing or not an object.

@@ -275,7 +275,10 @@ type placeCount struct {
 // engine is the read-only part shared by the workers: the rules, the
 // index of each rule's tier, the projection and the rule prefilter.
 type engine struct {
-	rules    Rules
+	rules Rules
+	// patterns are the rules' patterns, bound to the projection's layout
+	// when there is one (eventpattern.Pattern.WithLayout).
+	patterns []*ep.Pattern
 	tiers    []string
 	ruleTier []int
 	proj     *pathNode // nil: records are decoded in full
@@ -298,7 +301,24 @@ func newEngine(rules Rules) (*engine, error) {
 		e.proj = root
 	}
 	e.filter = newPrefilter(rules)
+	e.bind()
 	return e, nil
+}
+
+// bind gives the matcher and the prefilter the projection's layout, so
+// that they find a projected record's members by index.
+func (e *engine) bind() {
+	e.patterns = e.patterns[:0]
+	for _, r := range e.rules {
+		p := r.Pattern
+		if e.proj != nil {
+			p = p.WithLayout(e.proj.layout)
+		}
+		e.patterns = append(e.patterns, p)
+	}
+	if e.proj != nil {
+		e.filter.bind(e.proj.layout)
+	}
 }
 
 // worker decodes and matches whole inputs, one at a time, on one core.
@@ -438,7 +458,7 @@ func (w *worker) record(rec ep.Value, f *recordFields) {
 	if ev.ReadOnly {
 		res.readOnly++
 	}
-	w.cand = w.eng.filter.candidates(ev.Value, w.vals[:], f, w.cand, w.filter)
+	w.cand = w.eng.filter.candidates(&ev.Value, w.vals[:], f, w.cand, w.filter)
 	var tiers uint64
 	hidden := false
 	for i := range w.eng.rules {
@@ -446,7 +466,7 @@ func (w *worker) record(rec ep.Value, f *recordFields) {
 			continue // the prefilter proved the pattern cannot match
 		}
 		r := &w.eng.rules[i]
-		if r.State == Disabled || !r.Pattern.Match(ev.Value) {
+		if r.State == Disabled || !w.eng.patterns[i].MatchRef(&ev.Value) {
 			continue
 		}
 		if !r.Receives(ev) {

@@ -24,6 +24,7 @@ type prefilter struct {
 
 type filterPath struct {
 	keys    []string
+	steps   []filterStep       // keys, with the layout of each object on the way (bind)
 	env     int                // >= 0: the value is the envelope's member ("detail-type")
 	fixed   fixedField         // >= 0: the value is the record's fixed field ("detail.eventName")
 	free    []uint64           // rules with no requirement here
@@ -32,6 +33,42 @@ type filterPath struct {
 	oneOf   []uint64           // rules requiring one of some strings
 	by      map[string]*accept // a string -> the rules among oneOf accepting it
 	n       int                // rules with a requirement here
+}
+
+// filterStep is one key of a path and, when the projection lays out the
+// object it is looked up in, that layout and the key's index in it (-1:
+// not in it, so absent).
+type filterStep struct {
+	key    string
+	layout []string
+	at     int
+}
+
+// unboundSteps is a path with no layout known: every member by name.
+func unboundSteps(keys []string) []filterStep {
+	out := make([]filterStep, len(keys))
+	for i, k := range keys {
+		out[i] = filterStep{key: k, at: -1}
+	}
+	return out
+}
+
+// bind records the layout of the objects on each path, so that the
+// members of a projected record are found by index (eventpattern.Layout).
+func (f *prefilter) bind(layout ep.Layout) {
+	for i := range f.paths {
+		p := &f.paths[i]
+		p.steps = p.steps[:0]
+		for j, k := range p.keys {
+			s := filterStep{key: k, layout: layout(p.keys[:j]), at: -1}
+			for x, lk := range s.layout {
+				if lk == k {
+					s.at = x
+				}
+			}
+			p.steps = append(p.steps, s)
+		}
+	}
 }
 
 // accept is the rules that accept one string at a path.
@@ -55,7 +92,7 @@ func newPrefilter(rules Rules) prefilter {
 				continue
 			}
 			seen[k] = true
-			p := filterPath{keys: fp.Keys, env: -1, fixed: -1,
+			p := filterPath{keys: fp.Keys, steps: unboundSteps(fp.Keys), env: -1, fixed: -1,
 				free: make([]uint64, words), present: make([]uint64, words), missing: make([]uint64, words),
 				oneOf: make([]uint64, words), by: map[string]*accept{}}
 			for j := range rules {
@@ -100,21 +137,36 @@ func newPrefilter(rules Rules) prefilter {
 	return f
 }
 
-// valueAt follows keys from v as Pattern.Requires defines the value at a
-// path; ok is false when an array is on the way or at the end.
-func valueAt(v ep.Value, keys []string) (ep.Value, bool) {
-	for _, k := range keys {
+// valueAt follows a path from v as Pattern.Requires defines the value
+// there, by reference (nil: absent); ok is false when an array is on the
+// way or at the end.
+func valueAt(v *ep.Value, steps []filterStep) (_ *ep.Value, ok bool) {
+	for i := range steps {
+		s := &steps[i]
 		switch v.Kind() {
 		case ep.Object:
-			v, _ = v.Get(k)
+			switch {
+			case !v.HasLayout(s.layout):
+				v = v.Member(s.key)
+			case s.at >= 0:
+				v = v.Ref(s.at)
+			default:
+				v = nil
+			}
+			if v == nil {
+				return nil, true
+			}
 		case ep.Array:
-			return ep.Value{}, false
+			return nil, false
 		default:
-			return ep.Value{}, true
+			return nil, true
 		}
 	}
 	return v, v.Kind() != ep.Array
 }
+
+// absentValue stands for a missing member; it is only read.
+var absentValue ep.Value
 
 // filterState is one worker's memory for the prefilter.
 type filterState struct {
@@ -141,7 +193,7 @@ func (f *prefilter) newState() *filterState {
 
 // candidates returns the rules ev may match, as a bit set in buf's storage;
 // env and rf are the envelope values and record fields ev was built from.
-func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, buf []uint64, st *filterState) []uint64 {
+func (f *prefilter) candidates(ev *ep.Value, env []ep.Value, rf *recordFields, buf []uint64, st *filterState) []uint64 {
 	buf = append(buf[:0], f.all...)
 	if st.seen < filterSample {
 		if st.seen++; st.seen == filterSample {
@@ -155,21 +207,24 @@ func (f *prefilter) candidates(ev ep.Value, env []ep.Value, rf *recordFields, bu
 			continue
 		}
 		p := &f.paths[i]
-		var v ep.Value
+		var v *ep.Value
 		switch {
 		case p.env >= 0:
-			v = env[p.env]
+			v = &env[p.env]
 		case p.fixed >= 0:
-			v = rf[p.fixed]
+			v = &rf[p.fixed]
 		default:
 			var ok bool
-			if v, ok = valueAt(ev, p.keys); !ok {
+			if v, ok = valueAt(ev, p.steps); !ok {
 				st.silent[i]++
 				continue
 			}
 		}
 		var by []uint64
 		leaf := true
+		if v == nil {
+			v = &absentValue
+		}
 		switch v.Kind() {
 		case ep.Array:
 			st.silent[i]++

@@ -177,6 +177,27 @@ func newProjection(rules Rules) (*pathNode, bool) {
 	return root, root.index()
 }
 
+// layout is the key order of the objects the scanner builds at a path of
+// the envelope Wrap puts a projected record in (eventpattern.Layout): the
+// envelope's own keys at the top, the projection's below "detail"; nil
+// where the path leaves the projection.
+func (n *pathNode) layout(path []string) []string {
+	if len(path) == 0 {
+		return wrapperKeys
+	}
+	if path[0] != "detail" {
+		return nil
+	}
+	for _, k := range path[1:] {
+		i := indexOf(n.keys, k)
+		if i < 0 {
+			return nil
+		}
+		n = n.kids[i]
+	}
+	return n.keys
+}
+
 // order sorts the keys of the tree so that the ones the patterns read most
 // come last, where Value.Get, which searches from the end, finds them first.
 func (n *pathNode) order(reads map[*pathNode]int) {

@@ -106,9 +106,9 @@ func projectedDecode(data []byte, eng *engine) decodedInput {
 		d := decoded{Line: line, Account: strings.Clone(f[fRecipientAccountID].Str()), Region: strings.Clone(f[fAwsRegion].Str()),
 			Name: strings.Clone(f[fEventName].Str()), Principal: strings.Clone(Principal(rec)), Show: ShowLine(rec, []string{"t"}),
 			Delivered: ev.Delivered, ReadOnly: ev.ReadOnly}
-		w.cand = eng.filter.candidates(ev.Value, w.vals[:], f, w.cand, w.filter)
+		w.cand = eng.filter.candidates(&ev.Value, w.vals[:], f, w.cand, w.filter)
 		for i := range eng.rules {
-			d.Matches = append(d.Matches, w.cand[i>>6]&(1<<(i&63)) != 0 && eng.rules[i].Pattern.Match(ev.Value))
+			d.Matches = append(d.Matches, w.cand[i>>6]&(1<<(i&63)) != 0 && eng.patterns[i].MatchRef(&ev.Value))
 		}
 		out.Records = append(out.Records, d)
 		return nil
@@ -271,6 +271,29 @@ func TestProjectionCheckCatchesPlantedFaults(t *testing.T) {
 	}
 	if !differs(0, eng) {
 		t.Error("a prefilter ruling out a rule that matches went unnoticed")
+	}
+
+	// The rules bound to a layout that lacks eventName: found by index, it
+	// would read as absent in every projected record.
+	eng = projectionEngines(t)[0]
+	i := indexOf(eng.proj.keys, "eventName")
+	eng.proj.keys[i] = "missing"
+	eng.bind()
+	eng.proj.keys[i] = "eventName"
+	if !differs(0, eng) {
+		t.Error("rules finding a member by a wrong layout index went unnoticed")
+	}
+
+	// The prefilter alone bound to a layout that lacks requestParameters:
+	// the rules on requestParameters.bucketName would be ruled out.
+	eng = projectionEngines(t)[0]
+	i = indexOf(eng.proj.keys, "requestParameters")
+	eng.proj.keys[i] = "missing"
+	eng.filter.bind(eng.proj.layout)
+	eng.proj.keys[i] = "requestParameters"
+	testWorkers.Delete(eng)
+	if !differs(0, eng) {
+		t.Error("a prefilter finding a member by a wrong layout index went unnoticed")
 	}
 
 	// The fixed fields eventName and eventSource taken from each other's member.
