@@ -101,7 +101,10 @@ func keyPrefix(k []byte) uint64 {
 }
 
 // lookup returns the index of key among the node's keys, or -1.
-func (n *pathNode) lookup(key []byte) int {
+func (n *pathNode) lookup(key []byte) int { return n.lookupWith(key, keyPrefix(key)) }
+
+// lookupWith is lookup with the key's prefix (keyPrefix) already known.
+func (n *pathNode) lookupWith(key []byte, pre uint64) int {
 	if len(key) > maxProjectedKey {
 		return -1
 	}
@@ -109,7 +112,6 @@ func (n *pathNode) lookup(key []byte) int {
 	if len(refs) == 0 {
 		return -1
 	}
-	pre := keyPrefix(key)
 	for _, r := range refs {
 		if r.prefix == pre && (len(key) <= 8 || n.keys[r.index] == string(key)) {
 			return int(r.index)
@@ -358,12 +360,17 @@ func (p *projector) members(b []byte, i int, node *pathNode, base, depth int, re
 		if b[i] != '"' {
 			return p.fail(b, scanFallback)
 		}
-		end, esc, st := scanString(b, i)
-		if st != scanOK {
-			return p.fail(b, st)
-		}
-		if esc { // an escaped key: rare, left to the full decoder
-			return p.fail(b, scanFallback)
+		end, pre := shortKey(b, i)
+		if end == 0 {
+			var esc bool
+			var st scanStatus
+			if end, esc, st = scanString(b, i); st != scanOK {
+				return p.fail(b, st)
+			}
+			if esc { // an escaped key: rare, left to the full decoder
+				return p.fail(b, scanFallback)
+			}
+			pre = keyPrefix(b[i+1 : end-1])
 		}
 		key := b[i+1 : end-1]
 		i = p.ws(b, end)
@@ -380,8 +387,9 @@ func (p *projector) members(b []byte, i int, node *pathNode, base, depth int, re
 		if record && p.topLevel && string(key) == "Records" {
 			return p.fail(b, scanFallback)
 		}
-		if idx := node.lookup(key); idx < 0 {
+		if idx := node.lookupWith(key, pre); idx < 0 {
 			if b[i] == '"' { // the common case, without the dispatch
+				var st scanStatus
 				if i, _, st = scanString(b, i); st != scanOK {
 					return p.fail(b, st)
 				}
@@ -721,6 +729,34 @@ func scanString(b []byte, i int) (end int, esc bool, st scanStatus) {
 			return 0, esc, scanFallback
 		}
 	}
+}
+
+// shortKey reads the member key whose opening quote is at i when it is
+// shorter than 16 bytes and holds no escape or control character, the
+// common case, in two eight-byte words: it returns the position after the
+// closing quote and the key's prefix (keyPrefix). end is 0 when the key is
+// not such a key (or b ends too soon): the caller then scans it as any string.
+func shortKey(b []byte, i int) (end int, pre uint64) {
+	if i+17 > len(b) {
+		return 0, 0
+	}
+	w := binary.LittleEndian.Uint64(b[i+1:])
+	n := 0
+	m := stringStops(w)
+	if m == 0 {
+		if m = stringStops(binary.LittleEndian.Uint64(b[i+9:])); m == 0 {
+			return 0, 0
+		}
+		n = 8
+	}
+	n += bits.TrailingZeros64(m) >> 3
+	if b[i+1+n] != '"' {
+		return 0, 0
+	}
+	if n < 8 {
+		w &= 1<<(8*n) - 1
+	}
+	return i + n + 2, w
 }
 
 // stringStops marks, by its high bit, each byte of w (eight string bytes,
