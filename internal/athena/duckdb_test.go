@@ -564,6 +564,9 @@ func TestAMistranslatedOperatorIsCaught(t *testing.T) {
 		"wildcard as equality to its text": only(ep.OpWildcard, func(m ep.Matcher, text string) sqlx {
 			return atom(text + " = " + quote(strings.Join(m.Wildcards[0].Pieces, "*")))
 		}),
+		"equals-ignore-case as equality": only(ep.OpEqualsFold, func(m ep.Matcher, text string) sqlx {
+			return atom(text + " = " + quote(m.Str))
+		}),
 		"exact value as prefix": only(ep.OpExact, func(m ep.Matcher, text string) sqlx {
 			return atom(text + " LIKE " + quote(likeEscape(m.Value.Str())+"%") + ` ESCAPE '\'`)
 		}),
