@@ -197,10 +197,10 @@ func (c Config) fleetProblems() Problems {
 }
 
 // MaxMemberRoles caps keyUserRoleNames and breakGlassRoleNames each. Every key-user role name is in the
-// member's key-danger and denied rules that watch the key principals; at four 64-character names, with the
-// longest administrator and stack names, the largest of them stays within the quota checker's 1,536
-// characters (TestFleetRolesAtTheirLimitsPassTheQuotaCheck, whose control shows a fifth is over).
-// Break-glass roles share the cap: each is written twice in every key policy.
+// member's key-danger and denied rules that watch the key-user roles (rules of their own, matching the name
+// in any case); at four 64-character names, with the longest administrator and stack names, they stay well
+// within the quota checker's 1,536 characters (TestFleetRolesAtTheirLimitsPassTheQuotaCheck, whose control
+// finds how many roles go over). Break-glass roles share the cap: each is written twice in every key policy.
 const MaxMemberRoles = 4
 
 // MaxRolePath is the longest role path memberRoleProblems accepts: IAM allows 512 characters, but every

@@ -437,6 +437,82 @@ func TestEveryLabelledRecordRaisesExactlyItsTier(t *testing.T) {
 	}
 }
 
+// TestWatchedIAMNamesInRequestsMatchInAnyLetterCase: IAM names are unique whatever their letter case
+// (docs/aws-facts.md, "IAM names and letter case"), so a call that names a watched user, key-user role, the
+// trail's delivery role or its policy in another letter case raises the tier it would raise with the name
+// as created (the labelled records named "... in another letter case"). The control: the same rules with
+// every equals-ignore-case turned back into the exact value miss every one of those records.
+func TestWatchedIAMNamesInRequestsMatchInAnyLetterCase(t *testing.T) {
+	corpus := loadCorpus(t)
+	for _, config := range []string{"default", "existing-users"} {
+		s := synth(t, config)
+		rules, exact := loadDetectionRules(t, s), exactNameRules(t, s)
+		vars := corpusVars(t, s)
+		n := 0
+		for _, e := range corpus {
+			want := e.expected(config)
+			if !e.appliesTo(config) || !strings.Contains(e.Name, "in another letter case") || len(want) == 0 {
+				continue
+			}
+			ev, _, ok := e.event(t, corpusPath, vars)
+			if !ok {
+				continue
+			}
+			n++
+			if got := rules.Tiers(ev); !slices.Equal(got, want) {
+				t.Errorf("%s: %q raises %s, want %s", config, e.Name, tierList(got), tierList(want))
+			}
+			if got := exact.Tiers(ev); len(got) != 0 {
+				t.Errorf("control: %s: %q still raises %s with exact names: it does not show the case-insensitive match", config, e.Name, tierList(got))
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no labelled record names a watched IAM entity in another letter case", config)
+		}
+	}
+}
+
+// exactNameRules are the rules of s with every {"equals-ignore-case": value} replaced by the value itself:
+// exact matching of the same names.
+func exactNameRules(t *testing.T, s *Synth) replay.Rules {
+	t.Helper()
+	var tpl any
+	if err := json.Unmarshal(s.Bytes, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var strip func(v any) any
+	strip = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			if inner, ok := x["equals-ignore-case"]; ok && len(x) == 1 {
+				n++
+				return inner
+			}
+			for k, e := range x {
+				x[k] = strip(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = strip(e)
+			}
+		}
+		return v
+	}
+	raw, err := json.Marshal(strip(tpl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("%s: the template has no equals-ignore-case to make exact", s.Name)
+	}
+	rules, _, err := replay.LoadRules(raw, detectionResolver(t, s))
+	if err != nil {
+		t.Fatalf("%s: %v", s.Name, err)
+	}
+	return rules
+}
+
 func tierList(tiers []string) string {
 	if len(tiers) == 0 {
 		return "[none]"

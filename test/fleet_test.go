@@ -479,7 +479,7 @@ func TestMemberTamperTierWatchesTheForwardingPath(t *testing.T) {
 	for what, needle := range map[string]string{
 		"the forwarding rules":   `"requestParameters":{"rule":[{"prefix":"KmsGuard-"}]}`,
 		"the dead-letter queue":  `{"Ref":"` + queueID + `"}`,
-		"the forwarding role":    `"roleName":[{"Ref":"` + roleID + `"}]`,
+		"the forwarding role":    `"roleName":[{"equals-ignore-case":{"Ref":"` + roleID + `"}}]`,
 		"the stack instance":     `{"prefix":"StackSet-KmsGuard-Regional-"}`,
 		"the watchdog's subject": `"KmsGuard-audit-tamper-`,
 	} {

@@ -299,34 +299,65 @@ func KeyUsePatterns(t Targets) []map[string]any {
 
 func source(s string) []any { return strs(s + ".amazonaws.com") }
 
+// anyCase matches each of names in any letter case, one EventBridge equals-ignore-case per name (the operator
+// takes one string; EventBridge "Content filtering", "Equals-ignore-case matching"). It is for the IAM names a
+// caller types into a request (requestParameters userName, roleName, policyArn): IAM names are unique
+// whatever their case, so a differently cased name can only be the watched entity or nothing, and a record
+// that spells it in another case must still alert (docs/aws-facts.md, "IAM names and letter case"). Names
+// AWS writes itself, the caller's userIdentity.arn and userName, are in the entity's own case and stay
+// exact.
+func anyCase(names ...string) []any {
+	out := make([]any, len(names))
+	for i, n := range names {
+		out[i] = map[string]any{"equals-ignore-case": n}
+	}
+	return out
+}
+
 func req(field string, values ...any) map[string]any { return map[string]any{field: values} }
 
 // keyPrincipalGroups are the calls that hand someone the powers of a key user or of the key administrator:
-// a key user role's creation, trust and policies; a new access key, password or MFA device of the administrator or
-// a key user, named in the request or made by the user itself (CreateAccessKey without a user name acts on
-// the caller); the user deleted or re-created; and every session (GetSessionToken) those users start.
-// EventBridge cannot match "outside the allowed networks" (it has no negated cidr), and STS VPC endpoints
-// are not the key's, so every session alerts (docs/aws-facts.md). IAM events reach EventBridge only in
-// us-east-1: elsewhere these rules stay quiet and the metric filters carry the IAM changes.
+// a new access key, password or MFA device of the administrator or a key user, named in the request or made
+// by the user itself (CreateAccessKey without a user name acts on the caller); the user deleted or
+// re-created; every session (GetSessionToken) those users start; and, in a group of its own, a key user
+// role's creation, trust and policies. EventBridge cannot match "outside the allowed networks" (it has no
+// negated cidr), and STS VPC endpoints are not the key's, so every session alerts (docs/aws-facts.md). IAM
+// events reach EventBridge only in us-east-1: elsewhere these rules stay quiet and the metric filters carry
+// the IAM changes.
+//
+// The users' group is one alternative: the event names written once, and the two ways to name the user as
+// an "$or" of the request's userName (in any case) and the caller's ARN (exact: AWS writes it from the
+// authenticated principal, in the user's own case). STS has no credential events and GetSessionToken no
+// user name in its request, so this matches what an alternative for each way would, in fewer characters:
+// the rule fits kmsguard's pattern budget at the longest names (docs/quotas.md). An "$or" placed directly
+// in a branch of another "$or" is not read as an or by internal/eventpattern (docs/aws-facts.md, "A "$or" of
+// one alternative is not an OR"), so the roles, which would make a second alternative, are a second group;
+// the two groups' event names are disjoint (one email per event).
 func keyPrincipalGroups(t Targets) [][]any {
-	var group []any
-	if len(t.KeyUserRoleNames) > 0 {
-		group = append(group, map[string]any{"eventSource": source("iam"), "eventName": strs(keyUserRoleEvents...),
-			"requestParameters": req("roleName", strs(t.KeyUserRoleNames...)...)})
-	}
+	var groups [][]any
+	var users []map[string]any
 	if len(t.UserNames) > 0 {
-		group = append(group, map[string]any{"eventSource": source("iam"), "eventName": strs(credentialEvents...),
-			"requestParameters": req("userName", strs(t.UserNames...)...)})
+		users = append(users, map[string]any{"requestParameters": req("userName", anyCase(t.UserNames...)...)})
 	}
 	if len(t.UserArns) > 0 {
-		group = append(group, map[string]any{"eventSource": strs("iam.amazonaws.com", "sts.amazonaws.com"),
-			"eventName":    strs(append(append([]string{}, credentialEvents...), "GetSessionToken")...),
-			"userIdentity": map[string]any{"arn": strs(t.UserArns...)}})
+		users = append(users, map[string]any{"userIdentity": map[string]any{"arn": strs(t.UserArns...)}})
 	}
-	if len(group) == 0 {
-		return nil
+	switch len(users) {
+	case 2:
+		groups = append(groups, []any{map[string]any{"eventSource": strs("iam.amazonaws.com", "sts.amazonaws.com"),
+			"eventName": strs(append(append([]string{}, credentialEvents...), "GetSessionToken")...),
+			"$or":       []any{users[0], users[1]}}})
+	case 1:
+		alt := users[0]
+		alt["eventSource"] = strs("iam.amazonaws.com", "sts.amazonaws.com")
+		alt["eventName"] = strs(append(append([]string{}, credentialEvents...), "GetSessionToken")...)
+		groups = append(groups, []any{alt})
 	}
-	return [][]any{group}
+	if len(t.KeyUserRoleNames) > 0 {
+		groups = append(groups, []any{map[string]any{"eventSource": source("iam"), "eventName": strs(keyUserRoleEvents...),
+			"requestParameters": req("roleName", anyCase(t.KeyUserRoleNames...)...)}})
+	}
+	return groups
 }
 
 // pipelineScopeGroups are the audit pipeline's calls that can blind or silence kmsguard, one alternative
@@ -449,11 +480,11 @@ func pipelineScopeGroups(t Targets) [][]any {
 	// filter carries them.
 	if t.DeliveryRoleName != "" {
 		stackAndRole = append(stackAndRole, map[string]any{"eventSource": source("iam"),
-			"eventName": strs(roleEvents...), "requestParameters": req("roleName", t.DeliveryRoleName)})
+			"eventName": strs(roleEvents...), "requestParameters": req("roleName", anyCase(t.DeliveryRoleName)...)})
 	}
 	if t.DeliveryPolicyArn != "" {
 		stackAndRole = append(stackAndRole, map[string]any{"eventSource": source("iam"),
-			"eventName": strs(policyVersionEvents...), "requestParameters": req("policyArn", t.DeliveryPolicyArn)})
+			"eventName": strs(policyVersionEvents...), "requestParameters": req("policyArn", anyCase(t.DeliveryPolicyArn)...)})
 	}
 	// The secret, by its name or any form of its ARN (a prefix: the ARN ends in a random suffix, and the
 	// name may be given with it).

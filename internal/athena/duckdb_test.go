@@ -564,6 +564,9 @@ func TestAMistranslatedOperatorIsCaught(t *testing.T) {
 		"wildcard as equality to its text": only(ep.OpWildcard, func(m ep.Matcher, text string) sqlx {
 			return atom(text + " = " + quote(strings.Join(m.Wildcards[0].Pieces, "*")))
 		}),
+		"equals-ignore-case as equality": only(ep.OpEqualsFold, func(m ep.Matcher, text string) sqlx {
+			return atom(text + " = " + quote(m.Str))
+		}),
 		"exact value as prefix": only(ep.OpExact, func(m ep.Matcher, text string) sqlx {
 			return atom(text + " LIKE " + quote(likeEscape(m.Value.Str())+"%") + ` ESCAPE '\'`)
 		}),
@@ -692,6 +695,7 @@ func TestTheMacrosBehaveAsTrinoDocumentsTheFunctions(t *testing.T) {
 		{`CAST(cardinality(filter(TRY_CAST(json_extract('{"a":[1,"b",null]}', '$.a') AS JSON[]), e -> TRUE)) AS VARCHAR)`, `3`},
 		{`COALESCE(CAST(TRY_CAST(json_extract('{"a":"x"}', '$.a') AS JSON[]) AS VARCHAR), 'NULL')`, `NULL`},
 		{`split_part('kms.amazonaws.com', '.amazonaws.com', 1)`, `kms`},
+		{"translate('KmsGuard-\u212a\u017f-\u00e9', '" + foldFrom + "', '" + foldTo + "')", "kmsguard-ks-\u00e9"},
 		{`CAST('a_c' LIKE 'a\_c' ESCAPE '\' AND NOT ('abc' LIKE 'a\_c' ESCAPE '\') AND NOT ('ABC' LIKE 'a%' ESCAPE '\') AS VARCHAR)`, `true`},
 	} {
 		var got string
