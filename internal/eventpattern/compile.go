@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/kmsguard/kmsguard/internal/strindex"
 )
 
 // Pattern is a compiled EventBridge event pattern. Compile once, match
@@ -41,9 +43,9 @@ type leafSet struct {
 	existsFalse bool
 	// exact and rest are what match tests, the same matchers split for
 	// speed: a list of many exact strings (CloudTrail event names, often a
-	// dozen or more) is one lookup in exact instead of a comparison each;
+	// dozen or more) is one lookup in exact (internal/strindex) instead of a comparison each;
 	// rest is every other matcher. exact is nil for a short list.
-	exact map[string]struct{}
+	exact *strindex.Index[struct{}]
 	rest  []matcher
 }
 
@@ -63,10 +65,10 @@ func (ls *leafSet) index() {
 		ls.exact, ls.rest = nil, ls.ms
 		return
 	}
-	ls.exact, ls.rest = make(map[string]struct{}, n), nil
+	ls.exact, ls.rest = &strindex.Index[struct{}]{}, nil
 	for _, m := range ls.ms {
 		if m.op == opExact && m.val.kind == String {
-			ls.exact[m.val.str] = struct{}{}
+			ls.exact.Set(m.val.str, struct{}{})
 		} else {
 			ls.rest = append(ls.rest, m)
 		}

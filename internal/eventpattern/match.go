@@ -160,7 +160,7 @@ func (ls *leafSet) walk(v *Value) (matched, found bool) {
 		return false, found
 	}
 	if ls.exact != nil && v.kind == String {
-		if _, ok := ls.exact[v.str]; ok {
+		if _, ok := ls.exact.Get(v.str); ok {
 			return true, true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
+	"github.com/kmsguard/kmsguard/internal/strindex"
 )
 
 // prefilter skips the rules an event cannot match with a few lookups
@@ -24,15 +25,15 @@ type prefilter struct {
 
 type filterPath struct {
 	keys    []string
-	steps   []filterStep       // keys, with the layout of each object on the way (bind)
-	env     int                // >= 0: the value is the envelope's member ("detail-type")
-	fixed   fixedField         // >= 0: the value is the record's fixed field ("detail.eventName")
-	free    []uint64           // rules with no requirement here
-	present []uint64           // rules requiring a leaf value
-	missing []uint64           // rules requiring no leaf value
-	oneOf   []uint64           // rules requiring one of some strings
-	by      map[string]*accept // a string -> the rules among oneOf accepting it
-	n       int                // rules with a requirement here
+	steps   []filterStep            // keys, with the layout of each object on the way (bind)
+	env     int                     // >= 0: the value is the envelope's member ("detail-type")
+	fixed   fixedField              // >= 0: the value is the record's fixed field ("detail.eventName")
+	free    []uint64                // rules with no requirement here
+	present []uint64                // rules requiring a leaf value
+	missing []uint64                // rules requiring no leaf value
+	oneOf   []uint64                // rules requiring one of some strings
+	by      strindex.Index[*accept] // a string -> the rules among oneOf accepting it
+	n       int                     // rules with a requirement here
 }
 
 // filterStep is one key of a path and, when the projection lays out the
@@ -94,7 +95,7 @@ func newPrefilter(rules Rules) prefilter {
 			seen[k] = true
 			p := filterPath{keys: fp.Keys, steps: unboundSteps(fp.Keys), env: -1, fixed: -1,
 				free: make([]uint64, words), present: make([]uint64, words), missing: make([]uint64, words),
-				oneOf: make([]uint64, words), by: map[string]*accept{}}
+				oneOf: make([]uint64, words)}
 			for j := range rules {
 				req := rules[j].Pattern.Requires(fp.Keys...)
 				switch req.Kind {
@@ -108,10 +109,12 @@ func newPrefilter(rules Rules) prefilter {
 				case ep.OneOf:
 					bit(p.oneOf, j)
 					for _, s := range req.Strings {
-						if p.by[s] == nil {
-							p.by[s] = &accept{key: s, rules: make([]uint64, words)}
+						a, ok := p.by.Get(s)
+						if !ok {
+							a = &accept{key: s, rules: make([]uint64, words)}
+							p.by.Set(s, a)
 						}
-						bit(p.by[s].rules, j)
+						bit(a.rules, j)
 					}
 				}
 				p.n++
@@ -234,7 +237,7 @@ func (f *prefilter) candidates(ev *ep.Value, env []ep.Value, rf *recordFields, b
 		case ep.String:
 			if a := st.last[i]; a != nil && a.key == v.Str() {
 				by = a.rules
-			} else if a := p.by[v.Str()]; a != nil {
+			} else if a, _ := p.by.Get(v.Str()); a != nil {
 				by, st.last[i] = a.rules, a
 			}
 		}

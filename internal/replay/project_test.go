@@ -265,8 +265,8 @@ func TestProjectionCheckCatchesPlantedFaults(t *testing.T) {
 	eng = projectionEngines(t)[0]
 	for k := range eng.filter.paths {
 		if p := &eng.filter.paths[k]; strings.Join(p.keys, ".") == "detail.eventName" {
-			delete(p.by, "DisableKey")
-			testWorkers.Delete(eng) // a worker would remember the deleted entry
+			p.by.Set("DisableKey", &accept{key: "DisableKey", rules: make([]uint64, len(p.oneOf))}) // accepted by none
+			testWorkers.Delete(eng) // a worker would remember the old entry
 		}
 	}
 	if !differs(0, eng) {
