@@ -66,13 +66,22 @@ type Summary struct {
 // Principal names who made the call: userIdentity.arn, otherwise the
 // identity type with invokedBy or principalId.
 func Principal(record ep.Value) string {
-	id := record.Path("userIdentity")
-	if arn := id.Path("arn").Str(); arn != "" {
+	id := record.Member("userIdentity")
+	str := func(k string) string {
+		if v := id.Member(k); v != nil {
+			return v.Str()
+		}
+		return ""
+	}
+	if id == nil {
+		return "unknown"
+	}
+	if arn := str("arn"); arn != "" {
 		return arn
 	}
-	t := id.Path("type").Str()
+	t := str("type")
 	for _, k := range []string{"invokedBy", "principalId"} {
-		if s := id.Path(k).Str(); s != "" {
+		if s := str(k); s != "" {
 			if t == "" {
 				return s
 			}
