@@ -43,8 +43,9 @@ type leafSet struct {
 	existsFalse bool
 	// exact and rest are what match tests, the same matchers split for
 	// speed: a list of many exact strings (CloudTrail event names, often a
-	// dozen or more) is one lookup in exact (internal/strindex) instead of a comparison each;
-	// rest is every other matcher. exact is nil for a short list.
+	// dozen or more) is one lookup in exact (internal/strindex) instead of
+	// a comparison each; rest is every other matcher. exact is nil for a
+	// short list.
 	exact *strindex.Index[struct{}]
 	rest  []matcher
 }
