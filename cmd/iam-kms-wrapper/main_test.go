@@ -32,9 +32,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	code := m.Run()
-	testmoto.Stop()
-	os.Exit(code)
+	testmoto.Main(m)
 }
 
 func printEnv(path string) {

@@ -27,9 +27,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	code := m.Run()
-	testmoto.Stop()
-	os.Exit(code)
+	testmoto.Main(m)
 }
 
 const (

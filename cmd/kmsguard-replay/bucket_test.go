@@ -16,9 +16,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	testmoto.Stop()
-	os.Exit(code)
+	testmoto.Main(m)
 }
 
 func gzipped(s string) []byte {

@@ -48,9 +48,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	testmoto.Stop()
-	os.Exit(code)
+	testmoto.Main(m)
 }
 
 const (

@@ -15,9 +15,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	testmoto.Stop()
-	os.Exit(code)
+	testmoto.Main(m)
 }
 
 const fleetContext = `{"context":{"deployment":"org","organizationId":"o-a1b2c3d4e5","securityAccount":"123456789012",` +

@@ -265,8 +265,9 @@ func TestProjectionCheckCatchesPlantedFaults(t *testing.T) {
 	eng = projectionEngines(t)[0]
 	for k := range eng.filter.paths {
 		if p := &eng.filter.paths[k]; strings.Join(p.keys, ".") == "detail.eventName" {
-			p.by.Set("DisableKey", &accept{key: "DisableKey", rules: make([]uint64, len(p.oneOf))}) // accepted by none
-			testWorkers.Delete(eng) // a worker would remember the old entry
+			// Accepted by none; a worker would remember the old entry.
+			p.by.Set("DisableKey", &accept{key: "DisableKey", rules: make([]uint64, len(p.oneOf))})
+			testWorkers.Delete(eng)
 		}
 	}
 	if !differs(0, eng) {

@@ -57,6 +57,15 @@ func Stop() {
 	server = nil
 }
 
+// Main is the TestMain of a package whose tests use the shared server: it
+// runs the tests, stops the server (a moto_server left running would outlive
+// the test binary) and exits with the tests' code.
+func Main(m *testing.M) {
+	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
 // Env is a clean environment for a tool run against moto: no shared config
 // from the machine, the endpoint, a region and moto's long-term keys.
 func Env(t testing.TB, endpoint string) []string {
