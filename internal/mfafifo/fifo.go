@@ -128,12 +128,12 @@ func (f *FIFO) ReadAttempt(ctx context.Context) (string, error) {
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
-		ready, err := f.poll(ctx)
-		if err != nil {
+		// A poll that times out is followed by a read too: a writer that
+		// opened while the descriptor was being replaced (below) leaves no
+		// hang-up on the new one, and only a read tells that it has gone
+		// (EOF) rather than still writing (EAGAIN).
+		if err := f.poll(ctx); err != nil {
 			return "", err
-		}
-		if !ready {
-			continue
 		}
 		eof, err := f.read(chunk)
 		if err != nil {
@@ -143,19 +143,25 @@ func (f *FIFO) ReadAttempt(ctx context.Context) (string, error) {
 			continue
 		}
 		// After the last writer leaves, poll would report POLLHUP forever on
-		// this descriptor; a fresh one waits cleanly for the next writer.
-		unix.Close(f.fd)
-		f.fd = -1
+		// this descriptor; a fresh one waits cleanly for the next writer. The
+		// fresh one is opened before the old one is closed: a writer that
+		// opens the FIFO in between always has a reader, so its write can
+		// never fail with a broken pipe, and what it writes waits in the FIFO
+		// for the new descriptor.
+		old := f.fd
 		if err := f.open(); err != nil {
 			return "", err
 		}
+		unix.Close(old)
 		if attempt, ok := f.buf.eof(); ok {
 			return parseAttempt(attempt, false)
 		}
 	}
 }
 
-func (f *FIFO) poll(ctx context.Context) (bool, error) {
+// poll waits until the descriptor is readable or hung up, or for at most
+// pollSlice (or ctx's deadline), so that cancellation is noticed promptly.
+func (f *FIFO) poll(ctx context.Context) error {
 	wait := pollSlice
 	if dl, ok := ctx.Deadline(); ok {
 		wait = min(wait, max(time.Until(dl), 0))
@@ -163,15 +169,15 @@ func (f *FIFO) poll(ctx context.Context) (bool, error) {
 	fds := []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}
 	n, err := unix.Poll(fds, int(wait.Milliseconds()))
 	if errors.Is(err, unix.EINTR) {
-		return false, nil
+		return nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("waiting on socket %s: %w", f.path, err)
+		return fmt.Errorf("waiting on socket %s: %w", f.path, err)
 	}
 	if n > 0 && fds[0].Revents&unix.POLLNVAL != 0 {
-		return false, fmt.Errorf("waiting on socket %s: descriptor invalid", f.path)
+		return fmt.Errorf("waiting on socket %s: descriptor invalid", f.path)
 	}
-	return n > 0, nil
+	return nil
 }
 
 // read reads one chunk into the line buffer; eof is true once every writer

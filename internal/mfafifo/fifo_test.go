@@ -3,6 +3,7 @@ package mfafifo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -309,5 +310,53 @@ func TestOversizedWriteIsOneInvalidAttempt(t *testing.T) {
 	}
 	if code, err := f.ReadAttempt(ctx); err != nil || code != "246810" {
 		t.Fatalf("attempt after the long line = %q, %v", code, err)
+	}
+}
+
+// TestAWriterNeverMeetsABrokenPipe: after a writer leaves, the reader swaps
+// its descriptor for a fresh one; a writer that opens the FIFO at that moment
+// must still have a reader (its write succeeds) and its code must be read.
+// Many rounds of an empty writer followed at once by a real one hit that
+// moment: with the old descriptor closed before the new one was opened, this
+// test failed with a broken pipe in four runs out of five.
+func TestAWriterNeverMeetsABrokenPipe(t *testing.T) {
+	path := filepath.Join(privateDir(t), "socket")
+	f, err := Create(path, Options{Mode: 0o600, Gid: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const rounds = 2000
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < rounds; i++ {
+			for _, data := range []string{"", fmt.Sprintf("%06d\n", i)} {
+				w, err := os.OpenFile(path, os.O_WRONLY, 0)
+				if err == nil {
+					_, err = w.WriteString(data)
+					w.Close()
+				}
+				if err != nil {
+					werr = fmt.Errorf("round %d: %w", i, err)
+					cancel() // the reader would wait for a code that never comes
+					return
+				}
+			}
+		}
+	}()
+	for i := 0; i < rounds; i++ {
+		code, err := f.ReadAttempt(ctx)
+		if err != nil || code != fmt.Sprintf("%06d", i) {
+			<-done
+			t.Fatalf("round %d: attempt %q, %v (writer: %v)", i, code, err, werr)
+		}
+	}
+	<-done
+	if werr != nil {
+		t.Fatalf("writer: %v", werr)
 	}
 }
