@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 # make test fuzzes each target for an execution count, which has no deadline to race on a busy machine;
 # make fuzz fuzzes for a duration (docs/checks.md, "Fuzzing").
-FUZZ_BUDGET ?= 10000x
+FUZZ_BUDGET ?= 5000x
 FUZZTIME ?= 1m
 # The stack name is never hard-coded: kmsguard-make reads it from cdk.json (context stackName), validated as
 # `cdk synth` validates it, so synth, diff and demo follow the configuration.
@@ -57,7 +57,9 @@ preflight: synth
 test: setup
 	go vet ./...
 	go vet -tags duckdb ./internal/athena/
-	go test -count=1 -timeout 20m ./...   # also replays every fuzz target's seed corpus and saved findings
+	# Also replays every fuzz target's seed corpus and saved findings. The two longest packages are named first
+	# and -p 3 lets the short ones fill the cores beside them (docs/checks.md, "Test time").
+	go test -count=1 -p 3 -timeout 20m ./test ./test/makefile ./...
 	go test -count=1 -tags duckdb ./internal/athena/   # the Athena SQL run in DuckDB against replay (cgo)
 	scripts/fuzz.sh $(FUZZ_BUDGET) $(FUZZ_TARGETS)
 	FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz-check.sh 0   # a planted finding still fails the fuzz step

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 rounds=${1:-3}
-budget=${FUZZ_BUDGET:-10000x}
+budget=${FUZZ_BUDGET:-5000x}
 targets=${FUZZ_TARGETS:?FUZZ_TARGETS (PKG:FuzzName ...) must be set; make fuzz-check sets it}
 
 work=$(mktemp -d)
