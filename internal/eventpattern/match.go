@@ -64,18 +64,10 @@ func (n *node) match(ev *Value) bool {
 }
 
 func (n *node) matchIn(ev *Value) bool {
-	laidOut := ev.HasLayout(n.layout)
 	for i := range n.fields {
 		f := &n.fields[i]
-		var v *Value
-		switch {
-		case !laidOut:
-			if v = ev.Member(f.key); v == nil {
-				v = &missing
-			}
-		case f.at >= 0:
-			v = &ev.items[f.at]
-		default:
+		v := ev.MemberAt(f.key, n.layout, f.at)
+		if v == nil {
 			v = &missing
 		}
 		if f.sub != nil {

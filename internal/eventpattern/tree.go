@@ -24,12 +24,7 @@ func (n *node) withLayout(layout Layout, path []string) *node {
 		c.layout = nil
 	}
 	for i, f := range n.fields {
-		f.at = -1
-		for j, k := range c.layout {
-			if k == f.key {
-				f.at = j
-			}
-		}
+		f.at = LayoutIndex(c.layout, f.key)
 		if f.sub != nil {
 			f.sub = f.sub.withLayout(layout, append(path[:len(path):len(path)], f.key))
 		}

@@ -111,9 +111,31 @@ func (v *Value) HasLayout(keys []string) bool {
 	return v.kind == Object && len(keys) > 0 && len(v.keys) == len(keys) && &v.keys[0] == &keys[0]
 }
 
-// Ref returns element i of an Array (or the value of member i of an
-// Object) by reference; the caller must not change it.
-func (v *Value) Ref(i int) *Value { return &v.items[i] }
+// MemberAt is Member for a caller that knows where key sits in objects laid
+// out as layout (at, from LayoutIndex; Pattern.WithLayout): an object built
+// with that very key slice has the member read at its index, or known absent
+// (at < 0), without a search; any other object is searched by name.
+func (v *Value) MemberAt(key string, layout []string, at int) *Value {
+	if !v.HasLayout(layout) {
+		return v.Member(key)
+	}
+	if at < 0 {
+		return nil
+	}
+	return &v.items[at]
+}
+
+// LayoutIndex is the index of key in layout, the last one as Get reads
+// duplicate keys, or -1 when layout has no such key.
+func LayoutIndex(layout []string, key string) int {
+	at := -1
+	for i, k := range layout {
+		if k == key {
+			at = i
+		}
+	}
+	return at
+}
 
 // Path follows keys through nested objects; it returns the zero Value when a
 // step is missing or not an object.

@@ -61,13 +61,8 @@ func (f *prefilter) bind(layout ep.Layout) {
 		p := &f.paths[i]
 		p.steps = p.steps[:0]
 		for j, k := range p.keys {
-			s := filterStep{key: k, layout: layout(p.keys[:j]), at: -1}
-			for x, lk := range s.layout {
-				if lk == k {
-					s.at = x
-				}
-			}
-			p.steps = append(p.steps, s)
+			l := layout(p.keys[:j])
+			p.steps = append(p.steps, filterStep{key: k, layout: l, at: ep.LayoutIndex(l, k)})
 		}
 	}
 }
@@ -148,15 +143,7 @@ func valueAt(v *ep.Value, steps []filterStep) (_ *ep.Value, ok bool) {
 		s := &steps[i]
 		switch v.Kind() {
 		case ep.Object:
-			switch {
-			case !v.HasLayout(s.layout):
-				v = v.Member(s.key)
-			case s.at >= 0:
-				v = v.Ref(s.at)
-			default:
-				v = nil
-			}
-			if v == nil {
+			if v = v.MemberAt(s.key, s.layout, s.at); v == nil {
 				return nil, true
 			}
 		case ep.Array:

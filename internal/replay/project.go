@@ -100,10 +100,8 @@ func keyPrefix(k []byte) uint64 {
 	return w
 }
 
-// lookup returns the index of key among the node's keys, or -1.
-func (n *pathNode) lookup(key []byte) int { return n.lookupWith(key, keyPrefix(key)) }
-
-// lookupWith is lookup with the key's prefix (keyPrefix) already known.
+// lookupWith returns the index of key among the node's keys, or -1; pre is
+// the key's prefix (keyPrefix), which the scanner has already read.
 func (n *pathNode) lookupWith(key []byte, pre uint64) int {
 	if len(key) > maxProjectedKey {
 		return -1

@@ -67,14 +67,14 @@ type Summary struct {
 // identity type with invokedBy or principalId.
 func Principal(record ep.Value) string {
 	id := record.Member("userIdentity")
+	if id == nil {
+		return "unknown"
+	}
 	str := func(k string) string {
 		if v := id.Member(k); v != nil {
 			return v.Str()
 		}
 		return ""
-	}
-	if id == nil {
-		return "unknown"
 	}
 	if arn := str("arn"); arn != "" {
 		return arn
