@@ -22,6 +22,17 @@ func privateDir(t *testing.T) string {
 	return d
 }
 
+// newFIFO creates a FIFO, mode 0600, in a private directory of its own.
+func newFIFO(t *testing.T) (*FIFO, string) {
+	t.Helper()
+	path := filepath.Join(privateDir(t), "socket")
+	f, err := Create(path, Options{Mode: 0o600, Gid: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, path
+}
+
 func write(t *testing.T, path, data string) {
 	t.Helper()
 	w, err := os.OpenFile(path, os.O_WRONLY, 0)
@@ -43,11 +54,7 @@ func assertGone(t *testing.T, path string) {
 }
 
 func TestCreateReadRemove(t *testing.T) {
-	path := filepath.Join(privateDir(t), "socket")
-	f, err := Create(path, Options{Mode: 0o600, Gid: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, path := newFIFO(t)
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
 		t.Fatal(err)
@@ -112,11 +119,7 @@ func TestGroupAndMode(t *testing.T) {
 }
 
 func TestTimeoutLeavesNoPath(t *testing.T) {
-	path := filepath.Join(privateDir(t), "socket")
-	f, err := Create(path, Options{Mode: 0o600, Gid: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, path := newFIFO(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -131,11 +134,7 @@ func TestTimeoutLeavesNoPath(t *testing.T) {
 }
 
 func TestCancelLeavesNoPath(t *testing.T) {
-	path := filepath.Join(privateDir(t), "socket")
-	f, err := Create(path, Options{Mode: 0o600, Gid: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, path := newFIFO(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	if _, err := f.ReadAttempt(ctx); !errors.Is(err, context.Canceled) {
@@ -296,11 +295,7 @@ func TestRefusesSwapBetweenMkfifoAndOpen(t *testing.T) {
 }
 
 func TestOversizedWriteIsOneInvalidAttempt(t *testing.T) {
-	path := filepath.Join(privateDir(t), "socket")
-	f, err := Create(path, Options{Mode: 0o600, Gid: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, path := newFIFO(t)
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -320,11 +315,7 @@ func TestOversizedWriteIsOneInvalidAttempt(t *testing.T) {
 // moment: with the old descriptor closed before the new one was opened, this
 // test failed with a broken pipe in four runs out of five.
 func TestAWriterNeverMeetsABrokenPipe(t *testing.T) {
-	path := filepath.Join(privateDir(t), "socket")
-	f, err := Create(path, Options{Mode: 0o600, Gid: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, path := newFIFO(t)
 	defer f.Close()
 	const rounds = 2000
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
