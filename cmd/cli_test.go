@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kmsguard/kmsguard/internal/testcmds"
 )
 
 // notYetConforming are commands whose -h does not follow the convention yet; each is reported, not hidden.
@@ -17,23 +19,17 @@ var notYetConforming = map[string]string{}
 // TestEveryCommandFollowsOneHelpConvention: for every binary in cmd/, -h and --help print the usage on
 // stdout and exit 0, and an unknown flag exits 2 with the problem and the usage on stderr.
 func TestEveryCommandFollowsOneHelpConvention(t *testing.T) {
-	entries, err := os.ReadDir(".")
+	dir := t.TempDir()
+	names, err := testcmds.Build(".", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	n := 0
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		name := e.Name()
-		n++
+	if len(names) < 5 {
+		t.Fatalf("found %d commands in cmd/", len(names))
+	}
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			bin := filepath.Join(dir, name)
-			if out, err := exec.Command("go", "build", "-o", bin, "./"+name).CombinedOutput(); err != nil {
-				t.Fatalf("build: %v\n%s", err, out)
-			}
 			if why, ok := notYetConforming[name]; ok {
 				t.Skipf("%s does not follow the convention yet: %s", name, why)
 			}
@@ -48,9 +44,6 @@ func TestEveryCommandFollowsOneHelpConvention(t *testing.T) {
 				t.Errorf("%s --no-such-flag: exit %d, stdout %q, stderr %q; want exit 2, the problem and the usage on stderr", name, code, stdout, stderr)
 			}
 		})
-	}
-	if n < 5 {
-		t.Fatalf("found %d commands in cmd/", n)
 	}
 }
 

@@ -7,11 +7,26 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/kmsguard/kmsguard/internal/testcmds"
 )
 
-// binDir holds kmsguard's binaries, built once per test process.
+// binDir holds kmsguard's binaries, built once per test process (buildOnce).
 var binDir string
+
+var (
+	builtOnce  sync.Once
+	builtNames []string
+	builtErr   error
+)
+
+// buildOnce builds every command in ../cmd into binDir on its first call and returns their names.
+func buildOnce() ([]string, error) {
+	builtOnce.Do(func() { builtNames, builtErr = testcmds.Build("../cmd", binDir) })
+	return builtNames, builtErr
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "kmsguard-docs-bin-")
@@ -40,26 +55,18 @@ func newChecker(t *testing.T) *checker {
 	for _, m := range targetRE.FindAllStringSubmatch(string(mk), -1) {
 		c.targets[m[1]] = true
 	}
-	entries, err := os.ReadDir("../cmd")
+	names, err := buildOnce()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		bin := filepath.Join(binDir, e.Name())
-		if _, err := os.Stat(bin); err != nil {
-			if out, err := exec.Command("go", "build", "-o", bin, "../cmd/"+e.Name()).CombinedOutput(); err != nil {
-				t.Fatalf("building %s: %v\n%s", e.Name(), err, out)
-			}
-		}
+	for _, name := range names {
+		bin := filepath.Join(binDir, name)
 		out, _ := exec.Command(bin, "-h").CombinedOutput() // kmsguard-replay still exits 2 on -h
 		flags := map[string]bool{"h": true, "help": true}
 		for _, m := range flagRE.FindAllStringSubmatch(string(out), -1) {
 			flags[m[1]] = true
 		}
-		c.flags[e.Name()] = flags
+		c.flags[name] = flags
 	}
 	return c
 }
