@@ -59,8 +59,9 @@ test: setup
 	go vet -tags duckdb ./internal/athena/
 	# Also replays every fuzz target's seed corpus and saved findings. The two longest packages are named first
 	# and -p 3 lets the short ones fill the cores beside them; ./cmd and ./docs, which build every command, come
-	# last, when the packages they link are compiled (docs/checks.md, "Test time").
-	go test -count=1 -p 3 -timeout 20m ./test ./test/makefile $$(go list ./... | grep -v -e '/cmd$$' -e '/docs$$') ./cmd ./docs
+	# last, when the packages they link are compiled; -parallel 8 lets ./test's tests that wait on processes
+	# (cfn-lint, the app, moto) run together (docs/checks.md, "Test time").
+	go test -count=1 -p 3 -parallel 8 -timeout 20m ./test ./test/makefile $$(go list ./... | grep -v -e '/cmd$$' -e '/docs$$') ./cmd ./docs
 	go test -count=1 -tags duckdb ./internal/athena/   # the Athena SQL run in DuckDB against replay (cgo)
 	scripts/fuzz.sh $(FUZZ_BUDGET) $(FUZZ_TARGETS)
 	FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz-check.sh 0   # a planted finding still fails the fuzz step

@@ -61,7 +61,7 @@ func newChecker(t *testing.T) *checker {
 	}
 	for _, name := range names {
 		bin := filepath.Join(binDir, name)
-		out, _ := exec.Command(bin, "-h").CombinedOutput() // kmsguard-replay still exits 2 on -h
+		out, _ := exec.Command(bin, "-h").CombinedOutput() // the usage, which names every flag
 		flags := map[string]bool{"h": true, "help": true}
 		for _, m := range flagRE.FindAllStringSubmatch(string(out), -1) {
 			flags[m[1]] = true

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -79,35 +80,66 @@ func runCfnLint(t *testing.T, bin string, files []string) []cfnLintMatch {
 	return matches
 }
 
-// TestCfnLint runs the machine's cfn-lint (AWS resource specification, schema and best-practice rules) on
-// every configuration's synthesized template, exactly as cdk synth writes it, including informational
-// checks. Any match fails.
-func TestCfnLint(t *testing.T) {
+// lintRun is one cfn-lint process over every template the cfn-lint tests check: each configuration's
+// standalone template, the fleet's templates (TestCfnLintFleet) and the control's broken template, so
+// cfn-lint starts once (its start-up is a few seconds) and its run overlaps the syntheses of other tests
+// (the three tests are parallel: docs/checks.md, "Test time"). It runs on the first test's call; each test
+// then reads the matches of its own files.
+var lintRun struct {
+	once       sync.Once
+	done       bool
+	standalone []string
+	fleet      []string
+	broken     string
+	byFile     map[string][]cfnLintMatch
+}
+
+// lintAll runs lintRun on first use and fails t when that run did not complete (in whichever test ran it).
+func lintAll(t *testing.T) {
+	t.Helper()
 	bin := requireTool(t, "cfn-lint", "pip install cfn-lint==1.51.0")
-	dir := t.TempDir()
-	names := make([]string, 0, len(configs))
-	for n := range configs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var files []string
-	for _, name := range names {
-		f := filepath.Join(dir, name+".template.json")
-		if err := os.WriteFile(f, synth(t, name).Bytes, 0o600); err != nil {
+	lintRun.once.Do(func() {
+		dir, err := os.MkdirTemp(synthRoot, "cfn-lint-")
+		if err != nil {
 			t.Fatal(err)
 		}
-		files = append(files, f)
-	}
-	for _, m := range runCfnLint(t, bin, files) {
-		t.Errorf("%s:%d %s %s %s (at %v)", filepath.Base(m.Filename), m.Location.Start.LineNumber,
-			m.Level, m.Rule.ID, m.Message, m.Location.Path)
+		names := make([]string, 0, len(configs))
+		for n := range configs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			f := filepath.Join(dir, name+".template.json")
+			if err := os.WriteFile(f, synth(t, name).Bytes, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			lintRun.standalone = append(lintRun.standalone, f)
+		}
+		// The default fleet and the longest variant of each feature (multi-Region key, organization trail,
+		// roles): each longest variant has every resource its shorter configuration has, at the longest names.
+		for _, name := range []string{"fleet", "fleet-longest", "fleet-mrk-longest", "fleet-orgtrail-longest", "fleet-roles-longest"} {
+			s := synthFleet(t, name)
+			for _, n := range s.Stacks {
+				lintRun.fleet = append(lintRun.fleet, filepath.Join(s.Dir, n+".template.json"))
+			}
+		}
+		lintRun.broken = brokenTemplate(t, dir)
+		files := append(append(append([]string{}, lintRun.standalone...), lintRun.fleet...), lintRun.broken)
+		lintRun.byFile = map[string][]cfnLintMatch{}
+		for _, m := range runCfnLint(t, bin, files) {
+			lintRun.byFile[m.Filename] = append(lintRun.byFile[m.Filename], m)
+		}
+		lintRun.done = true
+	})
+	if !lintRun.done {
+		t.Fatal("the shared cfn-lint run did not complete (see the test that ran it)")
 	}
 }
 
-// TestCfnLintCatchesFindings is the control: the same invocation must report a template with a known
-// mistake (an unknown property, and a property of the wrong type), or a green TestCfnLint proves nothing.
-func TestCfnLintCatchesFindings(t *testing.T) {
-	bin := requireTool(t, "cfn-lint", "pip install cfn-lint==1.51.0")
+// brokenTemplate writes the default template with a known mistake into dir: an unknown property, and a
+// property of the wrong type.
+func brokenTemplate(t *testing.T, dir string) string {
+	t.Helper()
 	var doc map[string]any
 	if err := json.Unmarshal(synth(t, "default").Bytes, &doc); err != nil {
 		t.Fatal(err)
@@ -117,12 +149,38 @@ func TestCfnLintCatchesFindings(t *testing.T) {
 	props["EnableKeyRotation"] = "sometimes"
 	props["KeyRotationEnabled"] = true
 	raw, _ := json.MarshalIndent(doc, "", " ")
-	f := filepath.Join(t.TempDir(), "broken.template.json")
+	f := filepath.Join(dir, "broken.template.json")
 	if err := os.WriteFile(f, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// TestCfnLint runs the machine's cfn-lint (AWS resource specification, schema and best-practice rules) on
+// every configuration's synthesized template, exactly as cdk synth writes it, including informational
+// checks. Any match fails.
+func TestCfnLint(t *testing.T) {
+	t.Parallel()
+	lintAll(t)
+	if len(lintRun.standalone) != len(configs) {
+		t.Fatalf("linted %d standalone templates, want one per configuration (%d)", len(lintRun.standalone), len(configs))
+	}
+	for _, f := range lintRun.standalone {
+		for _, m := range lintRun.byFile[f] {
+			t.Errorf("%s:%d %s %s %s (at %v)", filepath.Base(m.Filename), m.Location.Start.LineNumber,
+				m.Level, m.Rule.ID, m.Message, m.Location.Path)
+		}
+	}
+}
+
+// TestCfnLintCatchesFindings is the control: the same cfn-lint invocation must report a template with a
+// known mistake (an unknown property, and a property of the wrong type), or a green TestCfnLint proves
+// nothing.
+func TestCfnLintCatchesFindings(t *testing.T) {
+	t.Parallel()
+	lintAll(t)
 	seen := map[string]bool{}
-	for _, m := range runCfnLint(t, bin, []string{f}) {
+	for _, m := range lintRun.byFile[lintRun.broken] {
 		seen[m.Rule.ID] = true
 	}
 	for _, id := range []string{"E3002", "E3012"} {

@@ -53,6 +53,7 @@ type emuState struct {
 // with kms-manage-key. It proves the CLI can deploy the template; it proves nothing about the trail,
 // the bucket and topic policies or the subscriptions (moto skips them) or about policy evaluation.
 func TestEmulatorDeploy(t *testing.T) {
+	t.Parallel() // moto and the CDK CLI are processes of their own; jsii only through synth
 	if testing.Short() {
 		t.Skip("emulator deploy skipped with -short")
 	}

@@ -2,20 +2,24 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
 // runApp runs the real CDK app (bin/) the way the CDK CLI does: context in CDK_CONTEXT_JSON, output
 // directory in CDK_OUTDIR.
+// Its tests run in parallel (t.Parallel): the app is a process of its own, with its own jsii runtime, so
+// they use the second core while the in-process syntheses run one at a time.
 func runApp(t *testing.T, context map[string]any) (string, string, error) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kmsguard-app")
-	if out, err := exec.Command("go", "build", "-o", bin, "../bin").CombinedOutput(); err != nil {
-		t.Fatalf("go build ../bin: %v\n%s", err, out)
+	bin, err := appBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, _ := json.Marshal(context)
 	outdir := t.TempDir()
@@ -25,7 +29,25 @@ func runApp(t *testing.T, context map[string]any) (string, string, error) {
 	return outdir, string(out), err
 }
 
+var (
+	appOnce sync.Once
+	appBin  string
+	appErr  error
+)
+
+// appBinary builds bin/ once per test process, into synthRoot (removed by TestMain).
+func appBinary() (string, error) {
+	appOnce.Do(func() {
+		appBin = filepath.Join(synthRoot, "kmsguard-app")
+		if out, err := exec.Command("go", "build", "-o", appBin, "../bin").CombinedOutput(); err != nil {
+			appErr = fmt.Errorf("go build ../bin: %w\n%s", err, out)
+		}
+	})
+	return appBin, appErr
+}
+
 func TestBadConfigWritesNoTemplate(t *testing.T) {
+	t.Parallel() // the app runs as a process of its own (runApp)
 	outdir, out, err := runApp(t, map[string]any{
 		"allowedCidrs":     "0.0.0.0/0",
 		"alertEmails":      "not-an-email",
@@ -49,6 +71,7 @@ func TestBadConfigWritesNoTemplate(t *testing.T) {
 }
 
 func TestGoodConfigWritesTheTemplate(t *testing.T) {
+	t.Parallel() // the app runs as a process of its own (runApp)
 	outdir, out, err := runApp(t, configs["ip-only"])
 	if err != nil {
 		t.Fatalf("synth failed: %v\n%s", err, out)

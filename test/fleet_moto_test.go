@@ -146,6 +146,7 @@ func keyIDAsRef(t *testing.T, raw []byte) []byte {
 // themselves are not exercised here: the member stack stands in for one stack instance. moto does not
 // enforce bus policies either (TestCentralBusPolicyRefusesAccountsOutsideTheOrganization evaluates it).
 func TestFleetAlertTravelsFromMemberToCentralQueueOnMoto(t *testing.T) {
+	t.Parallel() // moto is a process of its own; jsii only through synthFleet
 	if testing.Short() {
 		t.Skip("moto fleet test skipped with -short")
 	}

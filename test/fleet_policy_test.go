@@ -21,18 +21,15 @@ import (
 // TestCfnLintFleet runs cfn-lint, as TestCfnLint does, on every template of the fleet shapes, the StackSet
 // templates included. TestCfnLintCatchesFindings is the control for the invocation.
 func TestCfnLintFleet(t *testing.T) {
-	bin := requireTool(t, "cfn-lint", "pip install cfn-lint==1.51.0")
-	var files []string
-	// The default fleet and the longest variant of each feature (multi-Region key, organization trail, roles):
-	// each longest variant has every resource its shorter configuration has, at the longest names.
-	for _, name := range []string{"fleet", "fleet-longest", "fleet-mrk-longest", "fleet-orgtrail-longest", "fleet-roles-longest"} {
-		s := synthFleet(t, name)
-		for _, n := range s.Stacks {
-			files = append(files, filepath.Join(s.Dir, n+".template.json"))
-		}
+	t.Parallel()
+	lintAll(t) // lints the fleet's templates with the standalone ones, in one cfn-lint process
+	if len(lintRun.fleet) == 0 {
+		t.Fatal("no fleet template was linted")
 	}
-	for _, m := range runCfnLint(t, bin, files) {
-		t.Errorf("%s:%d %s %s %s (at %v)", m.Filename, m.Location.Start.LineNumber, m.Level, m.Rule.ID, m.Message, m.Location.Path)
+	for _, f := range lintRun.fleet {
+		for _, m := range lintRun.byFile[f] {
+			t.Errorf("%s:%d %s %s %s (at %v)", m.Filename, m.Location.Start.LineNumber, m.Level, m.Rule.ID, m.Message, m.Location.Path)
+		}
 	}
 }
 

@@ -212,6 +212,7 @@ func TestStackSetTemplateSizeLimits(t *testing.T) {
 // manifest, byte for byte the template written for review and the one the test harness synthesizes. The
 // control is the "fleet" configuration, whose app output has no template asset.
 func TestAppWritesTheStackSetTemplateAssetItPublishes(t *testing.T) {
+	t.Parallel() // the app runs as a process of its own (runApp)
 	s := synthFleet(t, "fleet-mrk-longest")
 	name := s.Fleet.Config.RegionalStackSetName()
 	outdir, out, err := runApp(t, fleetConfigs["fleet-mrk-longest"])

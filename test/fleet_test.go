@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/kmsguard/kmsguard/internal/cfntemplate"
@@ -180,17 +179,15 @@ type FleetSynth struct {
 	Stacks []string // template names, central stacks first
 }
 
-var (
-	fleetMu    sync.Mutex
-	fleetCache = map[string]*FleetSynth{}
-)
+// fleetCache is guarded by synthMu, like every jsii use of a test that may run in parallel.
+var fleetCache = map[string]*FleetSynth{}
 
 // synthFleet returns the named fleet configuration's synthesis, building it on first use with the same
 // steps as bin/main.go (the quota check included).
 func synthFleet(t testing.TB, name string) *FleetSynth {
 	t.Helper()
-	fleetMu.Lock()
-	defer fleetMu.Unlock()
+	synthMu.Lock()
+	defer synthMu.Unlock()
 	if s, ok := fleetCache[name]; ok {
 		return s
 	}
@@ -592,6 +589,7 @@ func TestFleetTemplatesPassTheQuotaCheckAtTheLongestNames(t *testing.T) {
 // writes the central stacks and both StackSet templates, byte for byte what the test harness synthesizes;
 // the control is a fleet that would lose IAM events, which writes no template at all.
 func TestOrgConfigThroughTheAppWritesEveryFleetTemplate(t *testing.T) {
+	t.Parallel() // the app runs as a process of its own (runApp)
 	outdir, out, err := runApp(t, fleetConfigs["fleet"])
 	if err != nil {
 		t.Fatalf("synth failed: %v\n%s", err, out)

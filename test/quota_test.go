@@ -36,6 +36,7 @@ func TestEveryConfigurationFitsTheQuotasAtTheLongestNames(t *testing.T) {
 // TestOverflowingConfigIsRefusedAtSynthNamingTheSetting: a configuration whose key users would make a
 // rule or filter too long for AWS fails `cdk synth` with the setting named, before anything can deploy.
 func TestOverflowingConfigIsRefusedAtSynthNamingTheSetting(t *testing.T) {
+	t.Parallel() // the app runs as a process of its own (runApp)
 	_, out, err := runApp(t, map[string]any{"keyUserArns": longKeyUsers(30), "alertEmails": "dba@example.com", "allowedCidrs": "203.0.113.0/24"})
 	if err == nil {
 		t.Fatalf("30 long key users synthesized without a quota error:\n%s", out)
@@ -56,6 +57,7 @@ func TestOverflowingConfigIsRefusedAtSynthNamingTheSetting(t *testing.T) {
 // control is the longest-names configuration (three of them, and two deploy roles), which fits
 // (TestEveryConfigurationFitsTheQuotasAtTheLongestNames).
 func TestTooManyBreakGlassPrincipalsAreRefusedAtSynth(t *testing.T) {
+	t.Parallel() // the app runs as a process of its own (runApp)
 	var many []any
 	for i := 0; i < 12; i++ {
 		many = append(many, fmt.Sprintf("arn:aws:iam::111122223333:role/%s/%s%02d", strings.Repeat("p", 400), strings.Repeat("b", 62), i))

@@ -132,6 +132,10 @@ type Synth struct {
 }
 
 var (
+	// synthMu serialises every synthesis (synth, reviewSynth, synthFleet): jsii's Go runtime talks to its
+	// one Node process over a single pipe with no lock of its own, so two goroutines calling jsii at once
+	// would interleave their requests. A test that calls t.Parallel() must reach jsii only through these
+	// functions (the parallel tests run subprocesses: cfn-lint, the app, moto; docs/checks.md, "Test time").
 	synthMu    sync.Mutex
 	synthCache = map[string]*Synth{}
 	synthRoot  string

@@ -2,72 +2,167 @@ package test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/kmsguard/kmsguard/internal/motoserver"
 	"github.com/kmsguard/kmsguard/internal/testmoto"
 )
 
-// keptSetup creates on moto what real AWS keeps after `cdk destroy` (moto's own stack deletion removes
-// everything, so the resources are made directly): the four keys (master, audit, and each alert destination's) with the alias, the trail bucket
-// (versioned, Object Lock governance retention, SSE-KMS, server access logging) with locked log files and a
-// delete marker, the access-log bucket with access logs, and the KMS-encrypted log group. It writes
-// kmsguard-kept.env as step 1 of docs/teardown.md does.
-const keptSetup = `set -e
-k() { aws kms create-key --query KeyMetadata.KeyId --output text; }
-MASTER=$(k); AUDIT=$(k); TOPIC=$(k); SECURITY_TOPIC=$(k)
-aws kms create-alias --alias-name alias/mariadb-encryption --target-key-id "$MASTER"
-TRAIL=kmsguard-auditttrailbucket-abc123; ACCESS=kmsguard-audittrailaccesslogbucket-def456
-aws s3api create-bucket --bucket "$ACCESS" > /dev/null
-aws s3api put-bucket-versioning --bucket "$ACCESS" --versioning-configuration Status=Enabled
-# (the stack's access-log bucket policy is deleted by cdk destroy; moto needs one to accept the logging setup)
-aws s3api put-bucket-policy --bucket "$ACCESS" --policy \
-  "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"logging.s3.amazonaws.com\"},\"Action\":\"s3:PutObject\",\"Resource\":\"arn:aws:s3:::$ACCESS/*\"}]}"
-aws s3api create-bucket --bucket "$TRAIL" --object-lock-enabled-for-bucket > /dev/null
-aws s3api put-object-lock-configuration --bucket "$TRAIL" --object-lock-configuration \
-  '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":365}}}'
-aws s3api put-bucket-encryption --bucket "$TRAIL" --server-side-encryption-configuration \
-  "{\"Rules\":[{\"ApplyServerSideEncryptionByDefault\":{\"SSEAlgorithm\":\"aws:kms\",\"KMSMasterKeyID\":\"$AUDIT\"},\"BucketKeyEnabled\":true}]}"
-aws s3api put-bucket-logging --bucket "$TRAIL" --bucket-logging-status \
-  "{\"LoggingEnabled\":{\"TargetBucket\":\"$ACCESS\",\"TargetPrefix\":\"trail-bucket/\"}}"
-for i in 1 2 3; do
-  echo '{"Records":[]}' > /tmp/kmsguard-teardown-$$.json
-  aws s3api put-object --bucket "$TRAIL" --key "AWSLogs/123456789012/CloudTrail/us-east-1/2026/01/0$i/log$i.json.gz" --body /tmp/kmsguard-teardown-$$.json > /dev/null
-  aws s3api put-object --bucket "$ACCESS" --key "trail-bucket/2026-01-0$i-access" --body /tmp/kmsguard-teardown-$$.json > /dev/null
-done
-aws s3api delete-object --bucket "$TRAIL" --key AWSLogs/123456789012/CloudTrail/us-east-1/2026/01/01/log1.json.gz > /dev/null
-rm -f /tmp/kmsguard-teardown-$$.json
-LOG_GROUP=/kmsguard/cloudtrail/mariadb-encryption-key/0a1b2c3d-1111-2222-3333-444455556666
-aws logs create-log-group --log-group-name "$LOG_GROUP" --kms-key-id "arn:aws:kms:us-east-1:123456789012:key/$AUDIT"
-aws logs put-retention-policy --log-group-name "$LOG_GROUP" --retention-in-days 365
-printf 'KEYS="%s"\nALIAS="%s"\nBUCKETS="%s"\nLOG_GROUP="%s"\n' "$MASTER $AUDIT $TOPIC $SECURITY_TOPIC" alias/mariadb-encryption "$TRAIL $ACCESS" "$LOG_GROUP" > kmsguard-kept.env
-`
+// kept names what real AWS keeps after `cdk destroy` (docs/teardown.md).
+type kept struct {
+	keys     []string // master, audit, and each alert destination's
+	alias    string
+	buckets  []string // the trail bucket, the access-log bucket
+	logGroup string
+	s3       *s3.Client
+	kms      *kms.Client
+	logs     *cloudwatchlogs.Client
+}
 
-// keptCheck prints one line per kmsguard resource still there, except the keys in PendingDeletion (which
+// keptSetup creates on moto what real AWS keeps after `cdk destroy` (moto's own stack deletion removes
+// everything, so the resources are made directly): the four keys (master, audit, and each alert
+// destination's) with the alias, the trail bucket (versioned, Object Lock governance retention, SSE-KMS,
+// server access logging) with locked log files and a delete marker, the access-log bucket with access logs,
+// and the KMS-encrypted log group. It writes dir/kmsguard-kept.env as step 1 of docs/teardown.md does.
+// The set-up and the check (kept.check) call the AWS SDK in this process; only the documented block runs
+// the AWS CLI, as a user would (each CLI call is a Python process of about a CPU-second: docs/checks.md,
+// "Test time").
+func keptSetup(t *testing.T, endpoint, dir string) *kept {
+	t.Helper()
+	ctx := context.Background()
+	cfg := testmoto.Config(t, endpoint)
+	k := &kept{
+		alias:    "alias/mariadb-encryption",
+		buckets:  []string{"kmsguard-auditttrailbucket-abc123", "kmsguard-audittrailaccesslogbucket-def456"},
+		logGroup: "/kmsguard/cloudtrail/mariadb-encryption-key/0a1b2c3d-1111-2222-3333-444455556666",
+		s3:       s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		kms:      kms.NewFromConfig(cfg),
+		logs:     cloudwatchlogs.NewFromConfig(cfg),
+	}
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("creating the kept resources: %s: %v", what, err)
+		}
+	}
+	for range 4 {
+		out, err := k.kms.CreateKey(ctx, &kms.CreateKeyInput{})
+		must("kms create-key", err)
+		k.keys = append(k.keys, *out.KeyMetadata.KeyId)
+	}
+	master, audit := k.keys[0], k.keys[1]
+	trail, access := k.buckets[0], k.buckets[1]
+	_, err := k.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(k.alias), TargetKeyId: aws.String(master)})
+	must("kms create-alias", err)
+	_, err = k.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(access)})
+	must("create the access-log bucket", err)
+	_, err = k.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(access),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})
+	must("put-bucket-versioning", err)
+	// The stack's access-log bucket policy is deleted by cdk destroy; moto needs one to accept the logging set-up.
+	_, err = k.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(access), Policy: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},` +
+			`"Action":"s3:PutObject","Resource":"arn:aws:s3:::` + access + `/*"}]}`)})
+	must("put-bucket-policy", err)
+	_, err = k.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(trail), ObjectLockEnabledForBucket: aws.Bool(true)})
+	must("create the trail bucket", err)
+	_, err = k.s3.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(trail),
+		ObjectLockConfiguration: &s3types.ObjectLockConfiguration{ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+			Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{Mode: s3types.ObjectLockRetentionModeGovernance, Days: aws.Int32(365)}}}})
+	must("put-object-lock-configuration", err)
+	_, err = k.s3.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String(trail),
+		ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{
+			ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(audit)},
+			BucketKeyEnabled:                   aws.Bool(true)}}}})
+	must("put-bucket-encryption", err)
+	_, err = k.s3.PutBucketLogging(ctx, &s3.PutBucketLoggingInput{Bucket: aws.String(trail),
+		BucketLoggingStatus: &s3types.BucketLoggingStatus{LoggingEnabled: &s3types.LoggingEnabled{TargetBucket: aws.String(access), TargetPrefix: aws.String("trail-bucket/")}}})
+	must("put-bucket-logging", err)
+	for i := 1; i <= 3; i++ {
+		_, err = k.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(trail),
+			Key: aws.String(fmt.Sprintf("AWSLogs/123456789012/CloudTrail/us-east-1/2026/01/0%d/log%d.json.gz", i, i)), Body: strings.NewReader(`{"Records":[]}` + "\n"),
+			ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32}) // Object Lock needs a checksum or Content-MD5
+		must("put a log file", err)
+		_, err = k.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(access),
+			Key: aws.String(fmt.Sprintf("trail-bucket/2026-01-0%d-access", i)), Body: strings.NewReader(`{"Records":[]}` + "\n")})
+		must("put an access log", err)
+	}
+	_, err = k.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(trail), Key: aws.String("AWSLogs/123456789012/CloudTrail/us-east-1/2026/01/01/log1.json.gz")})
+	must("delete-object (a delete marker)", err)
+	_, err = k.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(k.logGroup),
+		KmsKeyId: aws.String("arn:aws:kms:" + testmoto.Region + ":123456789012:key/" + audit)})
+	must("create-log-group", err)
+	_, err = k.logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(k.logGroup), RetentionInDays: aws.Int32(365)})
+	must("put-retention-policy", err)
+	env := fmt.Sprintf("KEYS=%q\nALIAS=%q\nBUCKETS=%q\nLOG_GROUP=%q\n", strings.Join(k.keys, " "), k.alias, strings.Join(k.buckets, " "), k.logGroup)
+	if err := os.WriteFile(filepath.Join(dir, "kmsguard-kept.env"), []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// check prints one line per kmsguard resource still there, except the keys in PendingDeletion (which
 // docs/teardown.md says must wait), and one "waiting" line per key.
-const keptCheck = `set -e
-. ./kmsguard-kept.env
-for b in $(aws s3api list-buckets --query 'Buckets[].Name' --output text); do
-  case " $BUCKETS " in *" $b "*) echo "left: bucket $b";; esac
-done
-for g in $(aws logs describe-log-groups --query 'logGroups[].logGroupName' --output text); do
-  [ "$g" = "$LOG_GROUP" ] && echo "left: log group $g"
-done
-for a in $(aws kms list-aliases --query 'Aliases[].AliasName' --output text); do
-  [ "$a" = "$ALIAS" ] && echo "left: alias $a"
-done
-for key in $KEYS; do
-  state=$(aws kms describe-key --key-id "$key" --query KeyMetadata.KeyState --output text)
-  if [ "$state" = PendingDeletion ]; then echo "waiting: key $key"; else echo "left: key $key ($state)"; fi
-done
-true
-`
+func (k *kept) check(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	var out strings.Builder
+	buckets, err := k.s3.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range buckets.Buckets {
+		if slices.Contains(k.buckets, *b.Name) {
+			fmt.Fprintf(&out, "left: bucket %s\n", *b.Name)
+		}
+	}
+	groups, err := k.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(k.logGroup)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups.LogGroups {
+		if *g.LogGroupName == k.logGroup {
+			fmt.Fprintf(&out, "left: log group %s\n", *g.LogGroupName)
+		}
+	}
+	aliases, err := k.kms.ListAliases(ctx, &kms.ListAliasesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range aliases.Aliases {
+		if *a.AliasName == k.alias {
+			fmt.Fprintf(&out, "left: alias %s\n", *a.AliasName)
+		}
+	}
+	for _, key := range k.keys {
+		d, err := k.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := d.KeyMetadata.KeyState; st == kmstypes.KeyStatePendingDeletion {
+			fmt.Fprintf(&out, "waiting: key %s\n", key)
+		} else {
+			fmt.Fprintf(&out, "left: key %s (%s)\n", key, st)
+		}
+	}
+	return out.String()
+}
 
 // teardownBlock is the "# teardown: after cdk destroy" shell block of docs/teardown.md.
 func teardownBlock(t *testing.T) string {
@@ -165,17 +260,12 @@ func TestTeardownRemovesEverythingButWhatMustWait(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := append(testmoto.Env(t, srv.Endpoint()), "AWS_DEFAULT_REGION="+testmoto.Region, "AWS_CONFIG_FILE="+cfg)
-			if out, err := runShell(t, dir, env, keptSetup); err != nil {
-				t.Fatalf("creating the kept resources: %v\n%s", err, out)
-			}
-			if out, _ := runShell(t, dir, env, keptCheck); strings.Count(out, "left: ") != 8 {
+			k := keptSetup(t, srv.Endpoint(), dir)
+			if out := k.check(t); strings.Count(out, "left: ") != 8 {
 				t.Fatalf("setup: want 8 kept resources (2 buckets, the log group, the alias, 4 keys), got:\n%s", out)
 			}
 			out, runErr := runShell(t, dir, env, "set -e\n"+tc.script)
-			left, err := runShell(t, dir, env, keptCheck)
-			if err != nil {
-				t.Fatal(err)
-			}
+			left := k.check(t)
 			if tc.want == "" {
 				if runErr != nil {
 					t.Fatalf("the documented cleanup failed: %v\n%s", runErr, out)

@@ -128,7 +128,16 @@ func noCredentials(dir string) []string {
 	os.MkdirAll(home, 0o700)
 	gocache, _ := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
 	v := strings.Split(strings.TrimSpace(string(gocache)), "\n")
-	return append(env, "HOME="+home, "AWS_EC2_METADATA_DISABLED=true", "GOCACHE="+v[0], "GOMODCACHE="+v[1], "GOPATH="+v[2])
+	env = append(env, "HOME="+home, "AWS_EC2_METADATA_DISABLED=true", "GOCACHE="+v[0], "GOMODCACHE="+v[1], "GOPATH="+v[2])
+	// jsii unpacks aws-cdk-lib (tens of thousands of files) into a package cache under HOME on first use:
+	// with the fresh HOME above, every make in every test would unpack it again (about 20 s each). The
+	// cache the user's own HOME has, or would have, serves instead; it holds no credentials.
+	if _, set := os.LookupEnv("JSII_RUNTIME_PACKAGE_CACHE_ROOT"); !set {
+		if cache, err := os.UserCacheDir(); err == nil {
+			env = append(env, "JSII_RUNTIME_PACKAGE_CACHE_ROOT="+filepath.Join(cache, "aws", "jsii", "package-cache"))
+		}
+	}
+	return env
 }
 
 func make_(t *testing.T, dir string, env []string, args ...string) (string, error) {
