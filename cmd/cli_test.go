@@ -47,9 +47,12 @@ func TestEveryCommandFollowsOneHelpConvention(t *testing.T) {
 	}
 }
 
+// run runs a command with an empty PATH: no command needs another program to print its usage or refuse
+// a flag, and in particular none may start jsii's Node process on the way (a jsii call while a package
+// initialises would, in every program importing that package; with no node on PATH it fails instead).
 func run(bin string, args ...string) (int, string, string) {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
+	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "PATH="+os.DevNull)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Run()

@@ -169,8 +169,10 @@ type FleetDashboard struct {
 	AccountFilters []*detection.Alarm
 }
 
-// fiveMinutes is every graph's period.
-var fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
+// fiveMinutes is every graph's period. A function, not a package variable: a jsii call at package
+// initialisation would start jsii's Node process in every program that imports stacks, kmsguard-make's
+// one-line answers and `-h` included.
+func fiveMinutes() awscdk.Duration { return awscdk.Duration_Minutes(jsii.Number(5)) }
 
 // NewFleetDashboard builds the dashboard; it panics on invalid props because the fleet validates the
 // configuration first.
@@ -219,7 +221,7 @@ func accountRows(a *FleetAccountPanel) [][]awscloudwatch.IWidget {
 		row = append(row, awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
 			Title: jsii.String(m.Title), Region: jsii.String(a.Region), Width: jsii.Number(width), Height: jsii.Number(6),
 			Left: &[]awscloudwatch.IMetric{awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-				Expression: jsii.String(AccountQuery(a.Namespace, m.MetricName)), Label: jsii.String(""), Period: fiveMinutes,
+				Expression: jsii.String(AccountQuery(a.Namespace, m.MetricName)), Label: jsii.String(""), Period: fiveMinutes(),
 			})},
 		}))
 	}
@@ -238,7 +240,7 @@ func ruleMetric(region, name string, r FleetRuleRef) awscloudwatch.IMetric {
 	}
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace: jsii.String("AWS/Events"), MetricName: jsii.String(name), DimensionsMap: &dims,
-		Statistic: jsii.String("Sum"), Period: fiveMinutes, Region: jsii.String(region),
+		Statistic: jsii.String("Sum"), Period: fiveMinutes(), Region: jsii.String(region),
 	})
 }
 
@@ -255,7 +257,7 @@ func tierSums(region, metric string, tiers []FleetTierRules) *[]awscloudwatch.IM
 		}
 		out = append(out, awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 			Expression: jsii.String("SUM([" + strings.Join(ids, ",") + "])"), UsingMetrics: &using,
-			Label: jsii.String(t.Tier), Period: fiveMinutes,
+			Label: jsii.String(t.Tier), Period: fiveMinutes(),
 		}))
 	}
 	return &out
@@ -267,7 +269,7 @@ func topicSearch(region, stackName, metric, label string) awscloudwatch.IMetric 
 	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 		Expression:   jsii.String(fmt.Sprintf(`SEARCH('{AWS/SNS,TopicName} MetricName="%s" %s', 'Sum', 300)`, metric, stackName)),
 		Label:        jsii.String(label),
-		Period:       fiveMinutes,
+		Period:       fiveMinutes(),
 		SearchRegion: jsii.String(region),
 	})
 }
