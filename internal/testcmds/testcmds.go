@@ -13,7 +13,7 @@ import (
 // Build compiles every command under cmdDir (one directory each) into outDir, in one go build, and returns
 // their names in directory order. One invocation lets the go tool share and parallelise the work; -pgo=off
 // leaves out the replay's profile-guided optimisation, which no test depends on and which, on a machine with
-// an empty build cache (CI's), recompiles every package the replay imports, the standard library included
+// an empty build cache, recompiles every package the replay imports, the standard library included
 // (docs/checks.md, "Test time").
 func Build(cmdDir, outDir string) ([]string, error) {
 	entries, err := os.ReadDir(cmdDir)
