@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -169,10 +170,10 @@ type FleetDashboard struct {
 	AccountFilters []*detection.Alarm
 }
 
-// fiveMinutes is every graph's period. A function, not a package variable: a jsii call at package
-// initialisation would start jsii's Node process in every program that imports stacks, kmsguard-make's
-// one-line answers and `-h` included.
-func fiveMinutes() awscdk.Duration { return awscdk.Duration_Minutes(jsii.Number(5)) }
+// fiveMinutes is every graph's period: one Duration, made on first use. Not a package variable: a jsii
+// call at package initialisation would start jsii's Node process in every program that imports stacks,
+// kmsguard-make's one-line answers and `-h` included.
+var fiveMinutes = sync.OnceValue(func() awscdk.Duration { return awscdk.Duration_Minutes(jsii.Number(5)) })
 
 // NewFleetDashboard builds the dashboard; it panics on invalid props because the fleet validates the
 // configuration first.
