@@ -16,17 +16,8 @@ import (
 // binDir holds kmsguard's binaries, built once per test process (buildOnce).
 var binDir string
 
-var (
-	builtOnce  sync.Once
-	builtNames []string
-	builtErr   error
-)
-
 // buildOnce builds every command in ../cmd into binDir on its first call and returns their names.
-func buildOnce() ([]string, error) {
-	builtOnce.Do(func() { builtNames, builtErr = testcmds.Build("../cmd", binDir) })
-	return builtNames, builtErr
-}
+var buildOnce = sync.OnceValues(func() ([]string, error) { return testcmds.Build("../cmd", binDir) })
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "kmsguard-docs-bin-")

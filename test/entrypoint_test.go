@@ -29,22 +29,14 @@ func runApp(t *testing.T, context map[string]any) (string, string, error) {
 	return outdir, string(out), err
 }
 
-var (
-	appOnce sync.Once
-	appBin  string
-	appErr  error
-)
-
 // appBinary builds bin/ once per test process, into synthRoot (removed by TestMain).
-func appBinary() (string, error) {
-	appOnce.Do(func() {
-		appBin = filepath.Join(synthRoot, "kmsguard-app")
-		if out, err := exec.Command("go", "build", "-o", appBin, "../bin").CombinedOutput(); err != nil {
-			appErr = fmt.Errorf("go build ../bin: %w\n%s", err, out)
-		}
-	})
-	return appBin, appErr
-}
+var appBinary = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(synthRoot, "kmsguard-app")
+	if out, err := exec.Command("go", "build", "-o", bin, "../bin").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ../bin: %w\n%s", err, out)
+	}
+	return bin, nil
+})
 
 func TestBadConfigWritesNoTemplate(t *testing.T) {
 	t.Parallel() // the app runs as a process of its own (runApp)
