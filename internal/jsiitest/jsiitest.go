@@ -1,0 +1,22 @@
+// Package jsiitest ends the test binaries that build CDK constructs in-process.
+//
+// jsii's Go runtime unpacks its Node program into a new temporary directory (about 2 MB) when a process
+// first calls the CDK, and removes it only in jsii.Close. A test binary that never calls Close leaves that
+// directory behind on every `go test`: on a developer's machine they pile up in the temporary directory
+// by the hundred.
+package jsiitest
+
+import (
+	"os"
+	"testing"
+
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Main is a package's TestMain: it runs the tests, closes jsii (which removes its temporary directory and
+// stops its Node process; a no-op when no test started it) and exits with the tests' status.
+func Main(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
