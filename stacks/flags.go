@@ -28,6 +28,11 @@ func NewApp(outdir string, validate bool) awscdk.App {
 	flags := FeatureFlags()
 	// StackTraces off: the construct creation traces only go to the assembly's metadata, and the CDK CLI
 	// prints the first frame of each (a jsii-runtime program.js line) above every configuration warning.
+	// The creation stack of every CloudFormation element is off too: from a Go app it never holds a frame of
+	// ours ("...jsii runtime, node internals..."), yet capturing and parsing it is work on every resource
+	// and output of every synth, and it was three fifths of the stack's metadata file (docs/checks.md,
+	// "Benchmark").
+	flags["aws:cdk:disable-creation-stack-traces"] = true
 	props := &awscdk.AppProps{PostCliContext: &flags, BuiltinCloudFormationValidation: jsii.Bool(validate), StackTraces: jsii.Bool(false)}
 	if outdir != "" {
 		props.Outdir = jsii.String(outdir)
