@@ -106,13 +106,26 @@ func suppressNag(stack awscdk.Stack, suppressions map[string][]NagSuppression) {
 		paths = append(paths, path)
 	}
 	sort.Strings(paths)
+	// Each construct on the way, and each node searched, is looked up once: every lookup is a round trip
+	// to the CDK's process (docs/checks.md, "Benchmark").
+	constructs := map[string]cdkconstructs.IConstruct{"": stack}
+	nodes := map[string]cdkconstructs.Node{}
 	for _, path := range paths {
-		// FindChild panics on a missing id: a renamed construct must not silently drop its suppression.
-		var target cdkconstructs.IConstruct = stack
+		parent := ""
 		for _, id := range strings.Split(path, "/") {
-			target = target.Node().FindChild(jsii.String(id))
+			at := strings.TrimPrefix(parent+"/"+id, "/")
+			if _, ok := constructs[at]; !ok {
+				node, ok := nodes[parent]
+				if !ok {
+					node = constructs[parent].Node()
+					nodes[parent] = node
+				}
+				// FindChild panics on a missing id: a renamed construct must not silently drop its suppression.
+				constructs[at] = node.FindChild(jsii.String(id))
+			}
+			parent = at
 		}
-		AddNagSuppressions(target, suppressions[path])
+		AddNagSuppressions(constructs[path], suppressions[path])
 	}
 }
 

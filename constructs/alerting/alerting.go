@@ -28,9 +28,9 @@ type Props struct {
 	// Name tells the destinations apart in the topic's display name, the key's description and the key's
 	// kmsguard:role metadata (alerts-key, or NAME-alerts-key); empty means "alerts".
 	Name string
-	// Lock names who may still change the topic and its key (LockTopic, cmk.Lock): the break-glass
-	// principals (with MFA) and the role that deploys the stack. Required, so that no destination is ever
-	// built unlocked.
+	// Lock names who may still change the topic and its key (LockTopic, and cmk.New for the key): the
+	// break-glass principals (with MFA) and the role that deploys the stack. Required, so that no
+	// destination is ever built unlocked.
 	Lock lockdown.Exemptions
 }
 
@@ -69,8 +69,12 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 		panic(fmt.Sprintf("alerting: %v", err))
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
-	key := newTopicKey(c, props.name())
-	cmk.Lock(key, props.Lock)
+	// One principal object per service serves the key's policy and the topic's.
+	publishers := map[string]awsiam.IPrincipal{
+		"events":     awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		"cloudwatch": awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil),
+	}
+	key := newTopicKey(c, props.name(), []awsiam.IPrincipal{publishers["events"], publishers["cloudwatch"]}, props.Lock)
 	display := "kmsguard alerts"
 	if props.name() != "alerts" {
 		display = "kmsguard " + props.name() + " alerts"
@@ -94,7 +98,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Alerting {
 	} {
 		sts = append(sts, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String(pub.sid),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(pub.service+".amazonaws.com"), nil)},
+			Principals: &[]awsiam.IPrincipal{publishers[pub.service]},
 			Actions:    jsii.Strings("sns:Publish"),
 			Resources:  &[]*string{topicArn},
 			// Only this account's rules and alarms: a confused-deputy guard that both services document.
@@ -144,20 +148,16 @@ func subscriptionID(email string) string {
 // at all). AWS documents the statement without conditions: the services' KMS calls carry no caller account
 // or source to test, and a condition that never matched would drop every alert. It is not the audit key, so
 // that disabling one key cannot both stop the audit record and silence the alert about it.
-func newTopicKey(scope cdkconstructs.Construct, name string) awskms.Key {
+func newTopicKey(scope cdkconstructs.Construct, name string, publishers []awsiam.IPrincipal, lock lockdown.Exemptions) awskms.Key {
 	what, role := "alert topic", "alerts-key"
 	if name != "alerts" {
 		what, role = name+" alert topic", name+"-alerts-key"
 	}
-	key := cmk.New(scope, "TopicKey", "kmsguard: "+what+" (never the MariaDB master key, the audit key or the other alert topic's key)", role)
-	respolicy.Key(key, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("AllowAlertPublishersToUseTheTopicKey"),
-		Principals: &[]awsiam.IPrincipal{
-			awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
-			awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil),
-		},
-		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
-		Resources: jsii.Strings("*"),
-	}))
-	return key
+	return cmk.New(scope, "TopicKey", "kmsguard: "+what+" (never the MariaDB master key, the audit key or the other alert topic's key)", role, lock,
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowAlertPublishersToUseTheTopicKey"),
+			Principals: &publishers,
+			Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+			Resources:  jsii.Strings("*"),
+		}))
 }

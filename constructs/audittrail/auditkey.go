@@ -8,28 +8,28 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/cmk"
-	"github.com/kmsguard/kmsguard/internal/respolicy"
+	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
 // newAuditKey makes the key for the trail's log files and the log group. Each service may use it only for
 // its own resource (encryption-context and source conditions); the account keeps the usual IAM-delegated
 // administration so that auditors can read the logs. The alert topic has a key of its own: one DisableKey
 // must not both stop the audit record and silence the alert about it.
-func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) awskms.Key {
-	key := cmk.New(scope, "AuditKey", "kmsguard: audit trail and audit logs (never the MariaDB master key)", "audit-key")
+func newAuditKey(scope cdkconstructs.Construct, sh *shared, trailArn, logGroupName string, lock lockdown.Exemptions) awskms.Key {
 	// One principal object and one call for all four statements: each is a round trip to the CDK's process.
-	cloudtrail := []awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")}
-	respolicy.Key(key, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowCloudTrailToEncryptLogs"),
-		Principals: &cloudtrail,
-		Actions:    jsii.Strings("kms:GenerateDataKey*"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{
-			"StringEquals": map[string]any{"aws:SourceArn": trailArn},
-			"StringLike": map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": arn(scope, "cloudtrail", jsii.String("*"), "trail", "*",
-				awscdk.ArnFormat_SLASH_RESOURCE_NAME)},
-		},
-	}),
+	cloudtrail := []awsiam.IPrincipal{sh.cloudtrail}
+	return cmk.New(scope, "AuditKey", "kmsguard: audit trail and audit logs (never the MariaDB master key)", "audit-key", lock,
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowCloudTrailToEncryptLogs"),
+			Principals: &cloudtrail,
+			Actions:    jsii.Strings("kms:GenerateDataKey*"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceArn": trailArn},
+				"StringLike": map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": sh.arn("cloudtrail", jsii.String("*"), "trail", "*",
+					awscdk.ArnFormat_SLASH_RESOURCE_NAME)},
+			},
+		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("AllowCloudTrailToDescribeKey"),
 			Principals: &cloudtrail,
@@ -55,9 +55,8 @@ func newAuditKey(scope cdkconstructs.Construct, trailArn, logGroupName string) a
 			Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
 			Resources:  jsii.Strings("*"),
 			Conditions: &map[string]any{
-				"ArnEquals": map[string]any{"kms:EncryptionContext:aws:logs:arn": arn(scope, "logs", nil, "log-group", logGroupName,
+				"ArnEquals": map[string]any{"kms:EncryptionContext:aws:logs:arn": sh.arn("logs", nil, "log-group", logGroupName,
 					awscdk.ArnFormat_COLON_RESOURCE_NAME)},
 			},
 		}))
-	return key
 }

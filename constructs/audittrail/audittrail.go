@@ -18,7 +18,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/check"
-	"github.com/kmsguard/kmsguard/internal/cmk"
 	"github.com/kmsguard/kmsguard/internal/lockdown"
 )
 
@@ -81,9 +80,10 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	}
 	c := cdkconstructs.NewConstruct(scope, jsii.String(id))
 	a := &AuditTrail{Construct: c}
+	sh := newShared(c)
 	// The trail ARN is spelled out rather than read from the trail, so that the bucket and key policies
 	// can name it without a dependency cycle.
-	a.TrailArn = arn(c, "cloudtrail", nil, "trail", props.TrailName, awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+	a.TrailArn = sh.arn("cloudtrail", nil, "trail", props.TrailName, awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 	// The log group's name ends in the stack's unique id, so it is new for every stack that is created:
 	// the log group is retained (deletion protection makes it undeletable by a rollback), and a fixed name
 	// left behind by a failed create would make the retry fail. The audit key names it through the same
@@ -91,20 +91,22 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	logGroupName := "/kmsguard/cloudtrail/" + props.TrailName + "/" + *awscdk.Fn_Select(jsii.Number(2),
 		awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
 
-	a.AuditKey = newAuditKey(c, a.TrailArn, logGroupName)
-	cmk.Lock(a.AuditKey, props.Lock)
-	a.AccessLogBucket = newAccessLogBucket(c)
-	a.Bucket = newTrailBucket(c, a.AuditKey, a.AccessLogBucket, a.TrailArn, props)
+	a.AuditKey = newAuditKey(c, sh, a.TrailArn, logGroupName, props.Lock)
+	a.AccessLogBucket = newAccessLogBucket(c, sh)
+	a.Bucket = newTrailBucket(c, sh, a.AuditKey, a.AccessLogBucket, a.TrailArn, props)
 
+	// Read once: each read of an attribute is a round trip to the CDK's process (docs/checks.md, "Benchmark").
+	keyArn := a.AuditKey.KeyArn()
 	// L1: the L2 LogGroup nests its resource one level deeper, which would replace the retained log group.
 	a.LogGroup = awslogs.NewCfnLogGroup(c, jsii.String("LogGroup"), &awslogs.CfnLogGroupProps{
 		LogGroupName:              jsii.String(logGroupName),
 		RetentionInDays:           jsii.Number(props.LogRetentionDays),
-		KmsKeyId:                  a.AuditKey.KeyArn(),
+		KmsKeyId:                  keyArn,
 		DeletionProtectionEnabled: jsii.Bool(true),
 	})
 	retain(a.LogGroup)
-	role, rolePolicy := newDeliveryRole(c, a.LogGroup)
+	logGroupArn := a.LogGroup.AttrArn()
+	role, rolePolicy := newDeliveryRole(c, sh, logGroupArn)
 	a.DeliveryRole, a.DeliveryPolicy = role, rolePolicy
 
 	// L1: the L2 Trail adds its own bucket-policy statements and an inline-policy delivery role (docs/checks.md).
@@ -115,8 +117,8 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 		IncludeGlobalServiceEvents: jsii.Bool(true),
 		EnableLogFileValidation:    jsii.Bool(true),
 		S3BucketName:               a.Bucket.BucketName(),
-		KmsKeyId:                   a.AuditKey.KeyArn(),
-		CloudWatchLogsLogGroupArn:  a.LogGroup.AttrArn(),
+		KmsKeyId:                   keyArn,
+		CloudWatchLogsLogGroupArn:  logGroupArn,
 		CloudWatchLogsRoleArn:      role.RoleArn(),
 		AdvancedEventSelectors:     TrailSelectors(a.Bucket.BucketArn()),
 	})
@@ -126,9 +128,39 @@ func New(scope cdkconstructs.Construct, id string, props Props) *AuditTrail {
 	return a
 }
 
+// shared is what the pipeline's resources have in common, made once: each object made and each lookup in
+// the CDK is a round trip to its process (docs/checks.md, "Benchmark"), and one object serves every use.
+type shared struct {
+	stack awscdk.Stack
+	// cloudtrail is the CloudTrail service principal, of the key policy, the bucket policy and the delivery role.
+	cloudtrail awsiam.IPrincipal
+	// lifecycle is both buckets' lifecycle rule, blockAll their public access block.
+	lifecycle *[]*awss3.LifecycleRule
+	blockAll  awss3.BlockPublicAccess
+}
+
+func newShared(scope cdkconstructs.Construct) *shared {
+	return &shared{
+		stack:      awscdk.Stack_Of(scope),
+		cloudtrail: servicePrincipal("cloudtrail.amazonaws.com"),
+		blockAll:   awss3.BlockPublicAccess_BLOCK_ALL(),
+		lifecycle: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("CheaperStorageForOldLogs"),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+			Transitions: &[]*awss3.Transition{
+				{StorageClass: awss3.StorageClass_INFREQUENT_ACCESS(), TransitionAfter: awscdk.Duration_Days(jsii.Number(90))},
+				{StorageClass: awss3.StorageClass_GLACIER(), TransitionAfter: awscdk.Duration_Days(jsii.Number(365))},
+			},
+			NoncurrentVersionTransitions: &[]*awss3.NoncurrentVersionTransition{
+				{StorageClass: awss3.StorageClass_GLACIER(), TransitionAfter: awscdk.Duration_Days(jsii.Number(30))},
+			},
+		}},
+	}
+}
+
 // arn is the ARN of a resource of this stack's account, in the stack's region unless region is given.
-func arn(scope cdkconstructs.Construct, service string, region *string, resource, name string, format awscdk.ArnFormat) string {
-	return *awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Region: region,
+func (sh *shared) arn(service string, region *string, resource, name string, format awscdk.ArnFormat) string {
+	return *sh.stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Region: region,
 		Resource: jsii.String(resource), ResourceName: jsii.String(name), ArnFormat: format})
 }
 

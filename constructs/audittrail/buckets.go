@@ -12,32 +12,23 @@ import (
 	"github.com/kmsguard/kmsguard/internal/respolicy"
 )
 
-// lockedDown is what both buckets share: no public access, no ACLs, TLS 1.2 only, versioned, retained.
-func lockedDown(p *awss3.BucketProps) *awss3.BucketProps {
-	p.BlockPublicAccess = awss3.BlockPublicAccess_BLOCK_ALL()
+// lockedDown is what both buckets share: no public access, no ACLs, TLS 1.2 only, versioned, retained,
+// older logs moved to cheaper storage.
+func lockedDown(sh *shared, p *awss3.BucketProps) *awss3.BucketProps {
+	p.BlockPublicAccess = sh.blockAll
 	p.ObjectOwnership = awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED
 	p.EnforceSSL = jsii.Bool(true)
 	p.MinimumTLSVersion = jsii.Number(1.2)
 	p.Versioned = jsii.Bool(true)
 	p.RemovalPolicy = awscdk.RemovalPolicy_RETAIN
-	p.LifecycleRules = &[]*awss3.LifecycleRule{{
-		Id:                                  jsii.String("CheaperStorageForOldLogs"),
-		AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
-		Transitions: &[]*awss3.Transition{
-			{StorageClass: awss3.StorageClass_INFREQUENT_ACCESS(), TransitionAfter: awscdk.Duration_Days(jsii.Number(90))},
-			{StorageClass: awss3.StorageClass_GLACIER(), TransitionAfter: awscdk.Duration_Days(jsii.Number(365))},
-		},
-		NoncurrentVersionTransitions: &[]*awss3.NoncurrentVersionTransition{
-			{StorageClass: awss3.StorageClass_GLACIER(), TransitionAfter: awscdk.Duration_Days(jsii.Number(30))},
-		},
-	}}
+	p.LifecycleRules = sh.lifecycle
 	return p
 }
 
 // newAccessLogBucket receives the trail bucket's server access logs. S3 log delivery only writes to
 // buckets with S3-managed encryption, so this one cannot use the audit key.
-func newAccessLogBucket(scope cdkconstructs.Construct) awss3.Bucket {
-	return awss3.NewBucket(scope, jsii.String("AccessLogBucket"), lockedDown(&awss3.BucketProps{
+func newAccessLogBucket(scope cdkconstructs.Construct, sh *shared) awss3.Bucket {
+	return awss3.NewBucket(scope, jsii.String("AccessLogBucket"), lockedDown(sh, &awss3.BucketProps{
 		Encryption: awss3.BucketEncryption_S3_MANAGED,
 	}))
 }
@@ -54,12 +45,12 @@ func newAccessLogBucket(scope cdkconstructs.Construct) awss3.Bucket {
 // Object Lock configuration themselves may be changed only by the exempt principals
 // (DenyPolicyAndLockChanges); the bucket owner's root user can always rewrite a bucket policy, which the
 // audit-tamper alerts report.
-func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs awss3.IBucket, trailArn string, props Props) awss3.Bucket {
+func newTrailBucket(scope cdkconstructs.Construct, sh *shared, key awskms.IKey, accessLogs awss3.IBucket, trailArn string, props Props) awss3.Bucket {
 	retention := awss3.ObjectLockRetention_Governance(awscdk.Duration_Days(jsii.Number(props.LogRetentionDays)))
 	if props.ObjectLockMode == ObjectLockCompliance {
 		retention = awss3.ObjectLockRetention_Compliance(awscdk.Duration_Days(jsii.Number(props.LogRetentionDays)))
 	}
-	b := awss3.NewBucket(scope, jsii.String("TrailBucket"), lockedDown(&awss3.BucketProps{
+	b := awss3.NewBucket(scope, jsii.String("TrailBucket"), lockedDown(sh, &awss3.BucketProps{
 		Encryption:                 awss3.BucketEncryption_KMS,
 		EncryptionKey:              key,
 		BucketKeyEnabled:           jsii.Bool(true),
@@ -70,7 +61,7 @@ func newTrailBucket(scope cdkconstructs.Construct, key awskms.IKey, accessLogs a
 	}))
 	// One call for all statements (internal/respolicy); the ARNs read once.
 	bucketArn, objectsArn := b.BucketArn(), b.ArnForObjects(jsii.String("*"))
-	cloudtrail := []awsiam.IPrincipal{servicePrincipal("cloudtrail.amazonaws.com")}
+	cloudtrail := []awsiam.IPrincipal{sh.cloudtrail}
 	sts := []awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("AWSCloudTrailAclCheck"),

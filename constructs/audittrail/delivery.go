@@ -2,7 +2,6 @@ package audittrail
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -16,9 +15,9 @@ import (
 // CreateTrail fails its check of the role. The role stays narrow through its permissions: it may only
 // create streams in, and put events into, the one audit log group, so any trail that used it could do no
 // more than add records to kmsguard's own log.
-func newDeliveryRole(scope cdkconstructs.Construct, group awslogs.CfnLogGroup) (awsiam.Role, awsiam.ManagedPolicy) {
+func newDeliveryRole(scope cdkconstructs.Construct, sh *shared, logGroupArn *string) (awsiam.Role, awsiam.ManagedPolicy) {
 	role := awsiam.NewRole(scope, jsii.String("LogDeliveryRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil),
+		AssumedBy:   sh.cloudtrail,
 		Description: jsii.String("kmsguard: CloudTrail delivery to the audit log group"),
 	})
 	// A customer managed policy rather than an inline one (cdk-nag NIST.800.53.R5-IAMNoInlinePolicy).
@@ -29,7 +28,7 @@ func newDeliveryRole(scope cdkconstructs.Construct, group awslogs.CfnLogGroup) (
 			Sid:     jsii.String("DeliverToAuditLogGroup"),
 			Actions: jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 			// The log group's Arn attribute ends in ":*", which already covers its streams.
-			Resources: &[]*string{group.AttrArn()},
+			Resources: &[]*string{logGroupArn},
 		})},
 	})
 	return role, policy
