@@ -57,7 +57,7 @@ type CentralStack struct {
 	// OrgTrailAlarms are the metric filters and alarms on orgTrailLogGroup (home region only, when set), and
 	// OrgTrailHeartbeat the alarm on its silence.
 	OrgTrailAlarms    []*detection.Alarm
-	OrgTrailHeartbeat awscloudwatch.Alarm
+	OrgTrailHeartbeat awscloudwatch.CfnAlarm
 	// Dashboard is the fleet dashboard (home region only; stacks/fleet_dashboard.go).
 	Dashboard *FleetDashboard
 }
@@ -109,10 +109,11 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 	lock := cfg.Lock(stack)
 	c.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Lock: lock})
 	c.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security", Lock: lock})
-	topics := []awssns.ITopic{c.Alerting.Topic, c.Security.Topic}
+	// Every alarm notifies both topics, by their ARNs read once (detection.TopicArns).
+	actions := detection.TopicArns([]awssns.ITopic{c.Alerting.Topic, c.Security.Topic})
 	c.DeadLetters = []*detection.DeadLetters{
-		detection.NewDeadLetters(stack, cfg.StackName, "", topics),
-		detection.NewDeadLetters(stack, cfg.StackName, "Security", topics),
+		detection.NewDeadLetters(stack, cfg.StackName, "", actions),
+		detection.NewDeadLetters(stack, cfg.StackName, "Security", actions),
 	}
 	routes := []fleetRoute{
 		{"AlertTopic", c.Alerting.Topic, c.DeadLetters[0], true},
@@ -141,7 +142,7 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 	}
 	c.addTamperRules(cfg, routes)
 	if region == cfg.HomeRegion() && cfg.Fleet.OrgTrailLogGroup != "" {
-		c.addOrgTrailAlarms(cfg, topics)
+		c.addOrgTrailAlarms(cfg, actions)
 	}
 	for _, ss := range stackSets {
 		set, asset := newStackSet(stack, cfg, ss)
@@ -450,17 +451,18 @@ func OrgTrailFilters(cfg Config) []detection.MetricFilter {
 
 // addOrgTrailAlarms puts OrgTrailFilters and the heartbeat on orgTrailLogGroup, imported by name (it lives
 // in the security account, made by the organization trail), every alarm notifying both destinations. The
-// organization trail brings IAM's events, recorded in us-east-1, whatever the regions of the fleet.
-func (c *CentralStack) addOrgTrailAlarms(cfg Config, topics []awssns.ITopic) {
+// organization trail brings IAM's events, recorded in us-east-1, whatever the regions of the fleet. actions
+// are both destinations' topic ARNs.
+func (c *CentralStack) addOrgTrailAlarms(cfg Config, actions []*string) {
 	props := detection.Props{
 		Targets:   detection.Targets{NamePrefix: cfg.StackName, LogGroupName: cfg.Fleet.OrgTrailLogGroup},
 		LogGroup:  awslogs.LogGroup_FromLogGroupName(c.Stack, jsii.String("OrgTrailLogGroup"), jsii.String(cfg.Fleet.OrgTrailLogGroup)),
 		Namespace: "kmsguard/" + cfg.StackName,
 	}
-	c.OrgTrailAlarms = detection.NewMetricAlarms(c.Stack, props, OrgTrailFilters(cfg), topics)
+	c.OrgTrailAlarms = detection.NewMetricAlarms(c.Stack, props, OrgTrailFilters(cfg), actions)
 	// CloudWatch takes a dimension value of at most 255 characters (as standalone).
 	if len(cfg.Fleet.OrgTrailLogGroup) <= 255 {
-		c.OrgTrailHeartbeat = detection.NewHeartbeat(c.Stack, props, topics)
+		c.OrgTrailHeartbeat = detection.NewHeartbeat(c.Stack, props, actions)
 	}
 }
 

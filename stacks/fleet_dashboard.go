@@ -339,7 +339,7 @@ func FleetDashboardPropsFor(cfg Config, central []*CentralStack) FleetDashboardP
 			panel.Tiers = append(panel.Tiers, t)
 		}
 		for _, d := range c.DeadLetters {
-			panel.DeadLetterAlarms = append(panel.DeadLetterAlarms, *d.Alarm.Node().DefaultChild().(awscloudwatch.CfnAlarm).AlarmName())
+			panel.DeadLetterAlarms = append(panel.DeadLetterAlarms, *d.Alarm.AlarmName())
 		}
 		for _, child := range *c.Stack.Node().FindAll(cdkconstructs.ConstructOrder_PREORDER) {
 			if a, ok := child.(awscloudwatch.CfnAlarm); ok {

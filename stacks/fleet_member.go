@@ -115,7 +115,7 @@ type MemberStack struct {
 	Rules       map[string][]awsevents.CfnRule
 	// UndeliveredAlarm turns red when a forward sits in DeadLetters; it has no action (a member emails
 	// nobody): AlarmForward sends its state changes to the central audit-tamper bus instead.
-	UndeliveredAlarm awscloudwatch.Alarm
+	UndeliveredAlarm awscloudwatch.CfnAlarm
 	AlarmForward     awsevents.CfnRule
 	// Replica and PrimaryKeyArn are the replica key (created in every region but the home one) and the
 	// secret that carries the primary key's ARN to those regions (created in the home region), with
@@ -348,17 +348,11 @@ func UndeliveredAlarmPattern(alarmArn string) map[string]any {
 // role: the centre renders them (docs/fleet.md, "Undelivered forwards"). A member cannot email, and a
 // forward that fails for good would otherwise wait unseen in the queue for 14 days.
 func (m *MemberStack) forwardUndeliveredAlarm(cfg Config) {
-	m.UndeliveredAlarm = awscloudwatch.NewAlarm(m.Stack, jsii.String("UndeliveredForwardsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmName: jsii.String(cfg.UndeliveredForwardsAlarmName()),
-		AlarmDescription: jsii.String("kmsguard fleet: an event could not be forwarded to the security account's buses; " +
-			"read it from the UndeliveredForwards queue. Its state changes are forwarded to the security account."),
-		Metric: m.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	props := detection.QueueMessagesAlarmProps(m.DeadLetters)
+	props.AlarmName = jsii.String(cfg.UndeliveredForwardsAlarmName())
+	props.AlarmDescription = jsii.String("kmsguard fleet: an event could not be forwarded to the security account's buses; " +
+		"read it from the UndeliveredForwards queue. Its state changes are forwarded to the security account.")
+	m.UndeliveredAlarm = detection.NewAlarm(m.Stack, "UndeliveredForwardsAlarm", props)
 	tier := detection.AuditTamper
 	id := "undelivered-alarm"
 	m.AlarmForward = awsevents.NewCfnRule(m.Stack, jsii.String(id), &awsevents.CfnRuleProps{

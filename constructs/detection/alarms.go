@@ -4,7 +4,6 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -16,34 +15,63 @@ import (
 type Alarm struct {
 	Spec   MetricFilter
 	Filter awslogs.CfnMetricFilter
-	Metric awscloudwatch.Metric
-	Alarm  awscloudwatch.Alarm // nil for dashboard-only metrics
+	Alarm  awscloudwatch.CfnAlarm // nil for dashboard-only metrics
 }
 
-func newAlarms(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) []*Alarm {
-	return newAlarmsFor(scope, props, MetricFilters(props.Targets), topics)
+func newAlarms(scope cdkconstructs.Construct, props Props, actions []*string) []*Alarm {
+	return newAlarmsFor(scope, props, MetricFilters(props.Targets), actions)
 }
 
 // NewMetricAlarms puts the metric filters specs (a selection of MetricFilters) on props.LogGroup, each with
-// its alarm notifying every topic, for stacks built outside this package (the fleet's home central stack
-// on the organization trail's log group, docs/fleet.md).
-func NewMetricAlarms(scope cdkconstructs.Construct, props Props, specs []MetricFilter, topics []awssns.ITopic) []*Alarm {
-	return newAlarmsFor(scope, props, specs, topics)
+// its alarm notifying every topic of actions (TopicArns), for stacks built outside this package (the
+// fleet's home central stack on the organization trail's log group, docs/fleet.md).
+func NewMetricAlarms(scope cdkconstructs.Construct, props Props, specs []MetricFilter, actions []*string) []*Alarm {
+	return newAlarmsFor(scope, props, specs, actions)
 }
 
 // NewHeartbeat is newHeartbeat for stacks built outside this package (the fleet's home central stack).
-func NewHeartbeat(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) awscloudwatch.Alarm {
-	return newHeartbeat(scope, props, topics)
+func NewHeartbeat(scope cdkconstructs.Construct, props Props, actions []*string) awscloudwatch.CfnAlarm {
+	return newHeartbeat(scope, props, actions)
 }
 
-func newAlarmsFor(scope cdkconstructs.Construct, props Props, specs []MetricFilter, topics []awssns.ITopic) []*Alarm {
+// TopicArns are the alarm actions that notify each topic: the topics' ARNs, read once for every alarm that
+// notifies them, since each read is a round trip to the CDK's process (docs/checks.md, "Benchmark").
+func TopicArns(topics []awssns.ITopic) []*string {
+	arns := make([]*string, len(topics))
+	for i, topic := range topics {
+		arns[i] = topic.TopicArn()
+	}
+	return arns
+}
+
+// NewAlarm is an L1 alarm at the construct path an L2 Alarm with id has: the CfnAlarm is the child
+// "Resource" of a plain construct id. The logical id hashes the whole path, "Resource" included, so the
+// alarms the L2 made keep theirs and a deploy does not replace them. L1 with every property in one call:
+// the L2 Alarm, its Metric and SnsAction objects cost about four round trips to the CDK's process per alarm
+// (docs/checks.md, "Benchmark").
+func NewAlarm(scope cdkconstructs.Construct, id string, props *awscloudwatch.CfnAlarmProps) awscloudwatch.CfnAlarm {
+	return awscloudwatch.NewCfnAlarm(cdkconstructs.NewConstruct(scope, jsii.String(id)), jsii.String("Resource"), props)
+}
+
+// alarmActions is actions as CfnAlarmProps.AlarmActions takes them; nil (no AlarmActions in the template)
+// when there are none.
+func alarmActions(actions []*string) *[]any {
+	if len(actions) == 0 {
+		return nil
+	}
+	out := make([]any, len(actions))
+	for i, a := range actions {
+		out[i] = a
+	}
+	return &out
+}
+
+func newAlarmsFor(scope cdkconstructs.Construct, props Props, specs []MetricFilter, actions []*string) []*Alarm {
 	t := props.Targets
 	var out []*Alarm
-	actions := snsActions(topics)
-	// Read once: each read of a construct's attribute, like each Duration, is a round trip to the CDK's
-	// process (docs/checks.md, "Benchmark").
+	// Read once: each read of a construct's attribute is a round trip to the CDK's process (docs/checks.md,
+	// "Benchmark").
 	logGroupName := logGroupNameOf(props)
-	period := awscdk.Duration_Minutes(jsii.Number(5))
 	for _, spec := range specs {
 		transformation := &awslogs.CfnMetricFilter_MetricTransformationProperty{
 			MetricName:      jsii.String(spec.MetricName),
@@ -67,23 +95,23 @@ func newAlarmsFor(scope cdkconstructs.Construct, props Props, specs []MetricFilt
 			FilterPattern:         jsii.String(spec.Pattern),
 			MetricTransformations: &[]*awslogs.CfnMetricFilter_MetricTransformationProperty{transformation},
 		})
-		a := &Alarm{Spec: spec, Filter: filter, Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String(props.Namespace), MetricName: jsii.String(spec.MetricName),
-			Statistic: jsii.String("Sum"), Period: period,
-		})}
+		a := &Alarm{Spec: spec, Filter: filter}
 		if spec.Threshold > 0 {
-			a.Alarm = awscloudwatch.NewAlarm(scope, jsii.String(spec.ID+"Alarm"), &awscloudwatch.AlarmProps{
+			a.Alarm = NewAlarm(scope, spec.ID+"Alarm", &awscloudwatch.CfnAlarmProps{
 				AlarmName:          jsii.String(t.NamePrefix + "-" + spec.ID),
 				AlarmDescription:   jsii.String("kmsguard: " + spec.Description),
-				Metric:             a.Metric,
+				Namespace:          jsii.String(props.Namespace),
+				MetricName:         jsii.String(spec.MetricName),
+				Statistic:          jsii.String("Sum"),
+				Period:             jsii.Number(5 * 60),
 				Threshold:          jsii.Number(spec.Threshold),
 				EvaluationPeriods:  jsii.Number(1),
-				ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+				ComparisonOperator: jsii.String("GreaterThanOrEqualToThreshold"),
 				// No log events is the normal state, not an outage.
-				TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+				TreatMissingData: jsii.String("notBreaching"),
 				ActionsEnabled:   jsii.Bool(true),
+				AlarmActions:     alarmActions(actions),
 			})
-			a.Alarm.AddAlarmAction(actions...)
 		}
 		out = append(out, a)
 	}
@@ -104,22 +132,23 @@ func logGroupNameOf(props Props) *string {
 // quiet rather than loud; missing data counts as breaching, so the alarm fires on silence itself. It notifies
 // every destination. In an account with almost no API activity an hour can pass without a management event,
 // and the alarm then fires without an attack (README.md, "Two alert destinations").
-func newHeartbeat(scope cdkconstructs.Construct, props Props, topics []awssns.ITopic) awscloudwatch.Alarm {
+func newHeartbeat(scope cdkconstructs.Construct, props Props, actions []*string) awscloudwatch.CfnAlarm {
 	t := props.Targets
-	alarm := awscloudwatch.NewAlarm(scope, jsii.String("AuditLogHeartbeat"), &awscloudwatch.AlarmProps{
+	return NewAlarm(scope, "AuditLogHeartbeat", &awscloudwatch.CfnAlarmProps{
 		AlarmName:        jsii.String(t.NamePrefix + "-AuditLogHeartbeat"),
 		AlarmDescription: jsii.String("kmsguard: the audit log group received no CloudTrail event for an hour: the trail or its log route may be stopped"),
-		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String("AWS/Logs"), MetricName: jsii.String("IncomingLogEvents"),
-			DimensionsMap: &map[string]*string{"LogGroupName": logGroupNameOf(props)},
-			Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
-		}),
+		Namespace:        jsii.String("AWS/Logs"),
+		MetricName:       jsii.String("IncomingLogEvents"),
+		Dimensions: []any{&awscloudwatch.CfnAlarm_DimensionProperty{
+			Name: jsii.String("LogGroupName"), Value: logGroupNameOf(props),
+		}},
+		Statistic:          jsii.String("Sum"),
+		Period:             jsii.Number(60 * 60),
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
+		ComparisonOperator: jsii.String("LessThanThreshold"),
+		TreatMissingData:   jsii.String("breaching"),
 		ActionsEnabled:     jsii.Bool(true),
+		AlarmActions:       alarmActions(actions),
 	})
-	alarm.AddAlarmAction(snsActions(topics)...)
-	return alarm
 }

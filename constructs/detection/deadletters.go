@@ -3,9 +3,7 @@ package detection
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	cdkconstructs "github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -16,18 +14,19 @@ import (
 // alarm turns red on the dashboard.
 type DeadLetters struct {
 	Queue awssqs.Queue
-	Alarm awscloudwatch.Alarm
+	Alarm awscloudwatch.CfnAlarm
 }
 
 // NewDeadLetters is newDeadLetters for destinations built outside this package (the fleet's central stacks,
-// docs/fleet.md): the queue of rules named namePrefix-..., and its alarm notifying every topic.
-func NewDeadLetters(scope cdkconstructs.Construct, namePrefix, destID string, topics []awssns.ITopic) *DeadLetters {
-	return newDeadLetters(scope, namePrefix, destID, topics)
+// docs/fleet.md): the queue of rules named namePrefix-..., and its alarm notifying every topic of actions
+// (TopicArns).
+func NewDeadLetters(scope cdkconstructs.Construct, namePrefix, destID string, actions []*string) *DeadLetters {
+	return newDeadLetters(scope, namePrefix, destID, actions)
 }
 
 // newDeadLetters makes one destination's queue; its alarm notifies every destination, since the one whose
 // alerts are stuck in the queue may be the one that is broken.
-func newDeadLetters(scope cdkconstructs.Construct, namePrefix, destID string, topics []awssns.ITopic) *DeadLetters {
+func newDeadLetters(scope cdkconstructs.Construct, namePrefix, destID string, actions []*string) *DeadLetters {
 	// SQS-managed encryption: a customer managed key would need its own grant to EventBridge, one more way
 	// for the undelivered alerts to be dropped as well.
 	q := awssqs.NewQueue(scope, jsii.String(destID+"UndeliveredAlerts"), &awssqs.QueueProps{
@@ -48,27 +47,31 @@ func newDeadLetters(scope cdkconstructs.Construct, namePrefix, destID string, to
 	if destID != "" {
 		what = "the " + destID + " alert topic"
 	}
-	alarm := awscloudwatch.NewAlarm(scope, jsii.String(destID+"UndeliveredAlertsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmName:          jsii.String(namePrefix + "-" + destID + "UndeliveredAlerts"),
-		AlarmDescription:   jsii.String("kmsguard: an alert could not be delivered to " + what + "; read it from the dead-letter queue"),
-		Metric:             q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		ActionsEnabled:     jsii.Bool(true),
-	})
-	alarm.AddAlarmAction(snsActions(topics)...)
-	return &DeadLetters{Queue: q, Alarm: alarm}
+	props := QueueMessagesAlarmProps(q)
+	props.AlarmName = jsii.String(namePrefix + "-" + destID + "UndeliveredAlerts")
+	props.AlarmDescription = jsii.String("kmsguard: an alert could not be delivered to " + what + "; read it from the dead-letter queue")
+	props.ActionsEnabled = jsii.Bool(true)
+	props.AlarmActions = alarmActions(actions)
+	return &DeadLetters{Queue: q, Alarm: NewAlarm(scope, destID+"UndeliveredAlertsAlarm", props)}
 }
 
-// snsActions are the alarm actions that notify each topic. One action object serves any number of alarms,
-// and one AddAlarmAction call takes them all: each object and call is a round trip to the CDK's process
-// (docs/checks.md, "Benchmark").
-func snsActions(topics []awssns.ITopic) []awscloudwatch.IAlarmAction {
-	actions := make([]awscloudwatch.IAlarmAction, len(topics))
-	for i, topic := range topics {
-		actions[i] = awscloudwatchactions.NewSnsAction(topic)
+// QueueMessagesAlarmProps are the properties of an alarm on the first message in the dead-letter queue q:
+// the maximum of ApproximateNumberOfMessagesVisible over five minutes at 1 or more, no data counting as no
+// message. The name, description and actions are the caller's. The metric is written out rather than taken
+// from the queue's MetricApproximateNumberOfMessagesVisible, whose Metric and Duration objects are round
+// trips to the CDK's process (docs/checks.md, "Benchmark").
+func QueueMessagesAlarmProps(q awssqs.IQueue) *awscloudwatch.CfnAlarmProps {
+	return &awscloudwatch.CfnAlarmProps{
+		Namespace:  jsii.String("AWS/SQS"),
+		MetricName: jsii.String("ApproximateNumberOfMessagesVisible"),
+		Dimensions: []any{&awscloudwatch.CfnAlarm_DimensionProperty{
+			Name: jsii.String("QueueName"), Value: q.QueueName(),
+		}},
+		Statistic:          jsii.String("Maximum"),
+		Period:             jsii.Number(5 * 60),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: jsii.String("GreaterThanOrEqualToThreshold"),
+		TreatMissingData:   jsii.String("notBreaching"),
 	}
-	return actions
 }

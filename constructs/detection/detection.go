@@ -80,7 +80,7 @@ type Detection struct {
 	Alarms      []*Alarm
 	DeadLetters []*DeadLetters // one per destination, in Props.Destinations order
 	// Heartbeat (nil without a log group) alarms when the audit log group receives nothing for an hour: a dead log route.
-	Heartbeat awscloudwatch.Alarm
+	Heartbeat awscloudwatch.CfnAlarm
 	Dashboard *Dashboard
 }
 
@@ -96,10 +96,12 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	for i, dest := range props.Destinations {
 		topics[i] = dest.Topic
 	}
-	for _, dest := range props.Destinations {
-		dl := newDeadLetters(c, props.Targets.NamePrefix, dest.ID, topics)
+	// Every alarm notifies every destination; the rules and the patterns name the same ARNs, read once.
+	actions := TopicArns(topics)
+	for i, dest := range props.Destinations {
+		dl := newDeadLetters(c, props.Targets.NamePrefix, dest.ID, actions)
 		d.DeadLetters = append(d.DeadLetters, dl)
-		props.Targets.TopicArns = append(props.Targets.TopicArns, *dest.Topic.TopicArn())
+		props.Targets.TopicArns = append(props.Targets.TopicArns, *actions[i])
 		props.Targets.DeadLetterQueueURLs = append(props.Targets.DeadLetterQueueURLs, *dl.Queue.QueueUrl())
 	}
 	// The patterns are plain data: they name the topics, the log group and the queues by the tokens the
@@ -116,7 +118,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	if props.NotifyKeyUse {
 		tiers = append(tiers, tierRules{KeyUse, keySubject(t), KeyUsePatterns(t)})
 	}
-	all := d.allRoutes(props.Destinations)
+	all := d.allRoutes(props.Destinations, actions)
 	for _, tr := range tiers {
 		routes := tierRoutes(all, props.Destinations, tr.tier)
 		for i, pattern := range tr.patterns {
@@ -129,15 +131,15 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	routes := tierRoutes(all, props.Destinations, AuditTamper)
 	d.Rules[AuditTamper.Name] = append(d.Rules[AuditTamper.Name], newRule(c, t, AuditTamper, WatchdogID,
 		"the rules that watch kmsguard's own rules", WatchdogPattern(t, RuleWatchers(t)), routes))
-	var undelivered []awscloudwatch.Alarm
+	var undelivered []awscloudwatch.CfnAlarm
 	// Without the trail's log group (an existing trail whose group was not named) the metric-filter route and
 	// the heartbeat are off: there is nothing to put them on.
 	if props.LogGroup != nil {
-		d.Alarms = newAlarms(c, props, topics)
+		d.Alarms = newAlarms(c, props, actions)
 		// CloudWatch takes a dimension value of at most 255 characters: an existing log group with a longer
 		// name (up to 512) gets no heartbeat.
 		if name := t.LogGroupName; *awscdk.Token_IsUnresolved(jsii.String(name)) || len(name) <= 255 {
-			d.Heartbeat = newHeartbeat(c, props, topics)
+			d.Heartbeat = newHeartbeat(c, props, actions)
 			undelivered = append(undelivered, d.Heartbeat)
 		}
 	}
@@ -165,15 +167,16 @@ type route struct {
 	topicArn, deadLetterArn *string
 }
 
-// allRoutes are the targets of every destination, in Props.Destinations order.
-func (d *Detection) allRoutes(dests []Destination) []route {
+// allRoutes are the targets of every destination, in Props.Destinations order; topicArns are the
+// destinations' topic ARNs, in the same order.
+func (d *Detection) allRoutes(dests []Destination, topicArns []*string) []route {
 	out := make([]route, len(dests))
 	for i, dest := range dests {
 		id := "AlertTopic"
 		if dest.ID != "" {
 			id = dest.ID + "Topic"
 		}
-		out[i] = route{id: id, topicArn: dest.Topic.TopicArn(), deadLetterArn: d.DeadLetters[i].Queue.QueueArn()}
+		out[i] = route{id: id, topicArn: topicArns[i], deadLetterArn: d.DeadLetters[i].Queue.QueueArn()}
 	}
 	return out
 }
