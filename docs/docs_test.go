@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/kmsguard/kmsguard/internal/testcmds"
 )
 
@@ -27,6 +29,8 @@ func TestMain(m *testing.M) {
 	binDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
+	// The docs tests link the CDK packages: their jsii runtime directory goes too (internal/jsiitest).
+	jsii.Close()
 	os.Exit(code)
 }
 

@@ -28,10 +28,9 @@ func NewApp(outdir string, validate bool) awscdk.App {
 	flags := FeatureFlags()
 	// StackTraces off: the construct creation traces only go to the assembly's metadata, and the CDK CLI
 	// prints the first frame of each (a jsii-runtime program.js line) above every configuration warning.
-	// The creation stack of every CloudFormation element is off too: from a Go app it never holds a frame of
-	// ours ("...jsii runtime, node internals..."), yet capturing and parsing it is work on every resource
-	// and output of every synth, and it was three fifths of the stack's metadata file (docs/checks.md,
-	// "Benchmark").
+	// The creation stacks of the stack and of every CloudFormation element are off too: from a Go app they
+	// never hold a frame of ours ("...jsii runtime, node internals..."), yet capturing and parsing them is
+	// work on every resource and output of every synth (docs/checks.md, "Benchmark").
 	flags["aws:cdk:disable-creation-stack-traces"] = true
 	props := &awscdk.AppProps{PostCliContext: &flags, BuiltinCloudFormationValidation: jsii.Bool(validate), StackTraces: jsii.Bool(false)}
 	if outdir != "" {

@@ -113,6 +113,9 @@ func suppressNag(stack awscdk.Stack, suppressions map[string][]NagSuppression) {
 	for _, path := range paths {
 		parent := ""
 		for _, id := range strings.Split(path, "/") {
+			if id == "" {
+				panic(fmt.Sprintf("cdk-nag suppressions: %q is no construct path (an empty id)", path))
+			}
 			at := strings.TrimPrefix(parent+"/"+id, "/")
 			if _, ok := constructs[at]; !ok {
 				node, ok := nodes[parent]

@@ -7,9 +7,15 @@ import (
 	"context"
 	"os"
 
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/kmsguard/kmsguard/internal/projectconfig"
 )
 
 func main() {
-	os.Exit(projectconfig.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	code := projectconfig.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	// The CDK packages linked in (the configuration lives with the stacks) unpack jsii's runtime into a
+	// temporary directory as the program starts; only Close removes it.
+	jsii.Close()
+	os.Exit(code)
 }

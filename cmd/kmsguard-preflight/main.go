@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/kmsguard/kmsguard/internal/preflight"
 )
 
@@ -15,5 +17,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	code := preflight.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	// The CDK packages linked in (the configuration lives with the stacks) unpack jsii's runtime into a
+	// temporary directory as the program starts; only Close removes it.
+	jsii.Close()
 	os.Exit(code)
 }

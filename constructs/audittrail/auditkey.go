@@ -16,7 +16,7 @@ import (
 // administration so that auditors can read the logs. The alert topic has a key of its own: one DisableKey
 // must not both stop the audit record and silence the alert about it.
 func newAuditKey(scope cdkconstructs.Construct, sh *shared, trailArn, logGroupName string, lock lockdown.Exemptions) awskms.Key {
-	// One principal object and one call for all four statements: each is a round trip to the CDK's process.
+	// The pipeline's one CloudTrail principal; the statements go into the policy in cmk.New's one call.
 	cloudtrail := []awsiam.IPrincipal{sh.cloudtrail}
 	return cmk.New(scope, "AuditKey", "kmsguard: audit trail and audit logs (never the MariaDB master key)", "audit-key", lock,
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

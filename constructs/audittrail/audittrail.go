@@ -139,6 +139,7 @@ type shared struct {
 	blockAll  awss3.BlockPublicAccess
 }
 
+// newShared makes the pipeline's shared objects, in the stack of scope.
 func newShared(scope cdkconstructs.Construct) *shared {
 	return &shared{
 		stack:      awscdk.Stack_Of(scope),

@@ -53,8 +53,12 @@ func newDashboard(scope cdkconstructs.Construct, props Props, alarms []*Alarm, p
 	// Only the graphed filters get a Metric object, labelled as it is made (not a Metric per filter and a
 	// labelled copy of it): each is a round trip to the CDK's process (docs/checks.md, "Benchmark").
 	graphed := func(id, label string) awscloudwatch.IMetric {
+		name, ok := metricName[id]
+		if !ok {
+			panic("detection: the dashboard graphs metric filter " + id + ", which is not among the alarms")
+		}
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String(props.Namespace), MetricName: jsii.String(metricName[id]),
+			Namespace: jsii.String(props.Namespace), MetricName: jsii.String(name),
 			Statistic: jsii.String("Sum"), Period: fiveMinutes, Label: jsii.String(label),
 		})
 	}

@@ -29,7 +29,6 @@ func statements(n int) []awsiam.PolicyStatement {
 // policy created beforehand (EnforceSSL), the policy built in one call renders exactly as the one built
 // with AddToResourcePolicy for each statement. The control: one statement fewer renders differently.
 func TestStatementsLandAsAddToResourcePolicyPutsThem(t *testing.T) {
-	defer jsii.Close()
 	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("S"), nil)
 	// render is the policy as the template has it, with the second resource's logical id replaced by the
 	// first's, so that the two compare.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/motoserver"
 )
@@ -59,10 +60,13 @@ func Stop() {
 
 // Main is the TestMain of a package whose tests use the shared server: it
 // runs the tests, stops the server (a moto_server left running would outlive
-// the test binary) and exits with the tests' code.
+// the test binary), closes jsii (a test binary that links the CDK packages
+// has its runtime unpacked in a temporary directory that only Close removes;
+// see internal/jsiitest) and exits with the tests' code.
 func Main(m *testing.M) {
 	code := m.Run()
 	Stop()
+	jsii.Close()
 	os.Exit(code)
 }
 
