@@ -54,6 +54,9 @@ type CentralStack struct {
 	TemplateAssets map[string]*TemplateAsset
 	// FailedInstanceRules alert on the StackSets' failed stack instances (home region only).
 	FailedInstanceRules []awsevents.CfnRule
+	// ruleNames are the names every rule above was given, for the dashboard: reading a name back is a
+	// round trip to the CDK's process per rule (docs/checks.md, "Benchmark").
+	ruleNames map[awsevents.CfnRule]string
 	// OrgTrailAlarms are the metric filters and alarms on orgTrailLogGroup (home region only, when set), and
 	// OrgTrailHeartbeat the alarm on its silence.
 	OrgTrailAlarms    []*detection.Alarm
@@ -62,12 +65,13 @@ type CentralStack struct {
 	Dashboard *FleetDashboard
 }
 
-// fleetRoute is one destination of the central rules.
+// fleetRoute is one destination of the central rules: its topic and its dead-letter queue by their ARNs,
+// read once for every rule, since each read is a round trip to the CDK's process (docs/checks.md,
+// "Benchmark").
 type fleetRoute struct {
-	id          string
-	topic       awssns.ITopic
-	deadLetters *detection.DeadLetters
-	info        bool
+	id                      string
+	topicArn, deadLetterArn *string
+	info                    bool
 }
 
 // target is the rule target that emails this destination the message lines, rendered from the event by
@@ -75,12 +79,12 @@ type fleetRoute struct {
 func (rt fleetRoute) target(paths map[string]string, lines []string) *awsevents.CfnRule_TargetProperty {
 	return &awsevents.CfnRule_TargetProperty{
 		Id:  jsii.String(rt.id),
-		Arn: rt.topic.TopicArn(),
+		Arn: rt.topicArn,
 		InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
 			InputPathsMap: paths,
 			InputTemplate: jsii.String(detection.InputTemplate(lines)),
 		},
-		DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetters.Queue.QueueArn()},
+		DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetterArn},
 	}
 }
 
@@ -105,7 +109,8 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 		AnalyticsReporting:    jsii.Bool(false),
 	})
 	c := &CentralStack{Stack: stack, Region: region, Buses: map[string]awsevents.CfnEventBus{},
-		BusPolicies: map[string]awsevents.CfnEventBusPolicy{}, Rules: map[string][]awsevents.CfnRule{}}
+		BusPolicies: map[string]awsevents.CfnEventBusPolicy{}, Rules: map[string][]awsevents.CfnRule{},
+		ruleNames: map[awsevents.CfnRule]string{}}
 	lock := cfg.Lock(stack)
 	c.Alerting = alerting.New(stack, "Alerting", alerting.Props{Emails: cfg.AlertEmails, Lock: lock})
 	c.Security = alerting.New(stack, "SecurityAlerting", alerting.Props{Emails: cfg.securityDestinationEmails(), Name: "security", Lock: lock})
@@ -116,8 +121,8 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 		detection.NewDeadLetters(stack, cfg.StackName, "Security", actions),
 	}
 	routes := []fleetRoute{
-		{"AlertTopic", c.Alerting.Topic, c.DeadLetters[0], true},
-		{"SecurityTopic", c.Security.Topic, c.DeadLetters[1], false},
+		{"AlertTopic", actions[0], c.DeadLetters[0].Queue.QueueArn(), true},
+		{"SecurityTopic", actions[1], c.DeadLetters[1].Queue.QueueArn(), false},
 	}
 
 	for _, tier := range cfg.FleetTiers() {
@@ -126,18 +131,19 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 			Description: jsii.String("kmsguard fleet: the member accounts' " + tier.Name + " events"),
 		})
 		c.Buses[tier.Name] = bus
+		busRef := bus.Ref() // read once for the policy and every rule on the bus
 		c.BusPolicies[tier.Name] = awsevents.NewCfnEventBusPolicy(stack, jsii.String(tier.Name+"-bus-policy"), &awsevents.CfnEventBusPolicyProps{
-			EventBusName: bus.Ref(),
+			EventBusName: busRef,
 			StatementId:  jsii.String("AllowOrganizationToPutEvents"),
 			Statement:    BusPolicyStatement(*bus.AttrArn(), cfg.Fleet.OrganizationID),
 		})
 		for i, r := range centralRenderings(tier) {
 			id := fmt.Sprintf("central-%s-%d", tier.Name, i+1)
-			rule := c.renderRule(cfg, tier, id, bus, r, routes)
+			rule := c.renderRule(cfg, tier, id, busRef, r, routes)
 			c.Rules[tier.Name] = append(c.Rules[tier.Name], rule)
 		}
 		if tier.Name == detection.AuditTamper.Name {
-			c.Rules[tier.Name] = append(c.Rules[tier.Name], c.renderAlarmRule(cfg, bus, routes))
+			c.Rules[tier.Name] = append(c.Rules[tier.Name], c.renderAlarmRule(cfg, busRef, routes))
 		}
 	}
 	c.addTamperRules(cfg, routes)
@@ -248,19 +254,26 @@ func UndeliveredAlarmMessage(cfg Config) []string {
 
 // renderAlarmRule renders the members' undelivered-forwards alarm state changes arriving on the
 // audit-tamper bus, to every destination.
-func (c *CentralStack) renderAlarmRule(cfg Config, bus awsevents.CfnEventBus, routes []fleetRoute) awsevents.CfnRule {
+func (c *CentralStack) renderAlarmRule(cfg Config, busRef *string, routes []fleetRoute) awsevents.CfnRule {
 	targets := routeTargets(routes, UndeliveredAlarmInputPaths(), UndeliveredAlarmMessage(cfg))
 	id := "central-undelivered"
-	rule := awsevents.NewCfnRule(c.Stack, jsii.String(id), &awsevents.CfnRuleProps{
-		Name:         jsii.String(cfg.StackName + "-" + id),
+	return c.newRule(cfg, id, detection.AuditTamper.Name, &awsevents.CfnRuleProps{
 		Description:  jsii.String("kmsguard fleet audit-tamper (critical), rendered centrally: a member's undelivered-forwards alarm changed state"),
-		EventBusName: bus.Ref(),
+		EventBusName: busRef,
 		State:        jsii.String("ENABLED"),
 		EventPattern: map[string]any{"source": []any{"aws.cloudwatch"}, "detail-type": []any{AlarmStateChange},
 			"detail": map[string]any{"alarmName": []any{cfg.UndeliveredForwardsAlarmName()}}},
 		Targets: targets,
 	})
-	rule.AddMetadata(jsii.String("kmsguard:tier"), detection.AuditTamper.Name)
+}
+
+// newRule makes one of the stack's rules, named stackName-id, with its tier in the metadata, and keeps its
+// name in ruleNames.
+func (c *CentralStack) newRule(cfg Config, id, tier string, props *awsevents.CfnRuleProps) awsevents.CfnRule {
+	props.Name = jsii.String(cfg.StackName + "-" + id)
+	rule := awsevents.NewCfnRule(c.Stack, jsii.String(id), props)
+	rule.AddMetadata(jsii.String("kmsguard:tier"), tier)
+	c.ruleNames[rule] = *props.Name
 	return rule
 }
 
@@ -294,7 +307,7 @@ func FleetMessage(cfg Config, tier detection.Tier, attempt bool) []string {
 // renderRule is one central rule on a tier's bus, with one target per destination that takes the tier.
 // The state is the one the member rules have: a forwarded read-only event (KMS Decrypt) is still a
 // management event delivered through CloudTrail.
-func (c *CentralStack) renderRule(cfg Config, tier detection.Tier, id string, bus awsevents.CfnEventBus, r rendering, routes []fleetRoute) awsevents.CfnRule {
+func (c *CentralStack) renderRule(cfg Config, tier detection.Tier, id string, busRef *string, r rendering, routes []fleetRoute) awsevents.CfnRule {
 	var targets []any
 	for _, rt := range routes {
 		if tier.Severity == "info" && !rt.info {
@@ -302,16 +315,13 @@ func (c *CentralStack) renderRule(cfg Config, tier detection.Tier, id string, bu
 		}
 		targets = append(targets, rt.target(FleetInputPaths(), FleetMessage(cfg, tier, r.attempt)))
 	}
-	rule := awsevents.NewCfnRule(c.Stack, jsii.String(id), &awsevents.CfnRuleProps{
-		Name:         jsii.String(cfg.StackName + "-" + id),
+	return c.newRule(cfg, id, tier.Name, &awsevents.CfnRuleProps{
 		Description:  jsii.String(fmt.Sprintf("kmsguard fleet %s (%s), rendered centrally: %s", tier.Name, tier.Severity, tier.Meaning)),
-		EventBusName: bus.Ref(),
+		EventBusName: busRef,
 		State:        jsii.String(allRuleState),
 		EventPattern: r.pattern,
 		Targets:      targets,
 	})
-	rule.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)
-	return rule
 }
 
 // stackSetEvents change or remove a StackSet or its instances; CloudTrail records them in the account that
@@ -373,15 +383,12 @@ func (c *CentralStack) addTamperRules(cfg Config, routes []fleetRoute) {
 	key := detection.AuditTamper.Name + "-central"
 	for i, pattern := range patterns {
 		targets := routeTargets(routes, detection.InputPaths(), detection.MessageFor(detection.AuditTamper, subject, pattern))
-		rule := awsevents.NewCfnRule(c.Stack, jsii.String(ids[i]), &awsevents.CfnRuleProps{
-			Name:         jsii.String(cfg.StackName + "-" + ids[i]),
+		c.Rules[key] = append(c.Rules[key], c.newRule(cfg, ids[i], detection.AuditTamper.Name, &awsevents.CfnRuleProps{
 			Description:  jsii.String("kmsguard fleet audit-tamper (critical): " + detection.AuditTamper.Meaning),
 			State:        jsii.String("ENABLED"),
 			EventPattern: pattern,
 			Targets:      targets,
-		})
-		rule.AddMetadata(jsii.String("kmsguard:tier"), detection.AuditTamper.Name)
-		c.Rules[key] = append(c.Rules[key], rule)
+		}))
 	}
 }
 

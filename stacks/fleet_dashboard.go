@@ -331,10 +331,10 @@ func FleetDashboardPropsFor(cfg Config, central []*CentralStack) FleetDashboardP
 			// The rendering rules are on the tier's bus; the audit-tamper tier also has the rules on the
 			// security account's default bus that watch the central pipeline itself, and in the home region
 			// those on failed stack instances (docs/fleet.md, "Failed stack instances").
-			t := FleetTierRules{Tier: tier.Name, Rules: ruleRefs(c.Rules[tier.Name], cfg.TierBusName(tier))}
+			t := FleetTierRules{Tier: tier.Name, Rules: c.ruleRefs(c.Rules[tier.Name], cfg.TierBusName(tier))}
 			if tier.Name == detection.AuditTamper.Name {
-				t.Rules = append(t.Rules, ruleRefs(c.Rules[detection.AuditTamper.Name+"-central"], "")...)
-				t.Rules = append(t.Rules, ruleRefs(c.FailedInstanceRules, "")...)
+				t.Rules = append(t.Rules, c.ruleRefs(c.Rules[detection.AuditTamper.Name+"-central"], "")...)
+				t.Rules = append(t.Rules, c.ruleRefs(c.FailedInstanceRules, "")...)
 			}
 			panel.Tiers = append(panel.Tiers, t)
 		}
@@ -364,12 +364,16 @@ func FleetDashboardPropsFor(cfg Config, central []*CentralStack) FleetDashboardP
 	return p
 }
 
-// ruleRefs are the names of rules on bus, as their templates give them (the rules name their bus by a
-// reference, so the bus name comes from the configuration).
-func ruleRefs(rules []awsevents.CfnRule, bus string) []FleetRuleRef {
+// ruleRefs are the names of c's rules on bus, as their templates give them (the rules name their bus by
+// a reference, so the bus name comes from the configuration).
+func (c *CentralStack) ruleRefs(rules []awsevents.CfnRule, bus string) []FleetRuleRef {
 	var out []FleetRuleRef
 	for _, r := range rules {
-		out = append(out, FleetRuleRef{Name: *r.Name(), Bus: bus})
+		name, ok := c.ruleNames[r]
+		if !ok {
+			panic("stacks: a central rule not made by CentralStack.newRule: " + *r.Node().Path())
+		}
+		out = append(out, FleetRuleRef{Name: name, Bus: bus})
 	}
 	return out
 }

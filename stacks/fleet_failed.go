@@ -93,14 +93,11 @@ func (c *CentralStack) addFailedInstanceRules(cfg Config, stackSets []StackSetTe
 	for _, ss := range stackSets {
 		targets := routeTargets(routes, FailedInstanceInputPaths(), FailedInstanceMessage(cfg, ss.Name))
 		id := failedInstanceRuleID(cfg, ss.Name)
-		rule := awsevents.NewCfnRule(c.Stack, jsii.String(id), &awsevents.CfnRuleProps{
-			Name:         jsii.String(cfg.StackName + "-" + id),
+		c.FailedInstanceRules = append(c.FailedInstanceRules, c.newRule(cfg, id, detection.AuditTamper.Name, &awsevents.CfnRuleProps{
 			Description:  jsii.String("kmsguard fleet (critical): a stack instance of the StackSet " + ss.Name + " failed"),
 			State:        jsii.String("ENABLED"),
 			EventPattern: FailedInstancePattern(cfg, ss.Name),
 			Targets:      targets,
-		})
-		rule.AddMetadata(jsii.String("kmsguard:tier"), detection.AuditTamper.Name)
-		c.FailedInstanceRules = append(c.FailedInstanceRules, rule)
+		}))
 	}
 }

@@ -125,6 +125,13 @@ type MemberStack struct {
 	// Trail and TrailBucket are the member trail (memberTrail=true), else nil.
 	Trail       awscloudtrail.CfnTrail
 	TrailBucket awss3.Bucket
+
+	// forward is what every forwarding rule's target names, read or built once: each read and each ARN
+	// built is a round trip to the CDK's process (docs/checks.md, "Benchmark").
+	forward struct {
+		roleArn, deadLetterArn *string
+		busArn                 map[string]*string // by tier name
+	}
 }
 
 // MemberTrailName is the name of the member trail (memberTrail=true) in every member account-region.
@@ -180,11 +187,12 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	m.forward.deadLetterArn = m.DeadLetters.QueueArn()
 	m.DeadLetters.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("AllowKmsguardRulesToDeadLetter"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sqs:SendMessage"),
-		Resources:  &[]*string{m.DeadLetters.QueueArn()},
+		Resources:  &[]*string{m.forward.deadLetterArn},
 		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
 			Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String(cfg.StackName + "-*"),
 		})}},
@@ -196,9 +204,13 @@ func NewMemberStack(scope cdkconstructs.Construct, cfg Config) *MemberStack {
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
 		Description: jsii.String("kmsguard fleet: EventBridge forwards the alert tiers to the security account's buses"),
 	})
+	m.forward.roleArn = m.ForwardRole.RoleArn()
+	m.forward.busArn = map[string]*string{}
 	var busArns []*string
 	for _, tier := range cfg.FleetTiers() {
-		busArns = append(busArns, jsii.String(cfg.centralBusArn(stack, tier)))
+		arn := jsii.String(cfg.centralBusArn(stack, tier))
+		m.forward.busArn[tier.Name] = arn
+		busArns = append(busArns, arn)
 	}
 	// A managed policy rather than an inline one (NIST 800-53 R5 IAMNoInlinePolicy).
 	awsiam.NewManagedPolicy(stack, jsii.String("ForwardPolicy"), &awsiam.ManagedPolicyProps{
@@ -367,9 +379,9 @@ func (m *MemberStack) forwardUndeliveredAlarm(cfg Config) {
 			Resource: jsii.String("alarm"), ResourceName: jsii.String(cfg.UndeliveredForwardsAlarmName()), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})),
 		Targets: []any{&awsevents.CfnRule_TargetProperty{
 			Id:               jsii.String("CentralBus"),
-			Arn:              jsii.String(cfg.centralBusArn(m.Stack, tier)),
-			RoleArn:          m.ForwardRole.RoleArn(),
-			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: m.DeadLetters.QueueArn()},
+			Arn:              m.busArn(cfg, tier),
+			RoleArn:          m.forward.roleArn,
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: m.forward.deadLetterArn},
 		}},
 	})
 	m.AlarmForward.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)
@@ -436,6 +448,16 @@ func (c Config) centralBusArn(stack awscdk.Stack, tier detection.Tier) string {
 		Resource: jsii.String("event-bus"), ResourceName: jsii.String(c.TierBusName(tier)), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
 }
 
+// busArn is the ARN of tier's central bus, built once per tier.
+func (m *MemberStack) busArn(cfg Config, tier detection.Tier) *string {
+	if arn, ok := m.forward.busArn[tier.Name]; ok {
+		return arn
+	}
+	arn := jsii.String(cfg.centralBusArn(m.Stack, tier))
+	m.forward.busArn[tier.Name] = arn
+	return arn
+}
+
 // forwardRule is one rule on the member's default bus: the tier's pattern, forwarding the raw event (an
 // event bus target takes no input transformer) to the tier's central bus, with the role and the
 // dead-letter queue.
@@ -447,9 +469,9 @@ func (m *MemberStack) forwardRule(cfg Config, tier detection.Tier, id string, pa
 		EventPattern: pattern,
 		Targets: []any{&awsevents.CfnRule_TargetProperty{
 			Id:               jsii.String("CentralBus"),
-			Arn:              jsii.String(cfg.centralBusArn(m.Stack, tier)),
-			RoleArn:          m.ForwardRole.RoleArn(),
-			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: m.DeadLetters.QueueArn()},
+			Arn:              m.busArn(cfg, tier),
+			RoleArn:          m.forward.roleArn,
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: m.forward.deadLetterArn},
 		}},
 	})
 	rule.AddMetadata(jsii.String("kmsguard:tier"), tier.Name)
