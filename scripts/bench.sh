@@ -78,6 +78,15 @@ fleet=$(report "kmsguard fleet, 2 regions (prebuilt)" "${t_fleet[@]}")
 gorun=$(measure "kmsguard (go run ./bin, cdk.json)" "go run ./bin")
 printf 'ratio standalone / empty app with validation off: %.3f (target <= 1.15)\n' "$(echo "$stack / $strict" | bc -l)"
 printf 'ratio fleet / standalone:                          %.3f (target <= 1.15)\n' "$(echo "$fleet / $stack" | bc -l)"
+# The same ratios round by round: the apps of one round ran back to back, so these show how far the
+# machine's load moved the figures above (docs/checks.md, "Benchmark").
+per_round() { # numerators denominators -> the per-round ratios and their median
+  local -n num=$1 den=$2; local r=() i
+  for i in "${!num[@]}"; do r+=("$(echo "${num[$i]} / ${den[$i]}" | bc -l)"); done
+  printf '%.2f ' "${r[@]}"; printf '(median %.3f)' "$(printf '%s\n' "${r[@]}" | median)"
+}
+echo "  standalone / empty, per round: $(per_round t_stack t_strict)" >&2
+echo "  fleet / standalone, per round: $(per_round t_fleet t_stack)" >&2
 printf 'ratio standalone / empty app with CDK defaults:    %.3f (kmsguard runs CDK'"'"'s validation as a test gate instead)\n' "$(echo "$stack / $floor" | bc -l)"
 printf 'ratio go run ./bin / empty app with CDK defaults:  %.3f\n' "$(echo "$gorun / $floor" | bc -l)"
 
