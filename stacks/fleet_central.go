@@ -65,38 +65,6 @@ type CentralStack struct {
 	Dashboard *FleetDashboard
 }
 
-// fleetRoute is one destination of the central rules: its topic and its dead-letter queue by their ARNs,
-// read once for every rule, since each read is a round trip to the CDK's process (docs/checks.md,
-// "Benchmark").
-type fleetRoute struct {
-	id                      string
-	topicArn, deadLetterArn *string
-	info                    bool
-}
-
-// target is the rule target that emails this destination the message lines, rendered from the event by
-// paths, with the destination's dead-letter queue for what cannot be delivered.
-func (rt fleetRoute) target(paths map[string]string, lines []string) *awsevents.CfnRule_TargetProperty {
-	return &awsevents.CfnRule_TargetProperty{
-		Id:  jsii.String(rt.id),
-		Arn: rt.topicArn,
-		InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-			InputPathsMap: paths,
-			InputTemplate: jsii.String(detection.InputTemplate(lines)),
-		},
-		DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: rt.deadLetterArn},
-	}
-}
-
-// routeTargets is one target per destination of routes, each rendering the same message.
-func routeTargets(routes []fleetRoute, paths map[string]string, lines []string) []any {
-	targets := make([]any, 0, len(routes))
-	for _, rt := range routes {
-		targets = append(targets, rt.target(paths, lines))
-	}
-	return targets
-}
-
 // NewCentralStack builds the central stack of region; stackSets (home region only) are the StackSets it
 // owns.
 func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, stackSets []StackSetTemplate) *CentralStack {
@@ -120,9 +88,9 @@ func NewCentralStack(scope cdkconstructs.Construct, cfg Config, region string, s
 		detection.NewDeadLetters(stack, cfg.StackName, "", actions),
 		detection.NewDeadLetters(stack, cfg.StackName, "Security", actions),
 	}
-	routes := []fleetRoute{
-		{"AlertTopic", actions[0], c.DeadLetters[0].Queue.QueueArn(), true},
-		{"SecurityTopic", actions[1], c.DeadLetters[1].Queue.QueueArn(), false},
+	routes := []detection.Route{
+		{ID: "AlertTopic", TopicArn: actions[0], DeadLetterArn: c.DeadLetters[0].Queue.QueueArn(), Info: true},
+		{ID: "SecurityTopic", TopicArn: actions[1], DeadLetterArn: c.DeadLetters[1].Queue.QueueArn()},
 	}
 
 	for _, tier := range cfg.FleetTiers() {
@@ -254,8 +222,8 @@ func UndeliveredAlarmMessage(cfg Config) []string {
 
 // renderAlarmRule renders the members' undelivered-forwards alarm state changes arriving on the
 // audit-tamper bus, to every destination.
-func (c *CentralStack) renderAlarmRule(cfg Config, busRef *string, routes []fleetRoute) awsevents.CfnRule {
-	targets := routeTargets(routes, UndeliveredAlarmInputPaths(), UndeliveredAlarmMessage(cfg))
+func (c *CentralStack) renderAlarmRule(cfg Config, busRef *string, routes []detection.Route) awsevents.CfnRule {
+	targets := detection.RuleTargets(routes, UndeliveredAlarmInputPaths(), UndeliveredAlarmMessage(cfg))
 	id := "central-undelivered"
 	return c.newRule(cfg, id, detection.AuditTamper.Name, &awsevents.CfnRuleProps{
 		Description:  jsii.String("kmsguard fleet audit-tamper (critical), rendered centrally: a member's undelivered-forwards alarm changed state"),
@@ -307,14 +275,8 @@ func FleetMessage(cfg Config, tier detection.Tier, attempt bool) []string {
 // renderRule is one central rule on a tier's bus, with one target per destination that takes the tier.
 // The state is the one the member rules have: a forwarded read-only event (KMS Decrypt) is still a
 // management event delivered through CloudTrail.
-func (c *CentralStack) renderRule(cfg Config, tier detection.Tier, id string, busRef *string, r rendering, routes []fleetRoute) awsevents.CfnRule {
-	var targets []any
-	for _, rt := range routes {
-		if tier.Severity == "info" && !rt.info {
-			continue
-		}
-		targets = append(targets, rt.target(FleetInputPaths(), FleetMessage(cfg, tier, r.attempt)))
-	}
+func (c *CentralStack) renderRule(cfg Config, tier detection.Tier, id string, busRef *string, r rendering, routes []detection.Route) awsevents.CfnRule {
+	targets := detection.RuleTargets(detection.RoutesFor(routes, tier), FleetInputPaths(), FleetMessage(cfg, tier, r.attempt))
 	return c.newRule(cfg, id, tier.Name, &awsevents.CfnRuleProps{
 		Description:  jsii.String(fmt.Sprintf("kmsguard fleet %s (%s), rendered centrally: %s", tier.Name, tier.Severity, tier.Meaning)),
 		EventBusName: busRef,
@@ -357,7 +319,7 @@ func strList(ss []string) []any {
 // addTamperRules watches the central pipeline on the security account's default bus: the standalone
 // audit-tamper patterns on its topics, keys, queues, rules, alarms and stack, the watchdog, and the fleet's
 // StackSets and buses.
-func (c *CentralStack) addTamperRules(cfg Config, routes []fleetRoute) {
+func (c *CentralStack) addTamperRules(cfg Config, routes []detection.Route) {
 	stackName := cfg.CentralStackName(c.Region)
 	t := detection.Targets{
 		NamePrefix:          cfg.StackName,
@@ -382,7 +344,7 @@ func (c *CentralStack) addTamperRules(cfg Config, routes []fleetRoute) {
 	subject := "the fleet's alert pipeline in the security account (" + stackName + ")"
 	key := detection.AuditTamper.Name + "-central"
 	for i, pattern := range patterns {
-		targets := routeTargets(routes, detection.InputPaths(), detection.MessageFor(detection.AuditTamper, subject, pattern))
+		targets := detection.RuleTargets(routes, detection.InputPaths(), detection.MessageFor(detection.AuditTamper, subject, pattern))
 		c.Rules[key] = append(c.Rules[key], c.newRule(cfg, ids[i], detection.AuditTamper.Name, &awsevents.CfnRuleProps{
 			Description:  jsii.String("kmsguard fleet audit-tamper (critical): " + detection.AuditTamper.Meaning),
 			State:        jsii.String("ENABLED"),

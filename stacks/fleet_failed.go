@@ -89,9 +89,9 @@ func FailedInstanceMessage(cfg Config, stackSet string) []string {
 // addFailedInstanceRules alerts both destinations, from the security account's default bus in the home
 // region, when a stack instance of one of stackSets fails: one rule per StackSet, so that the message and
 // its retry command name it. The rules are named stackName-..., which the central tamper rules watch.
-func (c *CentralStack) addFailedInstanceRules(cfg Config, stackSets []StackSetTemplate, routes []fleetRoute) {
+func (c *CentralStack) addFailedInstanceRules(cfg Config, stackSets []StackSetTemplate, routes []detection.Route) {
 	for _, ss := range stackSets {
-		targets := routeTargets(routes, FailedInstanceInputPaths(), FailedInstanceMessage(cfg, ss.Name))
+		targets := detection.RuleTargets(routes, FailedInstanceInputPaths(), FailedInstanceMessage(cfg, ss.Name))
 		id := failedInstanceRuleID(cfg, ss.Name)
 		c.FailedInstanceRules = append(c.FailedInstanceRules, c.newRule(cfg, id, detection.AuditTamper.Name, &awsevents.CfnRuleProps{
 			Description:  jsii.String("kmsguard fleet (critical): a stack instance of the StackSet " + ss.Name + " failed"),

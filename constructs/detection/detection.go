@@ -120,7 +120,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	all := d.allRoutes(props.Destinations, actions)
 	for _, tr := range tiers {
-		routes := tierRoutes(all, props.Destinations, tr.tier)
+		routes := RoutesFor(all, tr.tier)
 		for i, pattern := range tr.patterns {
 			id := fmt.Sprintf("%s-%d", tr.tier.Name, i+1)
 			d.Rules[tr.tier.Name] = append(d.Rules[tr.tier.Name], newRule(c, t, tr.tier, id, tr.subject, pattern, routes))
@@ -128,7 +128,7 @@ func New(scope cdkconstructs.Construct, id string, props Props) *Detection {
 	}
 	// The rules that watch rule changes cannot report a change to themselves once it is made (a disabled
 	// rule matches nothing): the watchdog watches them, and they watch the watchdog.
-	routes := tierRoutes(all, props.Destinations, AuditTamper)
+	routes := RoutesFor(all, AuditTamper)
 	d.Rules[AuditTamper.Name] = append(d.Rules[AuditTamper.Name], newRule(c, t, AuditTamper, WatchdogID,
 		"the rules that watch kmsguard's own rules", WatchdogPattern(t, RuleWatchers(t)), routes))
 	var undelivered []awscloudwatch.CfnAlarm
@@ -159,54 +159,63 @@ type tierRules struct {
 
 func keySubject(t Targets) string { return t.KeyAlias + " (" + t.KeyArn + ")" }
 
-// route is one rule target: a destination's topic and that destination's dead-letter queue, by their ARNs,
-// read once for all tiers: every rule names them, and each read is a round trip to the CDK's process
-// (docs/checks.md, "Benchmark").
-type route struct {
-	id                      string
-	topicArn, deadLetterArn *string
+// Route is one destination of the rules: its topic and its dead-letter queue, by their ARNs, read once
+// for every rule that names them, since each read is a round trip to the CDK's process (docs/checks.md,
+// "Benchmark"). The fleet's central stacks route their rules the same way (docs/fleet.md).
+type Route struct {
+	ID                      string // the rule target's id
+	TopicArn, DeadLetterArn *string
+	Info                    bool // the destination also receives the informational tier
 }
 
-// allRoutes are the targets of every destination, in Props.Destinations order; topicArns are the
+// allRoutes are the routes of every destination, in Props.Destinations order; topicArns are the
 // destinations' topic ARNs, in the same order.
-func (d *Detection) allRoutes(dests []Destination, topicArns []*string) []route {
-	out := make([]route, len(dests))
+func (d *Detection) allRoutes(dests []Destination, topicArns []*string) []Route {
+	out := make([]Route, len(dests))
 	for i, dest := range dests {
 		id := "AlertTopic"
 		if dest.ID != "" {
 			id = dest.ID + "Topic"
 		}
-		out[i] = route{id: id, topicArn: topicArns[i], deadLetterArn: d.DeadLetters[i].Queue.QueueArn()}
+		out[i] = Route{ID: id, TopicArn: topicArns[i], DeadLetterArn: d.DeadLetters[i].Queue.QueueArn(), Info: dest.Info}
 	}
 	return out
 }
 
-// tierRoutes are the targets of a tier's rules: every destination for a critical tier, the Info
-// destinations for the informational one.
-func tierRoutes(all []route, dests []Destination, tier Tier) []route {
-	var out []route
-	for i, dest := range dests {
-		if tier.Severity == "info" && !dest.Info {
+// RoutesFor are the routes of a tier's rules: every route for a critical tier, the Info ones for the
+// informational tier.
+func RoutesFor(routes []Route, tier Tier) []Route {
+	var out []Route
+	for _, r := range routes {
+		if tier.Severity == "info" && !r.Info {
 			continue
 		}
-		out = append(out, all[i])
+		out = append(out, r)
 	}
 	return out
 }
 
-func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, id, subject string, pattern map[string]any, routes []route) awsevents.CfnRule {
-	var targets []any
+// RuleTargets are one rule target per route, each emailing the message lines, rendered from the event by
+// paths, to the route's topic, with the route's dead-letter queue for what cannot be delivered.
+func RuleTargets(routes []Route, paths map[string]string, lines []string) []any {
+	template := jsii.String(InputTemplate(lines))
+	var targets []any // nil, like no Targets property, when no route takes the rule
 	for _, r := range routes {
 		targets = append(targets, &awsevents.CfnRule_TargetProperty{
-			Id:  jsii.String(r.id),
-			Arn: r.topicArn,
+			Id:  jsii.String(r.ID),
+			Arn: r.TopicArn,
 			InputTransformer: &awsevents.CfnRule_InputTransformerProperty{
-				InputPathsMap: PathsFor(pattern),
-				InputTemplate: jsii.String(InputTemplate(MessageFor(tier, subject, pattern))),
+				InputPathsMap: paths,
+				InputTemplate: template,
 			},
-			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: r.deadLetterArn},
+			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: r.DeadLetterArn},
 		})
 	}
+	return targets
+}
+
+func newRule(scope cdkconstructs.Construct, t Targets, tier Tier, id, subject string, pattern map[string]any, routes []Route) awsevents.CfnRule {
+	targets := RuleTargets(routes, PathsFor(pattern), MessageFor(tier, subject, pattern))
 	// L1: the L2 Rule cannot set the state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (Tier).
 	rule := awsevents.NewCfnRule(scope, jsii.String(id), &awsevents.CfnRuleProps{
 		Name:         jsii.String(t.NamePrefix + "-" + id),
