@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -19,7 +20,9 @@ import (
 type Options struct {
 	// ReadyTimeout is how long one launch waits for moto_server to answer (default 30s).
 	ReadyTimeout time.Duration
-	// Attempts is how many launches, each on a new free port, Start makes before it gives up (default 1).
+	// Attempts is how many launches, each on a new free port, Start makes before it gives up (default 3).
+	// A launch fails when moto_server does not answer in time, or when it exits first: most often because
+	// another program took the free port between Start choosing it and moto_server binding it.
 	Attempts int
 	// StopGrace makes Stop send SIGTERM and wait this long before SIGKILL; zero kills at once.
 	StopGrace time.Duration
@@ -30,20 +33,26 @@ type Options struct {
 // Server is a running moto_server.
 type Server struct {
 	cmd     *exec.Cmd
+	exited  chan struct{} // closed once cmd has exited (a goroutine waits for it from launch on)
 	url     string
 	logPath string
 	grace   time.Duration
 }
 
-// NotReadyError is returned by Start when moto_server started but did not answer in time.
+// NotReadyError is returned by Start when moto_server started but was not ready: it did not answer in
+// time, or it exited first.
 type NotReadyError struct {
 	Port   int
 	Within time.Duration
-	Err    error  // "timed out", joined with the last failed request's error
+	Exited bool   // moto_server exited before it was ready (most often: the port was taken)
+	Err    error  // "timed out", joined with the last failed check; or the exit
 	Log    string // moto_server's log
 }
 
 func (e *NotReadyError) Error() string {
+	if e.Exited {
+		return fmt.Sprintf("moto_server on port %d exited before it answered; its log:\n%s", e.Port, e.Log)
+	}
 	return fmt.Sprintf("moto_server on port %d did not answer within %v; its log:\n%s", e.Port, e.Within, e.Log)
 }
 
@@ -57,7 +66,7 @@ func Start(opts Options) (*Server, error) {
 		opts.ReadyTimeout = 30 * time.Second
 	}
 	if opts.Attempts <= 0 {
-		opts.Attempts = 1
+		opts.Attempts = 3
 	}
 	if opts.LogPattern == "" {
 		opts.LogPattern = "moto-*.log"
@@ -68,7 +77,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	var lastErr error
 	for range opts.Attempts {
-		port, err := freePort()
+		port, err := pickPort()
 		if err != nil {
 			return nil, err
 		}
@@ -97,8 +106,10 @@ func launch(bin string, port int, opts Options) (*Server, error) {
 	}
 	logf.Close()
 	s.cmd = cmd
-	if err := waitReady(s.url+"/moto-api/", opts.ReadyTimeout); err != nil {
-		nr := &NotReadyError{Port: port, Within: opts.ReadyTimeout, Err: err, Log: s.Log()}
+	s.exited = make(chan struct{})
+	go func() { cmd.Wait(); close(s.exited) }()
+	if err := s.waitReady(port, opts.ReadyTimeout); err != nil {
+		nr := &NotReadyError{Port: port, Within: opts.ReadyTimeout, Exited: errors.Is(err, errExited), Err: err, Log: s.Log()}
 		s.Stop()
 		return nil, nr
 	}
@@ -127,18 +138,14 @@ func (s *Server) Stop() {
 		pgid := -s.cmd.Process.Pid
 		if s.grace > 0 {
 			syscall.Kill(pgid, syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { s.cmd.Wait(); close(done) }()
 			select {
-			case <-done:
+			case <-s.exited:
 			case <-time.After(s.grace):
-				syscall.Kill(pgid, syscall.SIGKILL)
-				<-done
 			}
-		} else {
-			syscall.Kill(pgid, syscall.SIGKILL)
-			s.cmd.Wait()
 		}
+		// SIGKILL the group even when moto_server itself has exited: a child of it may not have.
+		syscall.Kill(pgid, syscall.SIGKILL)
+		<-s.exited
 		s.cmd = nil
 	}
 	if s.logPath != "" {
@@ -146,20 +153,44 @@ func (s *Server) Stop() {
 	}
 }
 
-func waitReady(u string, within time.Duration) error {
+// runningMarker is what moto_server (werkzeug's development server) writes to its log once it has bound
+// its port: " * Running on http://127.0.0.1:PORT". An HTTP answer alone does not show that: when another
+// program took the port first, moto_server exits ("Address already in use") and that program answers.
+// Tests that then shared another test binary's moto_server would reset each other's state.
+func runningMarker(port int) string { return "Running on http://127.0.0.1:" + strconv.Itoa(port) }
+
+// waitReady waits until this launch's moto_server has logged that it bound port and answers HTTP on it.
+// It fails at once if the process exits.
+func (s *Server) waitReady(port int, within time.Duration) error {
 	deadline := time.Now().Add(within)
+	marker := runningMarker(port)
 	var last error
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			return nil
+		select {
+		case <-s.exited:
+			return errExited
+		default:
 		}
-		last = err
+		if strings.Contains(s.Log(), marker) {
+			resp, err := http.Get(s.url + "/moto-api/")
+			if err == nil {
+				resp.Body.Close()
+				return nil
+			}
+			last = err
+		} else {
+			last = fmt.Errorf("no %q in its log yet", marker)
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return errors.Join(errors.New("timed out"), last)
 }
+
+// errExited is waitReady's error when moto_server exits before it is ready.
+var errExited = errors.New("moto_server exited before it was ready")
+
+// pickPort chooses the port of a launch; a variable so a test can hand out a port already taken.
+var pickPort = freePort
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -12,6 +12,7 @@ package preflight
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -158,8 +159,11 @@ func newEnv(t *testing.T) *env {
 	e.deps.Quotas, e.deps.Simulator, e.deps.Dashboards = e.quotas, e.sim, e.boards
 	// The caller is an IAM user of the moto account, as an operator's would be (moto answers
 	// GetCallerIdentity with the user whose access key signed the call).
+	// After the reset only this call makes the user, so "already exists" means the SDK retried a
+	// CreateUser whose first attempt moto carried out but whose answer was lost: the user is there.
 	iamc := iam.NewFromConfig(e.cfg)
-	if _, err := iamc.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String("deployer")}); err != nil {
+	var exists *iamtypes.EntityAlreadyExistsException
+	if _, err := iamc.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String("deployer")}); err != nil && !errors.As(err, &exists) {
 		t.Fatal(err)
 	}
 	key, err := iamc.CreateAccessKey(context.Background(), &iam.CreateAccessKeyInput{UserName: aws.String("deployer")})

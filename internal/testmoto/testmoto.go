@@ -87,9 +87,12 @@ func Env(t testing.TB, endpoint string) []string {
 	}
 }
 
-// Config is an SDK config for the test's own setup and checks against moto.
+// Config is an SDK config for the test's own setup and checks against moto. It logs each retry (to
+// stderr, which go test shows for a failing package): a retried create whose first attempt moto carried
+// out fails with "already exists", and the log then says why.
 func Config(t testing.TB, endpoint string) aws.Config {
 	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithClientLogMode(aws.LogRetries),
 		config.WithRegion(Region),
 		config.WithBaseEndpoint(endpoint),
 		config.WithSharedConfigFiles([]string{}),
