@@ -63,6 +63,7 @@ test: setup
 	# (cfn-lint, the app, moto) run together (docs/checks.md, "Test time").
 	go test -count=1 -p 3 -parallel 8 -timeout 20m ./test ./test/makefile $$(go list ./... | grep -v -e '/cmd$$' -e '/docs$$') ./cmd ./docs
 	go test -count=1 -tags duckdb ./internal/athena/   # the Athena SQL run in DuckDB against replay (cgo)
+	CGO_ENABLED=0 go test -count=1 ./internal/inflate/   # replay's gunzip as built without a C compiler
 	scripts/fuzz.sh $(FUZZ_BUDGET) $(FUZZ_TARGETS)
 	FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz-check.sh 0   # a planted finding still fails the fuzz step
 
@@ -159,7 +160,7 @@ pgo:
 golden: setup
 	go test -count=1 ./test -run 'TestGolden' -update
 
-FUZZ_TARGETS := ./internal/wrapper:FuzzParseConfig ./internal/mfafifo:FuzzReadCode ./internal/eventpattern:FuzzParse ./internal/eventpattern:FuzzCompile ./internal/replay:FuzzReadRecords ./internal/replay:FuzzProjectedDecoderMatchesFullDecoder
+FUZZ_TARGETS := ./internal/wrapper:FuzzParseConfig ./internal/mfafifo:FuzzReadCode ./internal/eventpattern:FuzzParse ./internal/eventpattern:FuzzCompile ./internal/replay:FuzzReadRecords ./internal/replay:FuzzProjectedDecoderMatchesFullDecoder ./internal/inflate:FuzzGunzip
 
 # Slow targets (about 1 s an execution) are fuzzed only by make fuzz; go test replays their seeds.
 FUZZ_SLOW_TARGETS := ./internal/replay:FuzzConcurrentReplayMatchesSequential

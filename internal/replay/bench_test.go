@@ -168,3 +168,47 @@ func BenchmarkReplayCorpora(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScaling measures replay's scaling side by side: each round
+// replays the whole corpus (100 log files, one call, as a month of files is
+// replayed) on one core (GOMAXPROCS 1) and then on every core the benchmark
+// runs with (-cpu), and it reports the ratio of the two elapsed times
+// ("x-scaling"; linear is the number of cores). Taking turns puts both under
+// the same load on a shared machine; BenchmarkVersusReference's per-core
+// figures come from runs minutes apart, in 20-file calls whose start and
+// tail weigh more on more cores.
+func BenchmarkScaling(b *testing.B) {
+	for _, c := range benchCorpora(b, 100_000) {
+		b.Run(c.name, func(b *testing.B) {
+			cores := runtime.GOMAXPROCS(0) // as -cpu sets it for this run
+			if cores == 1 {
+				b.Skip("one core: nothing to scale to")
+			}
+			var one, all time.Duration
+			for i := 0; i < b.N; i++ {
+				for _, procs := range []int{1, cores} {
+					prev := runtime.GOMAXPROCS(procs)
+					runtime.GC()
+					start := time.Now()
+					sum, err := Replay(c.files, Options{Rules: c.rules, Top: 10}, io.Discard)
+					elapsed := time.Since(start)
+					runtime.GOMAXPROCS(prev)
+					if err != nil || sum.Records != c.n || sum.Problems != 0 {
+						b.Fatalf("%v %+v", err, sum)
+					}
+					if procs == 1 {
+						one += elapsed
+					} else {
+						all += elapsed
+					}
+				}
+			}
+			records := float64(b.N * c.n)
+			b.ReportMetric(float64(one.Nanoseconds())/records, "one-core-ns/record")
+			b.ReportMetric(float64(all.Nanoseconds())/records, "all-cores-ns/record")
+			b.ReportMetric(one.Seconds()/all.Seconds(), "x-scaling")
+			b.ReportMetric(float64(cores), "cores")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}

@@ -10,10 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/klauspost/compress/gzip"
+	"github.com/kmsguard/kmsguard/internal/inflate"
 )
 
 // The labelled corpus and golden template of the detection tests (README.md,
@@ -224,34 +225,55 @@ func benchCorpora(tb testing.TB, n int) []benchCorpus {
 }
 
 // referenceDecode is the yardstick of docs/replay.md: the plain reading of
-// the same files with the same gunzip as replay (klauspost/compress) and the
-// standard library's encoding/json decoding each log file into maps. It
-// returns the number of records.
+// the same files with the same gunzip as replay (inflate.Gunzip on the file
+// read whole, as replay gunzips its inputs) and the standard library's
+// encoding/json decoding each log file into maps. It returns the number of
+// records.
 func referenceDecode(files []string) (int, error) {
 	n := 0
+	var packed, plain []byte
 	for _, path := range files {
 		f, err := os.Open(path)
 		if err != nil {
 			return n, err
 		}
-		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+		packed, err = readAllInto(packed[:0], f)
+		f.Close()
 		if err != nil {
-			f.Close()
 			return n, err
 		}
-		dec := json.NewDecoder(zr)
+		if plain, err = inflate.Gunzip(plain[:0], packed, maxWholeGunzip); err != nil {
+			return n, fmt.Errorf("%s: %w", path, err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(plain))
 		for {
 			var file map[string]any
 			if err := dec.Decode(&file); err == io.EOF {
 				break
 			} else if err != nil {
-				f.Close()
 				return n, err
 			}
 			recs, _ := file["Records"].([]any)
 			n += len(recs)
 		}
-		f.Close()
 	}
 	return n, nil
+}
+
+// readAllInto is io.ReadAll into a buffer kept from file to file, as replay
+// keeps its read-ahead buffers.
+func readAllInto(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, max(cap(b), 64<<10))
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }

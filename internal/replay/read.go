@@ -10,9 +10,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	ep "github.com/kmsguard/kmsguard/internal/eventpattern"
+	"github.com/kmsguard/kmsguard/internal/inflate"
 )
 
 // Problem is malformed input that was skipped: file, line where the record
@@ -137,18 +139,46 @@ func scanRecords(name string, r io.Reader, rs *readers, proj *projector, project
 type readers struct {
 	raw, out *bufio.Reader
 	gz       *gzip.Reader
+	// packed and plain hold an input read whole into memory, as it is and
+	// gunzipped in one call (inflate.Gunzip); plainR reads plain.
+	packed, plain []byte
+	plainR        bytes.Reader
 }
+
+// maxWholeGunzip bounds what one input read whole into memory is gunzipped
+// to in one call; a larger one (or a gzip bomb) is streamed instead.
+// keepPlain is the most of that buffer a worker keeps for the next input.
+const (
+	maxWholeGunzip = 256 << 20
+	keepPlain      = 64 << 20
+)
 
 // open returns the buffered reader of an input, gunzipped when it starts with
 // the gzip magic bytes.
 func (rs *readers) open(name string, r io.Reader) (*bufio.Reader, error) {
-	// An input read whole into memory is gunzipped straight from it.
+	// An input read whole into memory is gunzipped straight from it: in one
+	// call by inflate.Gunzip, which with cgo is libdeflate, or, when that
+	// declines it (damage, an unusual header, too large), by the streaming
+	// reader, which reports any damage where it is (docs/replay.md,
+	// "Performance").
 	var src io.Reader
 	gzipped := false
 	if whole, ok := r.(*bytes.Reader); ok {
 		var magic [2]byte
 		n, _ := whole.ReadAt(magic[:], 0)
 		src, gzipped = whole, n == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+		if gzipped {
+			rs.packed = slices.Grow(rs.packed[:0], whole.Len())[:whole.Len()]
+			whole.ReadAt(rs.packed, 0)
+			if cap(rs.plain) > keepPlain {
+				rs.plain = nil
+			}
+			if plain, err := inflate.Gunzip(rs.plain[:0], rs.packed, maxWholeGunzip); err == nil {
+				rs.plain = plain
+				rs.plainR.Reset(plain)
+				src, gzipped = &rs.plainR, false
+			}
+		}
 	} else {
 		if rs.raw == nil {
 			rs.raw = bufio.NewReaderSize(r, readBuffer)

@@ -1,0 +1,73 @@
+//go:build cgo
+
+package inflate
+
+// The C sources under libdeflate/ are libdeflate 1.25 (https://github.com/ebiggers/libdeflate, tag v1.25,
+// commit c8c56a20f8f621e6a966b716b31f1dedab6a41e3, MIT licence in libdeflate/COPYING): the files its
+// gzip decompressor needs, copied unchanged (libdeflate/SHA256SUMS; TestVendoredLibdeflateIsUnchanged).
+// The ld_*.c files compile them as libdeflate's own build does, one translation unit each.
+
+/*
+#cgo CFLAGS: -O2 -I${SRCDIR}/libdeflate
+#include "libdeflate.h"
+*/
+import "C"
+
+import (
+	"encoding/binary"
+	"sync"
+	"unsafe"
+)
+
+// Engine names the gunzip in use, for docs/replay.md's figures and the benchmark's output.
+const Engine = "libdeflate 1.25 (cgo)"
+
+// decompressors holds libdeflate decompressors (about 32 KB of tables each, not safe for concurrent use),
+// one per goroutine at a time.
+var decompressors = sync.Pool{New: func() any { return C.libdeflate_alloc_decompressor() }}
+
+func gunzip(dst, src []byte, limit int) ([]byte, error) {
+	if len(src) < 18 { // header and trailer of one member
+		return dst, errNotGzip
+	}
+	d := decompressors.Get().(*C.struct_libdeflate_decompressor)
+	defer decompressors.Put(d)
+	start := len(dst)
+	end := start + limit // dst never grows past this
+	// The last member's ISIZE (its length modulo 2^32) is the exact size of a file of one member, as
+	// CloudTrail writes them; the buffer grows if it proves short.
+	// A claim past deflate's greatest ratio (about 1032 to 1) is not believed.
+	want := min(int(binary.LittleEndian.Uint32(src[len(src)-4:])), 1032*len(src))
+	for len(src) > 0 {
+		if !headerOK(src) {
+			return dst[:start], errNotGzip
+		}
+		for {
+			if room := min(cap(dst), end) - len(dst); room < want && cap(dst) < end {
+				grown := make([]byte, len(dst), min(end, len(dst)+max(want, cap(dst)-start, 64<<10)))
+				copy(grown, dst)
+				dst = grown
+			}
+			out := dst[len(dst):min(cap(dst), end)]
+			var outPtr unsafe.Pointer
+			if len(out) > 0 {
+				outPtr = unsafe.Pointer(&out[0])
+			}
+			var in, n C.size_t
+			r := C.libdeflate_gzip_decompress_ex(d, unsafe.Pointer(&src[0]), C.size_t(len(src)), outPtr, C.size_t(len(out)), &in, &n)
+			if r == C.LIBDEFLATE_SUCCESS {
+				dst, src = dst[:len(dst)+int(n)], src[in:]
+				break
+			}
+			if r != C.LIBDEFLATE_INSUFFICIENT_SPACE {
+				return dst[:start], errNotGzip
+			}
+			if cap(dst) >= end {
+				return dst[:start], ErrTooLarge
+			}
+			want = 2*len(out) + 64<<10
+		}
+		want = 64 << 10
+	}
+	return dst, nil
+}
