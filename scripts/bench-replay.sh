@@ -23,6 +23,7 @@ echo "$out" | awk '
 }
 /^BenchmarkScaling\// {
   name=$1; sub(/^BenchmarkScaling\//, "", name); sub(/-[0-9]+$/, "", name)
+  delete v  # a skipped run (one core) has no figures: keep none of the line before
   for (i=2; i<NF; i++) { v[$(i+1)]=$i }
   if (v["cores"] > 1) printf "replay %-9s scaling: %.2fx faster on %d cores than on one (linear: %d.00x), the whole corpus by turns\n", name, v["x-scaling"], v["cores"], v["cores"]
 }'

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"fmt"
 	"reflect"
 	"strings"
@@ -97,10 +98,17 @@ var testWorkers sync.Map // *engine -> *worker
 // scanner where it can, the full decoder elsewhere, the fixed fields, the
 // envelope and the rule prefilter.
 func projectedDecode(data []byte, eng *engine) decodedInput {
+	return projectedDecodeFrom(bytes.NewReader(data), eng)
+}
+
+// projectedDecodeFrom is projectedDecode of an input given as a reader: a
+// *bytes.Reader is an input read whole (gunzipped in one call when gzipped),
+// any other reader is streamed.
+func projectedDecodeFrom(r io.Reader, eng *engine) decodedInput {
 	var out decodedInput
 	wv, _ := testWorkers.LoadOrStore(eng, newWorker(eng, true))
 	w := wv.(*worker)
-	err := readProjected("in", bytes.NewReader(data), &w.readers, w.proj, &w.dec, func(rec ep.Value, f *recordFields, line int) error {
+	err := readProjected("in", r, &w.readers, w.proj, &w.dec, func(rec ep.Value, f *recordFields, line int) error {
 		ev := wrapFields(rec, f, w.vals[:], w.source(f[fEventSource].Str()))
 		// The record's strings are views of the input: what is kept is cloned.
 		d := decoded{Line: line, Account: strings.Clone(f[fRecipientAccountID].Str()), Region: strings.Clone(f[fAwsRegion].Str()),
@@ -180,6 +188,11 @@ func projectionSeeds(tb testing.TB) [][]byte {
 	for _, r := range base {
 		out = append(out, []byte(`{"Records":[`+string(r)+"]}"))
 		out = append(out, gz(append(append([]byte{}, r...), '\n')))
+	}
+	// A log file in odd shapes, gzipped: read through the window over the
+	// whole gunzipped input, not a bufio.Reader.
+	for _, odd := range oddShapes(base[0])[:6] {
+		out = append(out, gz([]byte(`{"Records":[`+string(odd)+`,`+string(base[0])+`]}`)))
 	}
 	return append(out,
 		[]byte(`[{"eventName":"A"},{"eventName":"B"}]`),
@@ -302,5 +315,54 @@ func TestProjectionCheckCatchesPlantedFaults(t *testing.T) {
 	eng.proj.fixedAt[fEventName], eng.proj.fixedAt[fEventSource] = eng.proj.fixedAt[fEventSource], eng.proj.fixedAt[fEventName]
 	if !eng.proj.index() || !differs(0, eng) {
 		t.Error("fixed fields from the wrong members went unnoticed")
+	}
+}
+
+// An input gunzipped whole is read in place (window) rather than through a
+// bufio.Reader, with the same 256 KiB window: records, lines, verdicts and
+// problems are those of the same input streamed, for inputs far longer than
+// the window, a record longer than it (captured and decoded in full either
+// way), a record cut by the end, and damage that leaves the file to the
+// streaming reader. Control: a change deep in the record longer than the
+// window is seen by the comparison.
+func TestAnInputGunzippedWholeReadsAsStreamed(t *testing.T) {
+	eng := projectionEngines(t)[0]
+	recs := labelledRecords(t)
+	var long bytes.Buffer
+	long.WriteString(`{"Records":[`)
+	for i := range 2000 {
+		if i > 0 {
+			long.WriteString(",\n")
+		}
+		long.Write(recs[i%len(recs)])
+	}
+	long.WriteString("]}")
+	big := strings.Replace(string(recs[0]), `"eventName":`, `"padding":"`+strings.Repeat("x", 300<<10)+`","eventName":`, 1)
+	withBig := `{"Records":[` + string(recs[1]) + ",\n" + big + ",\n" + string(recs[2]) + "]}"
+	lines := strings.Join([]string{string(recs[3]), big, string(recs[4])}, "\n")
+	cut := gz(long.Bytes())
+	inputs := map[string][]byte{
+		"a long log file":                 gz(long.Bytes()),
+		"a record longer than the window": gz([]byte(withBig)),
+		"JSON lines with a long record":   gz([]byte(lines)),
+		"a log file cut mid-record":       gz(long.Bytes()[:long.Len()/2]),
+		"truncated gzip (streamed)":       cut[:len(cut)-50],
+		"two members":                     append(gz([]byte(withBig[:len(withBig)/2])), gz([]byte(withBig[len(withBig)/2:]))...),
+	}
+	for name, in := range inputs {
+		whole := projectedDecodeFrom(bytes.NewReader(in), eng)
+		streamed := projectedDecodeFrom(struct{ io.Reader }{bytes.NewReader(in)}, eng)
+		if !reflect.DeepEqual(whole, streamed) {
+			gj, _ := json.Marshal(whole)
+			wj, _ := json.Marshal(streamed)
+			t.Errorf("%s: read whole\n%.2000s\nstreamed\n%.2000s", name, gj, wj)
+		}
+		if name != "truncated gzip (streamed)" && len(whole.Records) == 0 {
+			t.Errorf("%s: no records", name)
+		}
+	}
+	changed := strings.Replace(withBig, `"eventName":"`, `"eventName":"X`, 2)
+	if reflect.DeepEqual(projectedDecodeFrom(bytes.NewReader(gz([]byte(changed))), eng), projectedDecodeFrom(struct{ io.Reader }{bytes.NewReader(gz([]byte(withBig)))}, eng)) {
+		t.Error("control: an event name changed in and after the long record is not seen")
 	}
 }

@@ -142,7 +142,7 @@ type readers struct {
 	// packed and plain hold an input read whole into memory, as it is and
 	// gunzipped in one call (inflate.Gunzip); plainR reads plain.
 	packed, plain []byte
-	plainR        bytes.Reader
+	win           window
 }
 
 // maxWholeGunzip bounds what one input read whole into memory is gunzipped
@@ -155,7 +155,7 @@ const (
 
 // open returns the buffered reader of an input, gunzipped when it starts with
 // the gzip magic bytes.
-func (rs *readers) open(name string, r io.Reader) (*bufio.Reader, error) {
+func (rs *readers) open(name string, r io.Reader) (*window, error) {
 	// An input read whole into memory is gunzipped straight from it: in one
 	// call by inflate.Gunzip, which with cgo is libdeflate, or, when that
 	// declines it (damage, an unusual header, too large), by the streaming
@@ -168,15 +168,16 @@ func (rs *readers) open(name string, r io.Reader) (*bufio.Reader, error) {
 		n, _ := whole.ReadAt(magic[:], 0)
 		src, gzipped = whole, n == 2 && magic[0] == 0x1f && magic[1] == 0x8b
 		if gzipped {
-			rs.packed = slices.Grow(rs.packed[:0], whole.Len())[:whole.Len()]
+			size := int(whole.Size())
+			rs.packed = slices.Grow(rs.packed[:0], size)[:size]
 			whole.ReadAt(rs.packed, 0)
 			if cap(rs.plain) > keepPlain {
 				rs.plain = nil
 			}
 			if plain, err := inflate.Gunzip(rs.plain[:0], rs.packed, maxWholeGunzip); err == nil {
 				rs.plain = plain
-				rs.plainR.Reset(plain)
-				src, gzipped = &rs.plainR, false
+				rs.win = window{whole: plain}
+				return &rs.win, nil
 			}
 		}
 	} else {
@@ -202,14 +203,76 @@ func (rs *readers) open(name string, r io.Reader) (*bufio.Reader, error) {
 		src = rs.gz
 	}
 	if br, ok := src.(*bufio.Reader); ok {
-		return br, nil
+		rs.win = window{br: br}
+		return &rs.win, nil
 	}
 	if rs.out == nil {
 		rs.out = bufio.NewReaderSize(src, readBuffer)
 	} else {
 		rs.out.Reset(src)
 	}
-	return rs.out, nil
+	rs.win = window{br: rs.out}
+	return &rs.win, nil
+}
+
+// window is what a stream reads through: a bufio.Reader of readBuffer bytes
+// over an input, or the bytes of an input gunzipped whole, read in place
+// instead of being copied through a bufio.Reader. Over whole bytes it
+// behaves as a bufio.Reader of readBuffer bytes whose buffer is always as
+// full as the input allows, so the projecting scanner sees the same windows
+// (records over readBuffer are captured and decoded in full either way).
+type window struct {
+	br    *bufio.Reader
+	whole []byte // the rest of the input, when br is nil
+}
+
+func (w *window) Size() int {
+	if w.br != nil {
+		return w.br.Size()
+	}
+	return readBuffer
+}
+
+func (w *window) Buffered() int {
+	if w.br != nil {
+		return w.br.Buffered()
+	}
+	return min(len(w.whole), readBuffer)
+}
+
+// Peek is bufio.Reader.Peek: fewer than n bytes only with an error (io.EOF
+// at the end, bufio.ErrBufferFull past the window's size).
+func (w *window) Peek(n int) ([]byte, error) {
+	if w.br != nil {
+		return w.br.Peek(n)
+	}
+	if n > readBuffer {
+		return w.whole[:min(len(w.whole), readBuffer)], bufio.ErrBufferFull
+	}
+	if n > len(w.whole) {
+		return w.whole, io.EOF
+	}
+	return w.whole[:n], nil
+}
+
+func (w *window) Discard(n int) {
+	if w.br != nil {
+		w.br.Discard(n)
+		return
+	}
+	w.whole = w.whole[min(n, len(w.whole)):]
+}
+
+func (w *window) ReadByte() (byte, error) {
+	if w.br != nil {
+		return w.br.ReadByte()
+	}
+	if len(w.whole) == 0 {
+		return 0, io.EOF
+	}
+	c := w.whole[0]
+	w.whole = w.whole[1:]
+	return c, nil
 }
 
 // stopError carries an error returned by the caller's fn.
@@ -219,7 +282,7 @@ func (e stopError) Error() string { return e.err.Error() }
 
 // stream is a byte scanner that knows the current line.
 type stream struct {
-	r       *bufio.Reader
+	r       *window
 	line    int
 	name    string
 	emit    func(raw []byte, line int, expand bool) error
