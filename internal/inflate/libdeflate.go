@@ -19,19 +19,46 @@ import (
 	"unsafe"
 )
 
-// Engine names the gunzip in use, for docs/replay.md's figures and the benchmark's output.
+// Engine names the gunzip in use; the tests read it to know which behaviour to expect.
 const Engine = "libdeflate 1.25 (cgo)"
 
-// decompressors holds libdeflate decompressors (about 32 KB of tables each, not safe for concurrent use),
-// one per goroutine at a time.
-var decompressors = sync.Pool{New: func() any { return C.libdeflate_alloc_decompressor() }}
+// decompressors are the idle libdeflate decompressors (C memory, tens of KB of tables each, one user at a
+// time). They are kept for good: a sync.Pool would drop them at a garbage collection without freeing
+// them, and a long replay would leak one per collection. There are never more than goroutines that
+// gunzipped at once (replay's workers).
+var decompressors struct {
+	sync.Mutex
+	idle      []*C.struct_libdeflate_decompressor
+	allocated int // for the test that none is lost
+}
+
+func getDecompressor() *C.struct_libdeflate_decompressor {
+	decompressors.Lock()
+	defer decompressors.Unlock()
+	if n := len(decompressors.idle); n > 0 {
+		d := decompressors.idle[n-1]
+		decompressors.idle = decompressors.idle[:n-1]
+		return d
+	}
+	decompressors.allocated++
+	return C.libdeflate_alloc_decompressor()
+}
+
+func putDecompressor(d *C.struct_libdeflate_decompressor) {
+	decompressors.Lock()
+	decompressors.idle = append(decompressors.idle, d)
+	decompressors.Unlock()
+}
 
 func gunzip(dst, src []byte, limit int) ([]byte, error) {
 	if len(src) < 18 { // header and trailer of one member
 		return dst, errNotGzip
 	}
-	d := decompressors.Get().(*C.struct_libdeflate_decompressor)
-	defer decompressors.Put(d)
+	d := getDecompressor()
+	if d == nil {
+		return dst, errNotGzip // out of memory: the streaming reader may still manage
+	}
+	defer putDecompressor(d)
 	start := len(dst)
 	end := start + limit // dst never grows past this
 	// The last member's ISIZE (its length modulo 2^32) is the exact size of a file of one member, as
