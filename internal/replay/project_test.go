@@ -3,8 +3,8 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"sync"
