@@ -132,7 +132,8 @@ func TestGunzipAppendsToDst(t *testing.T) {
 }
 
 // The limit is the most Gunzip appends: exactly the content fits, a byte less is ErrTooLarge, for both
-// implementations. A file whose ISIZE lies (claims less) still comes out whole.
+// implementations. A size hint that is far too small (the last member's ISIZE, when an earlier member is
+// larger) still gives the whole output.
 func TestGunzipLimit(t *testing.T) {
 	content := logFile(500)
 	in := member(t, content, 6, nil)

@@ -159,8 +159,9 @@ func newEnv(t *testing.T) *env {
 	e.deps.Quotas, e.deps.Simulator, e.deps.Dashboards = e.quotas, e.sim, e.boards
 	// The caller is an IAM user of the moto account, as an operator's would be (moto answers
 	// GetCallerIdentity with the user whose access key signed the call).
-	// After the reset only this call makes the user, so "already exists" means the SDK retried a
-	// CreateUser whose first attempt moto carried out but whose answer was lost: the user is there.
+	// After the reset only this call makes the user. "Already exists" still means the user is there,
+	// which is all the setup needs; one CI run failed on it (most likely the SDK retrying a CreateUser
+	// whose first attempt moto had carried out; testmoto.Config logs retries, to show it if it recurs).
 	iamc := iam.NewFromConfig(e.cfg)
 	var exists *iamtypes.EntityAlreadyExistsException
 	if _, err := iamc.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String("deployer")}); err != nil && !errors.As(err, &exists) {

@@ -175,8 +175,8 @@ func BenchmarkReplayCorpora(b *testing.B) {
 // runs with (-cpu), and it reports the ratio of the two elapsed times
 // ("x-scaling"; linear is the number of cores). Taking turns puts both under
 // the same load on a shared machine; BenchmarkVersusReference's per-core
-// figures come from runs minutes apart, in 20-file calls whose start and
-// tail weigh more on more cores.
+// figures come from runs minutes apart, in 20-file calls (each with its own
+// start and tail, when one worker may wait for the other).
 func BenchmarkScaling(b *testing.B) {
 	for _, c := range benchCorpora(b, 100_000) {
 		b.Run(c.name, func(b *testing.B) {
