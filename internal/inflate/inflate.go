@@ -1,17 +1,18 @@
 // Package inflate gunzips a log file that is held whole in memory, for kmsguard-replay. Built with cgo (the
 // default wherever a C compiler is found) it uses libdeflate, vendored under libdeflate/, which inflates
-// CloudTrail's JSON three to four times as fast as the pure-Go klauspost/compress does (docs/replay.md,
+// CloudTrail's JSON about three times as fast as the pure-Go klauspost/compress does (docs/replay.md,
 // "Performance"); without cgo it uses klauspost/compress.
 //
-// Gunzip is a fast path, not a second gunzip with its own idea of valid input: whatever it returns without
-// an error is what klauspost/compress's gzip reader (multistream, as replay has always read) returns for the
-// same bytes, without an error. Input it is unsure of (a header feature the klauspost reader checks and
-// libdeflate does not, an output over the limit, any damage) is an error, and the caller then reads the file
-// through the streaming reader as before, which reports the damage where it is. FuzzGunzip holds Gunzip to
-// that. One difference is known and left (docs/replay.md, "Performance"): RFC 1951 allows a Huffman code with
-// no codeword or with one, which leaves codewords unused; where a stream uses one, Go's inflater stops with an
-// error and libdeflate reads it as the code's symbol. No compressor writes that; a hand-made file that does,
-// with a matching CRC-32, is read instead of being reported damaged.
+// Gunzip is a fast path, not a second gunzip with its own idea of valid input: for every stream a compressor
+// writes, whatever it returns without an error is what klauspost/compress's gzip reader (multistream, as
+// replay has always read) returns for the same bytes, without an error. Input it is unsure of (a header
+// feature the klauspost reader checks and libdeflate does not, an output over the limit, any damage) is an
+// error, and the caller then reads the file through the streaming reader as before, which reports the damage
+// where it is. FuzzGunzip holds Gunzip to that. Known and left (docs/replay.md, "Performance"): a deflate
+// stream that RFC 1951 does not allow but libdeflate reads and Go's inflater rejects (the reserved length
+// symbols 286 and 287 and distance codes 30 and 31; more than 286 length or 30 distance codes in a block
+// header; a codeword an incomplete Huffman code leaves unused). No compressor writes one; a hand-made file
+// that does, with a CRC-32 that matches what libdeflate read, is read instead of being reported damaged.
 package inflate
 
 import (
@@ -30,11 +31,15 @@ var ErrTooLarge = errors.New("inflate: output over the limit")
 var errNotGzip = errors.New("inflate: not a gzip stream the fast path takes")
 
 // Gunzip appends to dst the decompressed content of src (every gzip member of it in turn) and returns the
-// extended slice. On an error the returned slice is dst as given (its spare capacity may have been
-// written). limit bounds the bytes appended; it keeps a gzip bomb from taking the memory of a whole file.
+// extended slice. On an error the returned slice holds what dst held, perhaps in a new array (dst's spare
+// capacity may have been written). limit (at most MaxLimit; less than 0 counts as 0) bounds the bytes
+// appended: it keeps a gzip bomb from taking the memory of a whole file.
 func Gunzip(dst, src []byte, limit int) ([]byte, error) {
-	return gunzip(dst, src, limit)
+	return gunzip(dst, src, min(max(limit, 0), MaxLimit))
 }
+
+// MaxLimit is the largest limit Gunzip takes (1 TiB); a larger one is lowered to it.
+const MaxLimit = 1 << 40
 
 // Gunzip with klauspost/compress: the streaming reader read to its end, the fallback without cgo and the
 // yardstick of FuzzGunzip.

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"runtime"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -145,10 +147,35 @@ func TestGunzipLimit(t *testing.T) {
 			t.Errorf("%s, limit = size-1: %q..., %v; want ErrTooLarge and dst back", name, got[:min(len(got), 5)], err)
 		}
 	}
+	// A limit below 0 counts as 0, one past MaxLimit as MaxLimit: no panic, no wrap-around to "nothing".
+	if got, err := Gunzip(nil, in, -1); !errors.Is(err, ErrTooLarge) || len(got) != 0 {
+		t.Errorf("limit -1: %d bytes, %v; want ErrTooLarge", len(got), err)
+	}
+	if got, err := Gunzip(nil, in, math.MaxInt); err != nil || string(got) != content {
+		t.Errorf("limit MaxInt: %d bytes, %v; want the content", len(got), err)
+	}
 	// Two members: the hint (the last member's ISIZE) is far too small for the first.
 	two := cat(member(t, content, 6, nil), member(t, "x", 6, nil))
 	if got, err := Gunzip(nil, two, 1<<30); err != nil || string(got) != content+"x" {
 		t.Errorf("short hint: %d bytes, %v", len(got), err)
+	}
+}
+
+// A file's ISIZE is believed only up to 64 times the file's size: a 1 KB file that claims 4 GiB is
+// turned down (its ISIZE is wrong) without Gunzip setting aside the limit's 256 MiB first. Control: with
+// ISIZE believed up to deflate's greatest ratio, 1032 to 1, it allocates over 1 MiB.
+func TestAFileCannotClaimTheWholeLimit(t *testing.T) {
+	in := member(t, logFile(8)[:1000], gzip.NoCompression, nil)
+	copy(in[len(in)-4:], []byte{0xff, 0xff, 0xff, 0xff})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Gunzip(nil, in, 256<<20)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("a file with a wrong ISIZE was read")
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 512<<10 {
+		t.Errorf("a %d-byte file claiming 4 GiB made Gunzip allocate %d bytes", len(in), grew)
 	}
 }
 

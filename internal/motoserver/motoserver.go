@@ -45,7 +45,7 @@ type NotReadyError struct {
 	Port   int
 	Within time.Duration
 	Exited bool   // moto_server exited before it was ready (most often: the port was taken)
-	Err    error  // "timed out", joined with the last failed check; or the exit
+	Err    error  // "timed out", joined with the last failed check; or errExited
 	Log    string // moto_server's log
 }
 
