@@ -27,22 +27,18 @@ func gzipped(s string) []byte {
 	return b.Bytes()
 }
 
-func TestReplayReadsATrailBucketWithFilters(t *testing.T) {
+// trailBucket makes bucket on moto's S3 with objects (key → uncompressed body, stored gzipped) and points
+// this test's environment at moto, as an operator's AWS_ENDPOINT_URL would.
+func trailBucket(t *testing.T, bucket string, objects map[string]string) {
+	t.Helper()
 	endpoint := testmoto.Endpoint(t)
 	client := s3.NewFromConfig(testmoto.Config(t, endpoint), func(o *s3.Options) { o.UsePathStyle = true })
 	ctx := context.Background()
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cmd-trail")}); err != nil {
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	rec := func(day string) string {
-		return `{"Records":[{"eventSource":"kms.amazonaws.com","eventName":"DisableKey","eventTime":"2024-05-` + day + `T10:00:00Z","recipientAccountId":"111122223333","awsRegion":"eu-west-1","resources":[{"ARN":"` + keyARN + `"}]}]}`
-	}
-	for key, body := range map[string]string{
-		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/01/a.json.gz":                                       rec("01"),
-		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/02/b.json.gz":                                       rec("02"),
-		"AWSLogs/o-org1/111122223333/CloudTrail-Digest/eu-west-1/2024/05/02/111122223333_CloudTrail-Digest_x.json.gz": `{}`,
-	} {
-		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cmd-trail"), Key: aws.String(key), Body: bytes.NewReader(gzipped(body))}); err != nil {
+	for key, body := range objects {
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(gzipped(body))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -50,6 +46,17 @@ func TestReplayReadsATrailBucketWithFilters(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
+}
+
+func TestReplayReadsATrailBucketWithFilters(t *testing.T) {
+	rec := func(day string) string {
+		return `{"Records":[{"eventSource":"kms.amazonaws.com","eventName":"DisableKey","eventTime":"2024-05-` + day + `T10:00:00Z","recipientAccountId":"111122223333","awsRegion":"eu-west-1","resources":[{"ARN":"` + keyARN + `"}]}]}`
+	}
+	trailBucket(t, "cmd-trail", map[string]string{
+		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/01/a.json.gz":                                       rec("01"),
+		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/02/b.json.gz":                                       rec("02"),
+		"AWSLogs/o-org1/111122223333/CloudTrail-Digest/eu-west-1/2024/05/02/111122223333_CloudTrail-Digest_x.json.gz": `{}`,
+	})
 	tpl := filepath.Join("..", "..", "internal", "replay", "testdata", "template.json")
 	var out, errb bytes.Buffer
 	code := run([]string{"s3://cmd-trail/", "--from", "2024-05-02", "--template", tpl, "--key-arn", keyARN, "--resolve", "AlertTopic=x", "--show"}, nil, &out, &errb)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,12 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/creack/pty"
 
 	"github.com/kmsguard/kmsguard/internal/replay"
-	"github.com/kmsguard/kmsguard/internal/testmoto"
 )
 
 // terminal is a pseudo-terminal: tty is what the replay writes to as its stderr, and everything that
@@ -74,27 +70,13 @@ func (term *terminal) waitFor(t *testing.T, want string) {
 // filtered by account. The summary goes to stdout as without a terminal. Control: with stderr not a
 // terminal, the same replay writes no bar.
 func TestAProgressBarIsDrawnOnATerminalDuringABucketReplay(t *testing.T) {
-	endpoint := testmoto.Endpoint(t)
-	client := s3.NewFromConfig(testmoto.Config(t, endpoint), func(o *s3.Options) { o.UsePathStyle = true })
-	ctx := context.Background()
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("progress-trail")}); err != nil {
-		t.Fatal(err)
-	}
 	rec := `{"Records":[{"eventSource":"kms.amazonaws.com","eventName":"DisableKey","eventTime":"2024-05-02T10:00:00Z","recipientAccountId":"111122223333","awsRegion":"eu-west-1","resources":[{"ARN":"` + keyARN + `"}]}]}`
-	for _, key := range []string{
-		"AWSLogs/111122223333/CloudTrail/eu-west-1/2024/05/02/a.json.gz",
-		"AWSLogs/111122223333/CloudTrail/eu-west-1/2024/05/03/b.json.gz",
-		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/02/c.json.gz",
-		"AWSLogs/o-org1/444455556666/CloudTrail/eu-west-1/2024/05/02/d.json.gz",
-	} {
-		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("progress-trail"), Key: aws.String(key), Body: bytes.NewReader(gzipped(rec))}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, kv := range testmoto.Env(t, endpoint) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	trailBucket(t, "progress-trail", map[string]string{
+		"AWSLogs/111122223333/CloudTrail/eu-west-1/2024/05/02/a.json.gz":        rec,
+		"AWSLogs/111122223333/CloudTrail/eu-west-1/2024/05/03/b.json.gz":        rec,
+		"AWSLogs/o-org1/111122223333/CloudTrail/eu-west-1/2024/05/02/c.json.gz": rec,
+		"AWSLogs/o-org1/444455556666/CloudTrail/eu-west-1/2024/05/02/d.json.gz": rec,
+	})
 	tpl := filepath.Join("..", "..", "internal", "replay", "testdata", "template.json")
 	args := []string{"s3://progress-trail/", "--accounts", "111122223333", "--template", tpl, "--key-arn", keyARN, "--resolve", "AlertTopic=x"}
 
