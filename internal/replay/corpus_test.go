@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -231,18 +230,20 @@ func benchCorpora(tb testing.TB, n int) []benchCorpus {
 // records.
 func referenceDecode(files []string) (int, error) {
 	n := 0
-	var packed, plain []byte
+	var packed bytes.Buffer // kept from file to file, as replay keeps its read-ahead buffers
+	var plain []byte
 	for _, path := range files {
 		f, err := os.Open(path)
 		if err != nil {
 			return n, err
 		}
-		packed, err = readAllInto(packed[:0], f)
+		packed.Reset()
+		_, err = packed.ReadFrom(f)
 		f.Close()
 		if err != nil {
 			return n, err
 		}
-		if plain, err = inflate.Gunzip(plain[:0], packed, maxWholeGunzip); err != nil {
+		if plain, err = inflate.Gunzip(plain[:0], packed.Bytes(), maxWholeGunzip); err != nil {
 			return n, fmt.Errorf("%s: %w", path, err)
 		}
 		dec := json.NewDecoder(bytes.NewReader(plain))
@@ -260,20 +261,3 @@ func referenceDecode(files []string) (int, error) {
 	return n, nil
 }
 
-// readAllInto is io.ReadAll into a buffer kept from file to file, as replay
-// keeps its read-ahead buffers.
-func readAllInto(b []byte, r io.Reader) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = slices.Grow(b, max(cap(b), 64<<10))
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
-}

@@ -140,7 +140,7 @@ type readers struct {
 	raw, out *bufio.Reader
 	gz       *gzip.Reader
 	// packed and plain hold an input read whole into memory, as it is and
-	// gunzipped in one call (inflate.Gunzip); plainR reads plain.
+	// gunzipped in one call (inflate.Gunzip); win is what open returns.
 	packed, plain []byte
 	win           window
 }
