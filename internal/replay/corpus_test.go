@@ -260,4 +260,3 @@ func referenceDecode(files []string) (int, error) {
 	}
 	return n, nil
 }
-
