@@ -11,10 +11,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/kmsguard/kmsguard/internal/jsiikernel"
 	"github.com/kmsguard/kmsguard/stacks"
 )
 
 func main() {
+	// Before any CDK call: the kernel without jsii's relay process (internal/jsiikernel).
+	jsiikernel.Use()
 	defer jsii.Close()
 	app := stacks.NewApp("", false)
 	context, _ := app.Node().GetAllContext(nil).(map[string]any)

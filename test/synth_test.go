@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/kmsguard/kmsguard/internal/cfntemplate"
+	"github.com/kmsguard/kmsguard/internal/jsiikernel"
 	"github.com/kmsguard/kmsguard/stacks"
 )
 
@@ -148,6 +149,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	synthRoot = dir
+	jsiikernel.Use() // as the app does
 	code := m.Run()
 	jsii.Close()
 	os.RemoveAll(dir)

@@ -12,11 +12,15 @@ import (
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/kmsguard/kmsguard/internal/jsiikernel"
 )
 
-// Main is a package's TestMain: it runs the tests, closes jsii (which removes its temporary directory and
+// Main is a package's TestMain: it starts jsii's kernel as the app does (internal/jsiikernel), runs the
+// tests, closes jsii (which removes its temporary directory and
 // stops its Node process, if a test started one) and exits with the tests' status.
 func Main(m *testing.M) {
+	jsiikernel.Use()
 	code := m.Run()
 	jsii.Close()
 	os.Exit(code)
