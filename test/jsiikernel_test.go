@@ -34,18 +34,24 @@ func TestTheDirectKernelSynthesizesWhatTheRelayDoes(t *testing.T) {
 	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// This test process started its own kernel directly (TestMain); the processes it starts inherit the
+	// environment it was given, not the command.
+	if v, set := os.LookupEnv("JSII_RUNTIME"); set {
+		t.Fatalf("JSII_RUNTIME=%q leaked into the test process's environment", v)
+	}
+	// A shell that would print at start-up, or is not installed, must not matter: the command runs in
+	// /bin/sh, which reads no startup file.
+	bashEnv := filepath.Join(dir, "bash_env")
+	if err := os.WriteFile(bashEnv, []byte("echo hello from BASH_ENV\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	run := func(mode string, env ...string) (string, string) {
 		t.Helper()
 		os.Remove(logged)
 		outdir := filepath.Join(dir, mode)
 		cmd := exec.Command(bin)
-		for _, kv := range os.Environ() {
-			// This test process set JSII_RUNTIME for itself (TestMain); each run decides afresh.
-			if !strings.HasPrefix(kv, "JSII_RUNTIME=") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env, append(env, "JSII_NODE="+wrapper, "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)...)
+		cmd.Env = append(os.Environ(), append(env, "JSII_NODE="+wrapper, "SHELL=/bin/zsh-not-installed", "BASH_ENV="+bashEnv,
+			"CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", mode, err, out)
 		}
@@ -64,6 +70,9 @@ func TestTheDirectKernelSynthesizesWhatTheRelayDoes(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(relay, "*"))
 	if err != nil || len(files) < 4 {
 		t.Fatalf("the relay's synth wrote %v (%v)", files, err)
+	}
+	if others, _ := filepath.Glob(filepath.Join(direct, "*")); len(others) != len(files) {
+		t.Errorf("the direct kernel's synth wrote %d files, the relay's %d", len(others), len(files))
 	}
 	for _, f := range files {
 		name := filepath.Base(f)

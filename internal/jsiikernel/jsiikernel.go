@@ -18,71 +18,105 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 
 	"github.com/aws/jsii-runtime-go"
+	jsiiruntime "github.com/aws/jsii-runtime-go/runtime"
 )
 
-//go:embed kernel/program.js kernel/kernel.js
+//go:embed kernel/program.js kernel/runtime-index-worker.js kernel/kernel.js
 var kernelFiles embed.FS
 
-// The files Use installs, in the order their digest is taken.
-var fileNames = []string{"program.js", "kernel.js"}
+// The files Install writes, in the order their digest is taken: jsii-runtime-go's lib/ directory (without
+// its source maps) and kernel.js.
+var fileNames = []string{"program.js", "runtime-index-worker.js", "kernel.js"}
 
 // RelayEnv set to 1 keeps jsii's own runtime, relay included (for a comparison, or if the direct kernel
 // ever misbehaves).
 const RelayEnv = "KMSGUARD_JSII_RELAY"
 
-// posixShells are the shells whose `-c` understands the command's redirections (`4<&0 3>&1`).
-// jsii-runtime-go runs JSII_RUNTIME with $SHELL, /bin/sh when it is unset; csh, fish and the like keep the
-// relay.
-var posixShells = map[string]bool{"sh": true, "bash": true, "dash": true, "zsh": true, "ksh": true, "mksh": true, "ash": true, "yash": true}
+// shell is the shell jsii-runtime-go runs the command with: Use makes it /bin/sh whatever the user's SHELL,
+// since a shell invoked as sh reads no startup file when it runs a command (bash reads BASH_ENV, zsh
+// ~/.zshenv, and what those print would reach the Go process as a response).
+const shell = "/bin/sh"
 
-// Use makes the next jsii request start the kernel directly when it can, and reports whether it did and,
-// if not, why. Call it before any CDK call: the CDK packages create jsii's client while they initialise
-// (no Node process runs yet), and Use closes that client so that the next request starts a new one under
-// the command it sets. Whatever it reports, jsii works: the default runtime is the fallback.
+// Use makes jsii start its kernel directly when it can, and reports whether it did and, if not, why. Call
+// it before any CDK call. The CDK packages create jsii's client while they initialise, without starting
+// Node; Use closes that client and creates the next one at once, with JSII_RUNTIME set to Command and SHELL
+// to /bin/sh, which jsii-runtime-go reads when it creates a client, and then puts both variables back, so
+// that the processes the program starts later (and their own jsii) inherit the user's environment.
+// Whatever it reports, jsii works: jsii's own runtime is the fallback.
 func Use() (bool, string) {
+	if why := refusal(os.Getenv, runtime.GOOS); why != "" {
+		return false, why
+	}
+	node := os.Getenv("JSII_NODE")
+	if node == "" {
+		node = "node"
+	}
+	if _, err := exec.LookPath(node); err != nil {
+		return false, err.Error() // jsii's own runtime says the same, as it always has
+	}
 	cacheRoot, err := os.UserCacheDir()
 	if err != nil {
 		return false, fmt.Sprintf("no cache directory: %v", err)
-	}
-	return use(os.Getenv, os.Setenv, cacheRoot, runtime.GOOS)
-}
-
-func use(getenv func(string) string, setenv func(string, string) error, cacheRoot, goos string) (bool, string) {
-	switch {
-	case goos == "windows":
-		return false, "Windows runs JSII_RUNTIME with cmd.exe"
-	case getenv(RelayEnv) == "1":
-		return false, RelayEnv + "=1"
-	case getenv("JSII_RUNTIME") != "":
-		return false, "JSII_RUNTIME is already set"
-	}
-	shell := getenv("SHELL")
-	if shell != "" && !posixShells[filepath.Base(shell)] {
-		return false, fmt.Sprintf("SHELL=%s is not a POSIX shell", shell)
 	}
 	dir, err := Install(cacheRoot)
 	if err != nil {
 		return false, err.Error()
 	}
-	if err := setenv("JSII_RUNTIME", Command(getenv("JSII_NODE"), dir)); err != nil {
-		return false, err.Error()
-	}
+	restore := setenv(map[string]string{"JSII_RUNTIME": Command(node, dir), "SHELL": shell})
+	defer restore()
 	jsii.Close()
+	jsiiruntime.IsAnonymousProxy(nil) // creates the client, reading the two variables
 	return true, ""
 }
 
-// Command is the shell command that runs the kernel installed in dir with node (JSII_NODE, or node from
-// the PATH when empty), with the redirections kernel.js expects. The flags are those the relay gives the
-// kernel's process.
-func Command(node, dir string) string {
-	if node == "" {
-		node = "node"
+// refusal says why the direct kernel cannot be used here, or "" if it can.
+func refusal(getenv func(string) string, goos string) string {
+	switch {
+	case goos == "windows":
+		return "Windows runs JSII_RUNTIME with cmd.exe"
+	case getenv(RelayEnv) == "1":
+		return RelayEnv + "=1"
+	case getenv("JSII_RUNTIME") != "":
+		return "JSII_RUNTIME is already set"
 	}
+	if info, err := os.Stat(shell); err != nil || info.IsDir() {
+		return "no " + shell
+	}
+	return ""
+}
+
+// setenv sets the variables and returns what puts them back as they were.
+func setenv(vars map[string]string) func() {
+	type prior struct {
+		value string
+		set   bool
+	}
+	before := map[string]prior{}
+	for k, v := range vars {
+		old, set := os.LookupEnv(k)
+		before[k] = prior{old, set}
+		os.Setenv(k, v)
+	}
+	return func() {
+		for k, p := range before {
+			if p.set {
+				os.Setenv(k, p.value)
+			} else {
+				os.Unsetenv(k)
+			}
+		}
+	}
+}
+
+// Command is the shell command that runs the kernel installed in dir with node, with the redirections
+// kernel.js expects. The flag is the one the relay gives the kernel's process.
+func Command(node, dir string) string {
 	return fmt.Sprintf("exec %s --preserve-symlinks %s 4<&0 0</dev/null 3>&1 1>&2", shellQuote(node), shellQuote(filepath.Join(dir, "kernel.js")))
 }
 
@@ -93,7 +127,9 @@ func shellQuote(s string) string {
 
 // Install writes the kernel's files into a directory of cacheRoot named by their digest, and returns it.
 // A file already there is used only if it is byte for byte the embedded one; any other is replaced, through
-// a temporary file and a rename, so that a concurrent synth never reads half a file.
+// a temporary file and a rename, so that a concurrent synth never reads half a file. The directory and the
+// two below cacheRoot must be the user's own and writable by nobody else (a cache root shared with others
+// could otherwise let them swap a file between the check and Node's read).
 func Install(cacheRoot string) (string, error) {
 	h := sha256.New()
 	contents := make([][]byte, len(fileNames))
@@ -106,9 +142,20 @@ func Install(cacheRoot string) (string, error) {
 		fmt.Fprintf(h, "%s %d\n", name, len(b))
 		h.Write(b)
 	}
-	dir := filepath.Join(cacheRoot, "kmsguard", "jsii-kernel", hex.EncodeToString(h.Sum(nil))[:16])
+	ours := filepath.Join(cacheRoot, "kmsguard")
+	parent := filepath.Join(ours, "jsii-kernel")
+	dir := filepath.Join(parent, hex.EncodeToString(h.Sum(nil))[:16])
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("jsii kernel directory: %w", err)
+	}
+	for _, d := range []string{ours, parent, dir} {
+		info, err := os.Lstat(d)
+		if err != nil {
+			return "", fmt.Errorf("jsii kernel directory: %w", err)
+		}
+		if !info.IsDir() || info.Mode().Perm()&0o022 != 0 || !ownedByMe(info) {
+			return "", fmt.Errorf("jsii kernel directory %s is not a directory of the user's own that only they can write (%v)", d, info.Mode())
+		}
 	}
 	for i, name := range fileNames {
 		path := filepath.Join(dir, name)

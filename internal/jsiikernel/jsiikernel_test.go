@@ -2,88 +2,144 @@ package jsiikernel
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/jsii-runtime-go"
 )
 
-// upstreamFile returns a file of the jsii-runtime-go module go.mod names, from the module cache.
-func upstreamFile(t *testing.T, rel string) []byte {
+// moduleDir is the directory of the jsii-runtime-go module go.mod names, in the module cache.
+func moduleDir(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/jsii-runtime-go").Output()
 	if err != nil {
 		t.Fatalf("go list -m github.com/aws/jsii-runtime-go: %v", err)
 	}
-	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), rel))
+	return strings.TrimSpace(string(out))
+}
+
+// upstreamFile returns a file of that module.
+func upstreamFile(t *testing.T, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(moduleDir(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-const upstreamKernel = "internal/embedded/resources/lib/program.js"
+const upstreamLib = "internal/embedded/resources/lib"
 
 // sameKernel is the check the test below makes, apart so that its control can feed it a changed copy.
-func sameKernel(vendored, upstream []byte) error {
+func sameKernel(name string, vendored, upstream []byte) error {
 	if !bytes.Equal(vendored, upstream) {
-		return fmt.Errorf("kernel/program.js (%d bytes) is not jsii-runtime-go's %s (%d bytes): after a jsii-runtime-go upgrade, copy that file over kernel/program.js", len(vendored), upstreamKernel, len(upstream))
+		return fmt.Errorf("kernel/%s (%d bytes) is not jsii-runtime-go's %s/%s (%d bytes): after a jsii-runtime-go upgrade, copy that file over it", name, len(vendored), upstreamLib, name, len(upstream))
 	}
 	return nil
 }
 
 func TestVendoredKernelIsJsiiRuntimeGosOwn(t *testing.T) {
-	vendored, err := kernelFiles.ReadFile("kernel/program.js")
+	// Every file of jsii-runtime-go's lib/ but the source maps is vendored, byte for byte.
+	entries, err := os.ReadDir(filepath.Join(moduleDir(t), upstreamLib))
 	if err != nil {
 		t.Fatal(err)
 	}
-	upstream := upstreamFile(t, upstreamKernel)
-	if err := sameKernel(vendored, upstream); err != nil {
-		t.Fatal(err)
+	var upstreamNames []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".map") {
+			upstreamNames = append(upstreamNames, e.Name())
+		}
+	}
+	if got, want := strings.Join(upstreamNames, " "), strings.Join(fileNames[:len(fileNames)-1], " "); got != want {
+		t.Errorf("jsii-runtime-go's lib/ holds %s; kernel/ vendors %s", got, want)
+	}
+	var program, upstreamProgram []byte
+	for _, name := range upstreamNames {
+		vendored, err := kernelFiles.ReadFile("kernel/" + name)
+		if err != nil {
+			t.Errorf("kernel/%s: %v", name, err)
+			continue
+		}
+		upstream := upstreamFile(t, upstreamLib+"/"+name)
+		if err := sameKernel(name, vendored, upstream); err != nil {
+			t.Error(err)
+		}
+		if name == "program.js" {
+			program, upstreamProgram = vendored, upstream
+		}
 	}
 	// Control: one changed byte is caught.
-	changed := bytes.Clone(vendored)
+	changed := bytes.Clone(program)
 	changed[len(changed)/2] ^= 1
-	if sameKernel(changed, upstream) == nil {
+	if sameKernel("program.js", changed, upstreamProgram) == nil {
 		t.Fatal("control: a changed byte went unnoticed")
 	}
-	// kernel.js rests on two facts about that kernel: it speaks on fd 3, and it opens no stdio of its own.
-	if !bytes.Contains(upstream, []byte("readFD:3,writeFD:3")) {
-		t.Error("the kernel no longer speaks on fd 3: kernel.js's redirections must follow")
+	// kernel.js rests on facts about that kernel: it speaks on fd 3, and starts its index worker from the
+	// directory it is in.
+	for _, want := range []string{"readFD:3,writeFD:3", `join)(__dirname,"runtime-index-worker.js")`} {
+		if !bytes.Contains(upstreamProgram, []byte(want)) {
+			t.Errorf("the kernel no longer holds %s: revisit kernel.js", want)
+		}
 	}
-	// And on the relay's Node table: Node 20 has reached its end of life, Node 22 is supported.
+	// And on the relay's Node table: 20 has reached its end of life, 22 and 24 are the supported ones.
 	relay := upstreamFile(t, "internal/embedded/resources/bin/jsii-runtime.js")
-	for _, want := range []string{`new NodeRelease(20,{endOfLife:new Date("2026-04-30")})`, `new NodeRelease(22,{endOfLife:`} {
+	for _, want := range []string{`new NodeRelease(20,{endOfLife:new Date("2026-04-30")})`, `new NodeRelease(22,{endOfLife:new Date("2027-04-30")})`, `new NodeRelease(24,{endOfLife:new Date("2028-04-30")})]`} {
 		if !bytes.Contains(relay, []byte(want)) {
-			t.Errorf("the relay's table of Node releases changed (%s): revisit OLDEST_SUPPORTED_NODE in kernel.js", want)
+			t.Errorf("the relay's table of Node releases changed (%s): revisit kernel.js's Node warning", want)
 		}
 	}
 }
 
-// runKernel runs the shell command Command gives for dir, feeding it stdin, and returns its stdout and
-// stderr.
-func runKernel(t *testing.T, dir, stdin string) (string, string, error) {
+// runKernel runs the command Command gives for dir with /bin/sh, as jsii-runtime-go does once Use has set
+// it, feeding it stdin; it returns what the kernel answered on its channel, and its stdout and stderr as
+// jsii-runtime-go passes them on.
+func runKernel(t *testing.T, dir, stdin string) (answer, stdout, stderr string, err error) {
 	t.Helper()
-	cmd := exec.Command("/bin/sh", "-c", Command("", dir))
+	cmd := exec.Command(shell, "-c", Command("node", dir))
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	return stdout.String(), stderr.String(), err
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	stdout, stderr = passOn(errOut.String())
+	return out.String(), stdout, stderr, err
+}
+
+// passOn does what jsii-runtime-go's consumeStderr does with the kernel process's stderr: a line that is a
+// JSON object goes to stdout and stderr by its "stdout" and "stderr" fields (base64), another line to
+// stderr as it is.
+func passOn(s string) (stdout, stderr string) {
+	var o, e strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if !strings.HasSuffix(line, "\n") {
+			break // jsii-runtime-go drops a last line without its newline
+		}
+		var m struct{ Stdout, Stderr []byte }
+		if json.Unmarshal([]byte(line), &m) != nil {
+			e.WriteString(line)
+			continue
+		}
+		o.Write(m.Stdout)
+		e.Write(m.Stderr)
+	}
+	return o.String(), e.String()
 }
 
 // A stand-in for program.js that does what the kernel does with its channel: read a request from fd 3,
-// answer on fd 3; and prints as a library might.
+// answer on fd 3; and prints as a library might, a line of JSON among them.
 const stubKernel = `const fs = require('fs');
-console.log('printed by a library');
+console.log('{"printed": "on stdout"}');
+console.error('printed on stderr');
 const buf = Buffer.alloc(1024);
 const n = fs.readSync(3, buf, 0, buf.length, null);
 fs.writeSync(3, 'answer to ' + buf.toString('utf8', 0, n));
 `
 
-func TestTheKernelTalksOnTheGoProcesssPipesAndPrintsToStderr(t *testing.T) {
+func TestTheKernelTalksOnTheGoProcesssPipesAndPrintsAsTheRelayDoes(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("node is not on the PATH: make puts node_modules/.bin on it")
 	}
@@ -103,23 +159,30 @@ func TestTheKernelTalksOnTheGoProcesssPipesAndPrintsToStderr(t *testing.T) {
 		}
 		return dir
 	}
-	stdout, stderr, err := runKernel(t, write(string(kernel)), "a request\n")
+	answer, stdout, stderr, err := runKernel(t, write(string(kernel)), "a request\n")
 	if err != nil {
 		t.Fatalf("kernel: %v\n%s", err, stderr)
 	}
-	if stdout != "answer to a request\n" {
-		t.Errorf("stdout carries exactly the kernel's answers; got %q", stdout)
+	if answer != "answer to a request\n" {
+		t.Errorf("the channel carries exactly the kernel's answers; got %q", answer)
 	}
-	if !strings.Contains(stderr, "printed by a library") {
-		t.Errorf("what a library prints goes to stderr; stderr: %q", stderr)
+	if stdout != "{\"printed\": \"on stdout\"}\n" || !strings.Contains(stderr, "printed on stderr\n") {
+		t.Errorf("what the kernel prints reaches the Go process's stdout and stderr as behind the relay; got %q and %q", stdout, stderr)
 	}
-	// Control: without the one change kernel.js makes, the kernel cannot read its requests.
-	plain := strings.Replace(string(kernel), "fd === 3 ? 4 : fd", "fd", 1)
-	if plain == string(kernel) {
-		t.Fatal("control: kernel.js no longer maps fd 3 to fd 4 in those words")
+	// Controls: without either change kernel.js makes, the kernel cannot read its requests, or its stdout
+	// is lost.
+	for _, change := range []string{"fd === 3 ? 4 : fd", "process.stdout.write = relayed('stdout');"} {
+		if !strings.Contains(string(kernel), change) {
+			t.Fatalf("control: kernel.js no longer holds %q", change)
+		}
 	}
-	if stdout, _, err := runKernel(t, write(plain), "a request\n"); err == nil || stdout != "" {
-		t.Errorf("control: reading fd 3 itself must fail; got %q, %v", stdout, err)
+	noRemap := strings.Replace(string(kernel), "fd === 3 ? 4 : fd", "fd", 1)
+	if answer, _, _, err := runKernel(t, write(noRemap), "a request\n"); err == nil || answer != "" {
+		t.Errorf("control: reading fd 3 itself must fail; got %q, %v", answer, err)
+	}
+	noWrap := strings.Replace(string(kernel), "process.stdout.write = relayed('stdout');", "", 1)
+	if _, stdout, _, _ := runKernel(t, write(noWrap), "a request\n"); stdout != "" {
+		t.Errorf("control: printed unwrapped, a line of JSON is lost; got %q", stdout)
 	}
 }
 
@@ -153,41 +216,56 @@ func TestInstallReplacesAChangedFile(t *testing.T) {
 	if len(entries) != len(fileNames) {
 		t.Errorf("no temporary file is left behind: %v", entries)
 	}
+	// A directory others may write to is refused; the user's own is used again.
+	if err := os.Chmod(filepath.Dir(dir), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Install(root); err == nil || !strings.Contains(err.Error(), "only they can write") {
+		t.Errorf("a kernel directory others can write to must be refused: %v", err)
+	}
+	if err := os.Chmod(filepath.Dir(dir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Install(root); err != nil {
+		t.Errorf("control: %v", err)
+	}
 }
 
-func TestUseKeepsTheRelayWhereTheCommandCannotRun(t *testing.T) {
+func TestUseKeepsTheRelayWhereItMust(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
 		goos string
 		why  string // empty: the direct kernel is used
 	}{
-		{name: "default shell", env: map[string]string{}, goos: "linux"},
-		{name: "bash", env: map[string]string{"SHELL": "/bin/bash"}, goos: "darwin"},
-		{name: "own node", env: map[string]string{"SHELL": "/usr/bin/zsh", "JSII_NODE": "/opt/node 22/bin/node"}, goos: "linux"},
+		{name: "default", env: map[string]string{}, goos: "linux"},
+		{name: "any SHELL", env: map[string]string{"SHELL": "/usr/bin/fish"}, goos: "darwin"},
 		{name: "windows", env: map[string]string{}, goos: "windows", why: "cmd.exe"},
 		{name: "opted out", env: map[string]string{RelayEnv: "1"}, goos: "linux", why: RelayEnv},
 		{name: "own runtime", env: map[string]string{"JSII_RUNTIME": "node my-runtime.js"}, goos: "linux", why: "already set"},
-		{name: "fish", env: map[string]string{"SHELL": "/usr/bin/fish"}, goos: "linux", why: "not a POSIX shell"},
-		{name: "tcsh", env: map[string]string{"SHELL": "/bin/tcsh"}, goos: "freebsd", why: "not a POSIX shell"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			set := map[string]string{}
-			root := t.TempDir()
-			ok, why := use(func(k string) string { return tc.env[k] }, func(k, v string) error { set[k] = v; return nil }, root, tc.goos)
-			if tc.why != "" {
-				if ok || !strings.Contains(why, tc.why) || len(set) != 0 {
-					t.Errorf("want the relay because of %q; got %v %q, set %v", tc.why, ok, why, set)
-				}
-				return
-			}
-			dir := filepath.Join(root, "kmsguard", "jsii-kernel")
-			if !ok || !strings.HasPrefix(set["JSII_RUNTIME"], "exec ") || !strings.Contains(set["JSII_RUNTIME"], dir) {
-				t.Fatalf("want the direct kernel from %s; got %v %q, set %v", dir, ok, why, set)
-			}
-			if node := tc.env["JSII_NODE"]; node != "" && !strings.Contains(set["JSII_RUNTIME"], shellQuote(node)) {
-				t.Errorf("JSII_NODE is honoured: %q", set["JSII_RUNTIME"])
+			why := refusal(func(k string) string { return tc.env[k] }, tc.goos)
+			if (tc.why == "") != (why == "") || !strings.Contains(why, tc.why) {
+				t.Errorf("want %q, got %q", tc.why, why)
 			}
 		})
+	}
+}
+
+func TestUseLeavesTheEnvironmentAsItWas(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("SHELL", "/bin/zsh-that-is-not-installed")
+	os.Unsetenv("JSII_RUNTIME")
+	if ok, why := Use(); !ok {
+		t.Fatalf("Use: %s", why)
+	}
+	defer jsii.Close()
+	if v, set := os.LookupEnv("JSII_RUNTIME"); set || os.Getenv("SHELL") != "/bin/zsh-that-is-not-installed" {
+		t.Errorf("the program's children must inherit the user's environment: JSII_RUNTIME=%q (set %v), SHELL=%q", v, set, os.Getenv("SHELL"))
+	}
+	// A second Use is refused by nothing: the variables are the user's again.
+	if ok, why := Use(); !ok {
+		t.Errorf("a second Use: %s", why)
 	}
 }
