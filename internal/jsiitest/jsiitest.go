@@ -17,8 +17,8 @@ import (
 )
 
 // Main is a package's TestMain: it starts jsii's kernel as the app does (internal/jsiikernel), runs the
-// tests, closes jsii (which removes its temporary directory and
-// stops its Node process, if a test started one) and exits with the tests' status.
+// tests, closes jsii (which removes its temporary directory and stops its Node process, if a test started
+// one) and exits with the tests' status.
 func Main(m *testing.M) {
 	jsiikernel.Use()
 	code := m.Run()
