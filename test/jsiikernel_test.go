@@ -50,8 +50,9 @@ func TestTheDirectKernelSynthesizesWhatTheRelayDoes(t *testing.T) {
 		os.Remove(logged)
 		outdir := filepath.Join(dir, mode)
 		cmd := exec.Command(bin)
+		// XDG_CACHE_HOME: the kernel's files go to a cache of this test's own, as on a fresh machine.
 		cmd.Env = append(os.Environ(), append(env, "JSII_NODE="+wrapper, "SHELL=/bin/zsh-not-installed", "BASH_ENV="+bashEnv,
-			"CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)...)
+			"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "CDK_CONTEXT_JSON="+string(ctx), "CDK_OUTDIR="+outdir)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", mode, err, out)
 		}
