@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/aws/jsii-runtime-go"
 	jsiiruntime "github.com/aws/jsii-runtime-go/runtime"
@@ -47,9 +48,22 @@ const shell = "/bin/sh"
 // it before any CDK call. The CDK packages create jsii's client while they initialise, without starting
 // Node; Use closes that client and creates the next one at once, with JSII_RUNTIME set to Command and SHELL
 // to /bin/sh, which jsii-runtime-go reads when it creates a client, and then puts both variables back, so
-// that the processes the program starts later (and their own jsii) inherit the user's environment.
+// that the processes the program starts later (and their own jsii) inherit the user's environment; the
+// command gives the kernel the user's too. Use acts once per process, since closing a client that has
+// started would end the objects it holds; a client started after jsii.Close uses jsii's own runtime.
 // Whatever it reports, jsii works: jsii's own runtime is the fallback.
 func Use() (bool, string) {
+	useOnce.Do(func() { used, usedWhy = use() })
+	return used, usedWhy
+}
+
+var (
+	useOnce sync.Once
+	used    bool
+	usedWhy string
+)
+
+func use() (bool, string) {
 	if why := refusal(os.Getenv, runtime.GOOS); why != "" {
 		return false, why
 	}
@@ -68,7 +82,8 @@ func Use() (bool, string) {
 	if err != nil {
 		return false, err.Error()
 	}
-	restore := setenv(map[string]string{"JSII_RUNTIME": Command(node, dir), "SHELL": shell})
+	userShell, shellSet := os.LookupEnv("SHELL")
+	restore := setenv(map[string]string{"JSII_RUNTIME": Command(node, dir, shellSet, userShell), "SHELL": shell})
 	defer restore()
 	jsii.Close()
 	jsiiruntime.IsAnonymousProxy(nil) // creates the client, reading the two variables
@@ -115,9 +130,15 @@ func setenv(vars map[string]string) func() {
 }
 
 // Command is the shell command that runs the kernel installed in dir with node, with the redirections
-// kernel.js expects. The flag is the one the relay gives the kernel's process.
-func Command(node, dir string) string {
-	return fmt.Sprintf("exec %s --preserve-symlinks %s 4<&0 0</dev/null 3>&1 1>&2", shellQuote(node), shellQuote(filepath.Join(dir, "kernel.js")))
+// kernel.js expects, and the flag the relay gives the kernel's process. It first gives the kernel the
+// environment the user gave the program: without JSII_RUNTIME, and with their SHELL (unset if shellSet is
+// false), so that what the kernel starts does not inherit what Use set for jsii-runtime-go.
+func Command(node, dir string, shellSet bool, userShell string) string {
+	env := "unset JSII_RUNTIME SHELL; "
+	if shellSet {
+		env = "unset JSII_RUNTIME; SHELL=" + shellQuote(userShell) + "; export SHELL; "
+	}
+	return env + fmt.Sprintf("exec %s --preserve-symlinks %s 4<&0 0</dev/null 3>&1 1>&2", shellQuote(node), shellQuote(filepath.Join(dir, "kernel.js")))
 }
 
 // shellQuote quotes s for a POSIX shell.

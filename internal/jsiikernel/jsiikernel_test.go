@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/jsii-runtime-go"
 )
@@ -86,12 +90,28 @@ func TestVendoredKernelIsJsiiRuntimeGosOwn(t *testing.T) {
 			t.Errorf("the kernel no longer holds %s: revisit kernel.js", want)
 		}
 	}
-	// And on the relay's Node table: 20 has reached its end of life, 22 and 24 are the supported ones.
+	// And on the relay's table of Node releases, which kernel.js copies from Node 18 on (the older ones and
+	// the untested ones all ended long ago).
 	relay := upstreamFile(t, "internal/embedded/resources/bin/jsii-runtime.js")
-	for _, want := range []string{`new NodeRelease(20,{endOfLife:new Date("2026-04-30")})`, `new NodeRelease(22,{endOfLife:new Date("2027-04-30")})`, `new NodeRelease(24,{endOfLife:new Date("2028-04-30")})]`} {
-		if !bytes.Contains(relay, []byte(want)) {
-			t.Errorf("the relay's table of Node releases changed (%s): revisit kernel.js's Node warning", want)
+	relayRE := regexp.MustCompile(`new NodeRelease\((\d+),\{endOfLife:new Date\("([\d-]+)"\)(?:,endOfJsiiSupport:new Date\("([\d-]+)"\))?(,supportedRange:"[^"]*")?(,untested:!0)?\}\)`)
+	var want []string
+	for _, m := range relayRE.FindAllStringSubmatch(string(relay), -1) {
+		if major, _ := strconv.Atoi(m[1]); major >= 18 && m[5] == "" {
+			entry := m[1] + ": ['" + m[2] + "'"
+			if m[3] != "" {
+				entry += ", '" + m[3] + "'"
+			}
+			want = append(want, entry+"]")
 		}
+	}
+	kernel, _ := kernelFiles.ReadFile("kernel/kernel.js")
+	line := "const RELEASES = { " + strings.Join(want, ", ") + " };"
+	if len(want) < 4 || !bytes.Contains(kernel, []byte(line)) {
+		t.Errorf("kernel.js's table of Node releases must be the relay's: %s", line)
+	}
+	// Control: a table one date off is caught.
+	if bytes.Contains(bytes.Replace(kernel, []byte("2027-04-30"), []byte("2027-05-30"), 1), []byte(line)) {
+		t.Error("control: a changed date went unnoticed")
 	}
 }
 
@@ -100,7 +120,7 @@ func TestVendoredKernelIsJsiiRuntimeGosOwn(t *testing.T) {
 // jsii-runtime-go passes them on.
 func runKernel(t *testing.T, dir, stdin string) (answer, stdout, stderr string, err error) {
 	t.Helper()
-	cmd := exec.Command(shell, "-c", Command("node", dir))
+	cmd := exec.Command(shell, "-c", Command("node", dir, true, "/bin/bash"))
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -257,6 +277,86 @@ func TestUseKeepsTheRelayWhereItMust(t *testing.T) {
 	}
 }
 
+// The kernel gets the environment the user gave the program, not the variables Use sets for
+// jsii-runtime-go, which runs the command with them.
+func TestTheKernelGetsTheUsersEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	kernel, _ := kernelFiles.ReadFile("kernel/kernel.js")
+	stub := `require('fs').writeSync(3, JSON.stringify({runtime: process.env.JSII_RUNTIME ?? null, shell: process.env.SHELL ?? null}))`
+	for name, content := range map[string]string{"kernel.js": string(kernel), "program.js": stub} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		shellSet  bool
+		userShell string
+		want      string
+	}{
+		{true, "/usr/bin/fish", `{"runtime":null,"shell":"/usr/bin/fish"}`},
+		{true, "/opt/it's/zsh", `{"runtime":null,"shell":"/opt/it's/zsh"}`},
+		{false, "", `{"runtime":null,"shell":null}`},
+	} {
+		command := Command("node", dir, tc.shellSet, tc.userShell)
+		cmd := exec.Command(shell, "-c", command)
+		cmd.Env = append(os.Environ(), "JSII_RUNTIME="+command, "SHELL="+shell) // as jsii-runtime-go runs it
+		out, err := cmd.Output()
+		if err != nil || string(out) != tc.want {
+			t.Errorf("SHELL %q (set %v): the kernel saw %s (%v), want %s", tc.userShell, tc.shellSet, out, err, tc.want)
+		}
+	}
+	// Control: the same command without its first part hands the kernel what Use set.
+	command := Command("node", dir, false, "")
+	cmd := exec.Command(shell, "-c", command[strings.Index(command, "exec "):])
+	cmd.Env = append(os.Environ(), "JSII_RUNTIME=x", "SHELL="+shell)
+	if out, err := cmd.Output(); err != nil || string(out) != `{"runtime":"x","shell":"/bin/sh"}` {
+		t.Errorf("control: got %s (%v)", out, err)
+	}
+}
+
+// The relay emptied the kernel's pipes as they filled and flushed before it exited; kernel.js writes at
+// once, so nothing is lost when the kernel exits right after printing, however late the Go process reads.
+func TestTheKernelsOutputSurvivesItsExit(t *testing.T) {
+	kernel, _ := kernelFiles.ReadFile("kernel/kernel.js")
+	stub := `process.stderr.write('x'.repeat(300000) + '\n'); process.stdout.write('last\n'); process.exit(0);`
+	run := func(kernelJS string) (stdout, stderr string) {
+		dir := t.TempDir()
+		for name, content := range map[string]string{"kernel.js": kernelJS, "program.js": stub} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(shell, "-c", Command("node", dir, false, ""))
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = w
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		time.Sleep(500 * time.Millisecond) // a Go process busy elsewhere
+		all, _ := io.ReadAll(r)
+		r.Close()
+		cmd.Wait()
+		return passOn(string(all))
+	}
+	stdout, stderr := run(string(kernel))
+	if stdout != "last\n" || len(stderr) < 300001 {
+		t.Errorf("the kernel's output is lost at its exit: stdout %q, %d bytes of stderr", stdout, len(stderr))
+	}
+	// Control: through Node's own stream, which queues what a full pipe does not take.
+	queued := strings.Replace(string(kernel), "writeAll(2, Buffer.from(", "queue(Buffer.from(", 1)
+	queued = strings.Replace(queued, "function relayed(key) {", "const queue = process.stderr.write.bind(process.stderr);\nfunction relayed(key) {", 1)
+	if queued == string(kernel) {
+		t.Fatal("control: kernel.js no longer writes with writeAll")
+	}
+	if stdout, stderr := run(queued); stdout == "last\n" && len(stderr) >= 300001 {
+		t.Error("control: Node's queued writes lost nothing, so the test cannot tell")
+	}
+}
+
 func TestUseLeavesTheEnvironmentAsItWas(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("SHELL", "/bin/zsh-that-is-not-installed")
@@ -269,8 +369,9 @@ func TestUseLeavesTheEnvironmentAsItWas(t *testing.T) {
 	if v, set := os.LookupEnv("JSII_RUNTIME"); set || os.Getenv("SHELL") != "/bin/zsh-that-is-not-installed" {
 		t.Errorf("the program's children must inherit the user's environment: JSII_RUNTIME=%q (set %v), SHELL=%q", v, set, os.Getenv("SHELL"))
 	}
-	// A second Use works too: the variables are the user's again.
+	// A second Use changes nothing: closing the client again would end the objects it holds.
+	t.Setenv("JSII_NODE", "/nonexistent/node")
 	if ok, why := Use(); !ok {
-		t.Errorf("a second Use: %s", why)
+		t.Errorf("a second Use must report the first one's result: %s", why)
 	}
 }

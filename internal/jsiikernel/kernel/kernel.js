@@ -1,7 +1,7 @@
 // kernel.js runs jsii's kernel, program.js (byte for byte the copy jsii-runtime-go embeds, with its
 // runtime-index-worker.js), in this Node process, without the relay process that @jsii/runtime starts it
 // behind. internal/jsiikernel writes these files and the shell command that runs this one; docs/checks.md,
-// "The jsii kernel without its relay", says why. It does the two things the relay did besides relaying.
+// "The jsii kernel without its relay", says why, and what differs.
 'use strict';
 const fs = require('fs');
 
@@ -15,10 +15,23 @@ fs.readSync = function readRequests(fd, ...rest) {
   return readSync.call(this, fd === 3 ? 4 : fd, ...rest);
 };
 
-// 2. The output. The relay hands whatever the kernel prints to jsii-runtime-go as lines of JSON on stderr,
+// 2. The output. The relay hands what the kernel prints to jsii-runtime-go as lines of JSON on stderr,
 // {"stdout": base64} or {"stderr": base64}, which it decodes and writes to the Go process's stdout or
-// stderr; a line of any other JSON object it drops. So what the kernel prints is wrapped the same way.
-const writeStderr = process.stderr.write.bind(process.stderr);
+// stderr (a line of another JSON object it drops). So what the kernel prints through process.stdout and
+// process.stderr is wrapped the same way, and written at once: the kernel exits (process.exit) as soon as
+// the Go process says so, which would drop what Node still had queued for a pipe.
+const writeSync = fs.writeSync;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+function writeAll(fd, buffer) {
+  for (let at = 0; at < buffer.length;) {
+    try {
+      at += writeSync(fd, buffer, at);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1); // the pipe is full: wait for the Go process to read it
+    }
+  }
+}
 function relayed(key) {
   return function write(chunk, encoding, callback) {
     if (typeof encoding === 'function') {
@@ -26,20 +39,36 @@ function relayed(key) {
       encoding = undefined;
     }
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding || 'utf8') : Buffer.from(chunk);
-    return writeStderr(`${JSON.stringify({ [key]: bytes.toString('base64') })}\n`, callback);
+    writeAll(2, Buffer.from(`${JSON.stringify({ [key]: bytes.toString('base64') })}\n`));
+    if (typeof callback === 'function') process.nextTick(callback);
+    return true;
   };
 }
 process.stdout.write = relayed('stdout');
 process.stderr.write = relayed('stderr');
 
-// The relay also warns when Node is older than jsii supports, or newer than it was tested with; so does
-// this, for the releases the vendored jsii (1.142) names, and the relay's variables silence it.
+// 3. The relay's warning about the Node release, from the releases its table names (jsii-runtime-go 1.142's
+// bin/jsii-runtime.js, from Node 18 on; TestVendoredKernelIsJsiiRuntimeGosOwn compares): major → [end of
+// life, end of jsii's support if not six months later]. A release is deprecated between the two and
+// unsupported after; one the table does not name is untested if newer than all of them, long unsupported
+// if older. The relay's variables silence it.
+const RELEASES = { 18: ['2025-04-30', '2025-11-30'], 20: ['2026-04-30'], 22: ['2027-04-30'], 24: ['2028-04-30'] };
 const major = Number(process.versions.node.split('.')[0]);
-const silenced = (name) => (process.env[name] || '').split(',').map((v) => v.trim()).includes(String(major));
-if (major < 22 && !silenced('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION')) {
-  process.stderr.write(`jsii: Node ${process.version} is end-of-life and not supported by jsii; use Node 22 or 24.\n`);
-} else if (major > 22 && major !== 24 && !process.env.JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION) {
-  process.stderr.write(`jsii: this version of jsii has not been tested with Node ${process.version}; it supports Node 22 and 24.\n`);
+const [eol, eos] = RELEASES[major] || [];
+const endOfLife = eol && new Date(eol);
+const endOfSupport = eos ? new Date(eos) : endOfLife && new Date(endOfLife.getFullYear(), endOfLife.getMonth() + 6, endOfLife.getDate());
+const newest = Math.max(...Object.keys(RELEASES).map(Number));
+const env = (name) => process.env[name] || '';
+if (endOfLife ? endOfSupport <= Date.now() : major < newest) {
+  if (!env('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION').split(',').map((v) => v.trim()).includes(String(major))) {
+    process.stderr.write(`jsii: Node ${major} is end-of-life and not supported anymore by jsii; upgrade to Node 22 or 24.\n`);
+  }
+} else if (!endOfLife) {
+  if (!env('JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION')) {
+    process.stderr.write(`jsii: jsii has not been tested with Node ${process.version}; should you meet odd runtime issues, use Node 22 or 24.\n`);
+  }
+} else if (endOfLife <= Date.now() && !env('JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION')) {
+  process.stderr.write(`jsii: Node ${major} reached its end of life on ${eol}; jsii supports it until ${endOfSupport.toISOString().slice(0, 10)}.\n`);
 }
 
 require('./program.js');
