@@ -1,8 +1,10 @@
 package replay
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -325,6 +327,23 @@ func TestProjectionCheckCatchesPlantedFaults(t *testing.T) {
 // way), a record cut by the end, and damage that leaves the file to the
 // streaming reader. Control: a change deep in the record longer than the
 // window is seen by the comparison.
+// A window over whole bytes answers a negative count as the bufio.Reader it stands in for does, instead
+// of panicking.
+func TestTheWindowAnswersNegativeCountsAsBufioDoes(t *testing.T) {
+	data := []byte("some records")
+	whole := &window{whole: data}
+	buffered := &window{br: bufio.NewReaderSize(bytes.NewReader(data), readBuffer)}
+	for _, w := range []*window{whole, buffered} {
+		if b, err := w.Peek(-1); b != nil || !errors.Is(err, bufio.ErrNegativeCount) {
+			t.Errorf("Peek(-1) = %q, %v; want bufio.ErrNegativeCount", b, err)
+		}
+		w.Discard(-1)
+		if b, err := w.Peek(len(data)); err != nil || !bytes.Equal(b, data) {
+			t.Errorf("Discard(-1) must drop nothing; then Peek gives %q, %v", b, err)
+		}
+	}
+}
+
 func TestAnInputGunzippedWholeReadsAsStreamed(t *testing.T) {
 	eng := projectionEngines(t)[0]
 	recs := labelledRecords(t)

@@ -246,6 +246,9 @@ func (w *window) Peek(n int) ([]byte, error) {
 	if w.br != nil {
 		return w.br.Peek(n)
 	}
+	if n < 0 {
+		return nil, bufio.ErrNegativeCount
+	}
 	if n > readBuffer {
 		return w.whole[:min(len(w.whole), readBuffer)], bufio.ErrBufferFull
 	}
@@ -255,12 +258,13 @@ func (w *window) Peek(n int) ([]byte, error) {
 	return w.whole[:n], nil
 }
 
+// Discard drops n bytes; a negative n drops none, as bufio.Reader.Discard does.
 func (w *window) Discard(n int) {
 	if w.br != nil {
 		w.br.Discard(n)
 		return
 	}
-	w.whole = w.whole[min(n, len(w.whole)):]
+	w.whole = w.whole[min(max(n, 0), len(w.whole)):]
 }
 
 func (w *window) ReadByte() (byte, error) {
