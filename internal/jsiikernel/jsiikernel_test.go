@@ -104,15 +104,41 @@ func TestVendoredKernelIsJsiiRuntimeGosOwn(t *testing.T) {
 			want = append(want, entry+"]")
 		}
 	}
-	kernel, _ := kernelFiles.ReadFile("kernel/kernel.js")
+	kernel := kernelJS(t)
 	line := "const RELEASES = { " + strings.Join(want, ", ") + " };"
-	if len(want) < 4 || !bytes.Contains(kernel, []byte(line)) {
+	if len(want) < 4 || !strings.Contains(kernel, line) {
 		t.Errorf("kernel.js's table of Node releases must be the relay's: %s", line)
 	}
 	// Control: a table one date off is caught.
-	if bytes.Contains(bytes.Replace(kernel, []byte("2027-04-30"), []byte("2027-05-30"), 1), []byte(line)) {
+	if strings.Contains(strings.Replace(kernel, "2027-04-30", "2027-05-30", 1), line) {
 		t.Error("control: a changed date went unnoticed")
 	}
+}
+
+// kernelJS is the embedded kernel.js.
+func kernelJS(t *testing.T) string {
+	t.Helper()
+	b, err := kernelFiles.ReadFile("kernel/kernel.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// kernelDir writes kernel.js and a stand-in program.js into a new directory whose name holds quotes (the
+// command must quote it) and returns it.
+func kernelDir(t *testing.T, kernel, program string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), `a dir with "quotes" and 'apostrophes'`)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"kernel.js": kernel, "program.js": program} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // runKernel runs the command Command gives for dir with /bin/sh, as jsii-runtime-go does once Use has set
@@ -163,23 +189,9 @@ func TestTheKernelTalksOnTheGoProcesssPipesAndPrintsAsTheRelayDoes(t *testing.T)
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("node is not on the PATH: make puts node_modules/.bin on it")
 	}
-	kernel, err := kernelFiles.ReadFile("kernel/kernel.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(kernelJS string) string {
-		dir := filepath.Join(t.TempDir(), `a dir with "quotes" and 'apostrophes'`)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		for name, content := range map[string]string{"kernel.js": kernelJS, "program.js": stubKernel} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
-	answer, stdout, stderr, err := runKernel(t, write(string(kernel)), "a request\n")
+	kernel := kernelJS(t)
+	write := func(kernel string) string { return kernelDir(t, kernel, stubKernel) }
+	answer, stdout, stderr, err := runKernel(t, write(kernel), "a request\n")
 	if err != nil {
 		t.Fatalf("kernel: %v\n%s", err, stderr)
 	}
@@ -192,15 +204,15 @@ func TestTheKernelTalksOnTheGoProcesssPipesAndPrintsAsTheRelayDoes(t *testing.T)
 	// Controls: without either change kernel.js makes, the kernel cannot read its requests, or its stdout
 	// is lost.
 	for _, change := range []string{"fd === 3 ? 4 : fd", "process.stdout.write = relayed('stdout');"} {
-		if !strings.Contains(string(kernel), change) {
+		if !strings.Contains(kernel, change) {
 			t.Fatalf("control: kernel.js no longer holds %q", change)
 		}
 	}
-	noRemap := strings.Replace(string(kernel), "fd === 3 ? 4 : fd", "fd", 1)
+	noRemap := strings.Replace(kernel, "fd === 3 ? 4 : fd", "fd", 1)
 	if answer, _, _, err := runKernel(t, write(noRemap), "a request\n"); err == nil || answer != "" {
 		t.Errorf("control: reading fd 3 itself must fail; got %q, %v", answer, err)
 	}
-	noWrap := strings.Replace(string(kernel), "process.stdout.write = relayed('stdout');", "", 1)
+	noWrap := strings.Replace(kernel, "process.stdout.write = relayed('stdout');", "", 1)
 	if _, stdout, _, _ := runKernel(t, write(noWrap), "a request\n"); stdout != "" {
 		t.Errorf("control: printed unwrapped, a line of JSON is lost; got %q", stdout)
 	}
@@ -212,7 +224,7 @@ func TestInstallReplacesAChangedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := kernelFiles.ReadFile("kernel/kernel.js")
+	want := kernelJS(t)
 	path := filepath.Join(dir, "kernel.js")
 	if err := os.WriteFile(path, []byte("process.exit(0)\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -224,7 +236,7 @@ func TestInstallReplacesAChangedFile(t *testing.T) {
 	if again != dir {
 		t.Errorf("the same files go to the same directory: %s, then %s", dir, again)
 	}
-	if got, _ := os.ReadFile(path); !bytes.Equal(got, want) {
+	if got, _ := os.ReadFile(path); string(got) != want {
 		t.Errorf("a changed kernel.js must be replaced; it holds %q", got)
 	}
 	for _, p := range []string{dir, path} {
@@ -280,14 +292,8 @@ func TestUseKeepsTheRelayWhereItMust(t *testing.T) {
 // The kernel gets the environment the user gave the program, not the variables Use sets for
 // jsii-runtime-go, which runs the command with them.
 func TestTheKernelGetsTheUsersEnvironment(t *testing.T) {
-	dir := t.TempDir()
-	kernel, _ := kernelFiles.ReadFile("kernel/kernel.js")
 	stub := `require('fs').writeSync(3, JSON.stringify({runtime: process.env.JSII_RUNTIME ?? null, shell: process.env.SHELL ?? null}))`
-	for name, content := range map[string]string{"kernel.js": string(kernel), "program.js": stub} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := kernelDir(t, kernelJS(t), stub)
 	for _, tc := range []struct {
 		shellSet  bool
 		userShell string
@@ -317,16 +323,10 @@ func TestTheKernelGetsTheUsersEnvironment(t *testing.T) {
 // The relay emptied the kernel's pipes as they filled and flushed before it exited; kernel.js writes at
 // once, so nothing is lost when the kernel exits right after printing, however late the Go process reads.
 func TestTheKernelsOutputSurvivesItsExit(t *testing.T) {
-	kernel, _ := kernelFiles.ReadFile("kernel/kernel.js")
+	kernel := kernelJS(t)
 	stub := `process.stderr.write('x'.repeat(300000) + '\n'); process.stdout.write('last\n'); process.exit(0);`
-	run := func(kernelJS string) (stdout, stderr string) {
-		dir := t.TempDir()
-		for name, content := range map[string]string{"kernel.js": kernelJS, "program.js": stub} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cmd := exec.Command(shell, "-c", Command("node", dir, false, ""))
+	run := func(kernel string) (stdout, stderr string) {
+		cmd := exec.Command(shell, "-c", Command("node", kernelDir(t, kernel, stub), false, ""))
 		r, w, err := os.Pipe()
 		if err != nil {
 			t.Fatal(err)
@@ -342,14 +342,14 @@ func TestTheKernelsOutputSurvivesItsExit(t *testing.T) {
 		cmd.Wait()
 		return passOn(string(all))
 	}
-	stdout, stderr := run(string(kernel))
+	stdout, stderr := run(kernel)
 	if stdout != "last\n" || len(stderr) < 300001 {
 		t.Errorf("the kernel's output is lost at its exit: stdout %q, %d bytes of stderr", stdout, len(stderr))
 	}
 	// Control: through Node's own stream, which queues what a full pipe does not take.
-	queued := strings.Replace(string(kernel), "writeAll(2, Buffer.from(", "queue(Buffer.from(", 1)
+	queued := strings.Replace(kernel, "writeAll(2, Buffer.from(", "queue(Buffer.from(", 1)
 	queued = strings.Replace(queued, "function relayed(key) {", "const queue = process.stderr.write.bind(process.stderr);\nfunction relayed(key) {", 1)
-	if queued == string(kernel) {
+	if queued == kernel {
 		t.Fatal("control: kernel.js no longer writes with writeAll")
 	}
 	if stdout, stderr := run(queued); stdout == "last\n" && len(stderr) >= 300001 {
