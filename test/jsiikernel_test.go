@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -72,15 +73,56 @@ func TestTheDirectKernelSynthesizesWhatTheRelayDoes(t *testing.T) {
 	if err != nil || len(files) < 4 {
 		t.Fatalf("the relay's synth wrote %v (%v)", files, err)
 	}
-	if others, _ := filepath.Glob(filepath.Join(direct, "*")); len(others) != len(files) {
-		t.Errorf("the direct kernel's synth wrote %d files, the relay's %d", len(others), len(files))
-	}
-	for _, f := range files {
-		name := filepath.Base(f)
-		want, _ := os.ReadFile(f)
-		got, err := os.ReadFile(filepath.Join(direct, name))
-		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s differs between the direct kernel and the relay (%v)", name, err)
+	same := func(mode, direct string) {
+		t.Helper()
+		if others, _ := filepath.Glob(filepath.Join(direct, "*")); len(others) != len(files) {
+			t.Errorf("%s: the direct kernel's synth wrote %d files, the relay's %d", mode, len(others), len(files))
 		}
+		for _, f := range files {
+			name := filepath.Base(f)
+			want, _ := os.ReadFile(f)
+			got, err := os.ReadFile(filepath.Join(direct, name))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s: %s differs between the direct kernel and the relay (%v)", mode, name, err)
+			}
+		}
+	}
+	same("first start", direct)
+
+	// The first start kept the digests of the packages the app embeds (docs/checks.md, "Package digests
+	// kept per build"); the next start uses them, and writes the same.
+	memos, _ := filepath.Glob(filepath.Join(dir, "cache", "kmsguard", "jsii-kernel", "*", "digests", "*.json"))
+	if len(memos) != 1 {
+		t.Fatalf("the app's build must keep its package digests in one file: %v", memos)
+	}
+	kept, err := os.ReadFile(memos[0])
+	var digests map[string]struct {
+		Size   int64
+		Sha256 string
+	}
+	if err != nil || json.Unmarshal(kept, &digests) != nil || len(digests) < 5 {
+		t.Fatalf("kept digests: %s (%v)", kept, err)
+	}
+	direct, _ = run("digests kept")
+	same("digests kept", direct)
+	// A kept digest jsii's cache holds no copy by is computed again, and mended: damaged digests cost a
+	// start its time, never its result.
+	damaged := map[string]any{}
+	for pkg, d := range digests {
+		damaged[pkg] = map[string]any{"size": d.Size, "sha256": strings.Repeat("0", 64)}
+	}
+	b, _ := json.Marshal(damaged)
+	if err := os.WriteFile(memos[0], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	direct, _ = run("digests damaged")
+	same("digests damaged", direct)
+	mended, _ := os.ReadFile(memos[0])
+	var again map[string]struct {
+		Size   int64
+		Sha256 string
+	}
+	if json.Unmarshal(mended, &again) != nil || !reflect.DeepEqual(again, digests) {
+		t.Errorf("damaged digests must be mended to what the first start kept:\n%s\nwant\n%s", mended, kept)
 	}
 }

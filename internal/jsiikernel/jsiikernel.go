@@ -6,9 +6,13 @@
 // a Node start at every synth and doubles the cost of each of the hundreds of requests a synth makes
 // (docs/checks.md, "The jsii kernel without its relay"). jsii-runtime-go lets a program name its own
 // runtime command (JSII_RUNTIME); Use points it at kernel/kernel.js, which runs kernel/program.js (the
-// kernel jsii-runtime-go embeds, unchanged: TestVendoredKernelIsJsiiRuntimeGosOwn) in the one Node process.
+// kernel jsii-runtime-go embeds: TestVendoredKernelIsJsiiRuntimeGosOwn) in the one Node process.
 // Templates are byte for byte the same either way (TestTheDirectKernelSynthesizesWhatTheRelayDoes in
 // test/).
+//
+// Install changes two places in program.js (patches): the digest of each package jsii-runtime-go hands the
+// kernel, which kernel.js then keeps per build of the program instead of hashing 62 MB of packages at every
+// start, and an assertion that formatted its message before checking.
 package jsiikernel
 
 import (
@@ -21,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -83,7 +88,8 @@ func use() (bool, string) {
 		return false, err.Error()
 	}
 	userShell, shellSet := os.LookupEnv("SHELL")
-	restore := setenv(map[string]string{"JSII_RUNTIME": Command(node, dir, shellSet, userShell), "SHELL": shell})
+	bi, ok := debug.ReadBuildInfo()
+	restore := setenv(map[string]string{"JSII_RUNTIME": Command(node, dir, buildKey(bi, ok), shellSet, userShell), "SHELL": shell})
 	defer restore()
 	jsii.Close()
 	jsiiruntime.IsAnonymousProxy(nil) // creates the client, reading the two variables
@@ -132,13 +138,74 @@ func setenv(vars map[string]string) func() {
 // Command is the shell command that runs the kernel installed in dir with node, with the redirections
 // kernel.js expects, and the flag the relay gives the kernel's process. It first gives the kernel the
 // environment the user gave the program: without JSII_RUNTIME, and with their SHELL (unset if shellSet is
-// false), so that what the kernel starts does not inherit what Use set for jsii-runtime-go.
-func Command(node, dir string, shellSet bool, userShell string) string {
+// false), so that what the kernel starts does not inherit what Use set for jsii-runtime-go. key, the
+// program's buildKey, is kernel.js's argument; without one kernel.js keeps no package digest.
+func Command(node, dir, key string, shellSet bool, userShell string) string {
 	env := "unset JSII_RUNTIME SHELL; "
 	if shellSet {
 		env = "unset JSII_RUNTIME; SHELL=" + shellQuote(userShell) + "; export SHELL; "
 	}
-	return env + fmt.Sprintf("exec %s --preserve-symlinks %s 4<&0 0</dev/null 3>&1 1>&2", shellQuote(node), shellQuote(filepath.Join(dir, "kernel.js")))
+	arg := ""
+	if key != "" {
+		arg = " " + shellQuote(key)
+	}
+	return env + fmt.Sprintf("exec %s --preserve-symlinks %s%s 4<&0 0</dev/null 3>&1 1>&2", shellQuote(node), shellQuote(filepath.Join(dir, "kernel.js")), arg)
+}
+
+// buildKey names every module the program was built from (bi, if ok) by path, version and go.sum checksum
+// (a replacement's when it is replaced), or is "" when one has no checksum (a directory replacement, a
+// vendored build) or there is no build information. The jsii packages a program embeds, and so their
+// digests, come from those modules' files, which their checksums fix: one key, one set of packages.
+func buildKey(bi *debug.BuildInfo, ok bool) string {
+	if !ok || bi == nil || len(bi.Deps) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, d := range bi.Deps {
+		m := d
+		if d.Replace != nil {
+			m = d.Replace
+		}
+		if m.Sum == "" {
+			return ""
+		}
+		fmt.Fprintf(h, "%s %s %s %s\n", d.Path, m.Path, m.Version, m.Sum)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// patches are the two changes Install makes to program.js, each to a text it must hold exactly once
+// (docs/checks.md, "The jsii kernel without its relay").
+var patches = []struct{ from, to string }{
+	// The digest of a package's tarball, by which jsii finds the package's extracted copy in its package
+	// cache, is asked of kernel.js's kmsguardDigestFile. It computes it as before (the third argument),
+	// unless it kept it for this build and jsii's cache holds a complete copy by that digest (the fourth).
+	{digestCall, digestHook},
+	// An assertion built its message, a util.inspect of the type it checks, before checking: at every
+	// value the kernel reads, some 20 ms a synth. The message is now built only when the check fails.
+	{
+		"function computeSerializationType(e,p){if((0,B.default)(null!=e,`Kernel error: expected type information, got ${(0,K.inspect)(e)}`),",
+		"function computeSerializationType(e,p){if(null!=e||(0,B.default)(!1,`Kernel error: expected type information, got ${(0,K.inspect)(e)}`),",
+	},
+}
+
+// digestCall is where jsii's extractViaCache takes the digest of the tarball e of the package f (name and
+// version) and opens the cache entry y.entry by it.
+const (
+	digestCall = `_=(0,V.digestFile)(e,...f),F=y.entry(...f,_.toString("hex"));`
+	digestHook = `_=globalThis.kmsguardDigestFile(e,f,()=>(0,V.digestFile)(e,...f),p=>y.entry(...f,p.toString("hex")).isComplete),F=y.entry(...f,_.toString("hex"));`
+)
+
+// patchProgram returns program.js with the patches made, or an error if it does not hold the text of
+// one of them exactly once (a jsii-runtime-go upgrade changed it; Use then keeps jsii's own runtime).
+func patchProgram(program []byte) ([]byte, error) {
+	for _, p := range patches {
+		if n := bytes.Count(program, []byte(p.from)); n != 1 {
+			return nil, fmt.Errorf("program.js holds %.60s... %d times, not once: revisit internal/jsiikernel's patches", p.from, n)
+		}
+		program = bytes.Replace(program, []byte(p.from), []byte(p.to), 1)
+	}
+	return program, nil
 }
 
 // shellQuote quotes s for a POSIX shell.
@@ -146,11 +213,13 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// Install writes the kernel's files into a directory of cacheRoot named by their digest, and returns it.
-// A file already there is used only if it is byte for byte the embedded one; any other is replaced, through
-// a temporary file and a rename, so that a concurrent synth never reads half a file. The directory and the
-// two below cacheRoot must be the user's own and writable by nobody else (a cache root shared with others
-// could otherwise let them swap a file between the check and Node's read).
+// Install writes the kernel's files (program.js with its patches) into a directory of cacheRoot named
+// by their digest, with the digests/ directory kernel.js keeps package digests in, and returns it. A file
+// already there is used only if it is byte for byte the one Install would write; any other is replaced,
+// through a temporary file and a rename, so that a concurrent synth never reads half a file. The
+// directories and the two below cacheRoot must be the user's own and writable by nobody else (a cache root
+// shared with others could otherwise let them swap a file between the check and Node's read, or plant a
+// digest).
 func Install(cacheRoot string) (string, error) {
 	h := sha256.New()
 	contents := make([][]byte, len(fileNames))
@@ -159,6 +228,11 @@ func Install(cacheRoot string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if name == "program.js" {
+			if b, err = patchProgram(b); err != nil {
+				return "", err
+			}
+		}
 		contents[i] = b
 		fmt.Fprintf(h, "%s %d\n", name, len(b))
 		h.Write(b)
@@ -166,10 +240,11 @@ func Install(cacheRoot string) (string, error) {
 	ours := filepath.Join(cacheRoot, "kmsguard")
 	parent := filepath.Join(ours, "jsii-kernel")
 	dir := filepath.Join(parent, hex.EncodeToString(h.Sum(nil))[:16])
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	digests := filepath.Join(dir, "digests")
+	if err := os.MkdirAll(digests, 0o700); err != nil {
 		return "", fmt.Errorf("jsii kernel directory: %w", err)
 	}
-	for _, d := range []string{ours, parent, dir} {
+	for _, d := range []string{ours, parent, dir, digests} {
 		info, err := os.Lstat(d)
 		if err != nil {
 			return "", fmt.Errorf("jsii kernel directory: %w", err)

@@ -1,7 +1,8 @@
-// kernel.js runs jsii's kernel, program.js (byte for byte the copy jsii-runtime-go embeds, with its
-// runtime-index-worker.js), in this Node process, without the relay process that @jsii/runtime starts it
-// behind. internal/jsiikernel writes these files and the shell command that runs this one; docs/checks.md,
-// "The jsii kernel without its relay", says why, and what differs.
+// kernel.js runs jsii's kernel, program.js (the copy jsii-runtime-go embeds, with its
+// runtime-index-worker.js, and two places changed: internal/jsiikernel's patches), in this Node process,
+// without the relay process that @jsii/runtime starts it behind. internal/jsiikernel writes these files and
+// the shell command that runs this one; docs/checks.md, "The jsii kernel without its relay", says why, and
+// what differs.
 'use strict';
 const fs = require('fs');
 
@@ -71,4 +72,83 @@ if (endOfLife ? endOfSupport <= Date.now() : major < newest) {
   process.stderr.write(`jsii: Node ${major} reached its end of life on ${eol}; jsii supports it until ${endOfSupport.toISOString().slice(0, 10)}.\n`);
 }
 
-require('./program.js');
+// 4. The package digests. At every start jsii-runtime-go writes each package the program embeds to a
+// temporary file (62 MB for aws-cdk-lib and its dependencies) and the kernel hashes each one, to find the
+// package's extracted copy in jsii's package cache (docs/checks.md, "Package digests kept per build").
+// internal/jsiikernel passes, as this script's argument, a key naming every Go module the program was built
+// from by its go.sum checksum; the packages it embeds come from those modules, so the key fixes their
+// bytes. Their digests are kept in digests/<key>.json once computed, by package and size, and given back
+// to the kernel (which internal/jsiikernel has ask kmsguardDigestFile) as long as jsii's cache holds a
+// complete copy by that digest (cached). Otherwise (no key, a package of another size, a copy jsii has
+// pruned) the digest is computed as before, and kept again.
+const path = require('path');
+const sha256Hex = /^[0-9a-f]{64}$/;
+const buildKey = process.argv[2] || '';
+const memoFile = sha256Hex.test(buildKey) ? path.join(__dirname, 'digests', `${buildKey}.json`) : '';
+let memo;
+globalThis.kmsguardDigestFile = function digestFile(tarball, [name, version], compute, cached) {
+  if (!memoFile) return compute();
+  if (memo === undefined) {
+    try {
+      memo = JSON.parse(fs.readFileSync(memoFile, 'utf8'));
+    } catch {} // none yet, or unreadable: computed again, and rewritten
+    if (typeof memo !== 'object' || memo === null || Array.isArray(memo)) memo = {};
+  }
+  const key = `${name}@${version}`;
+  const size = fs.statSync(tarball).size;
+  const kept = Object.prototype.hasOwnProperty.call(memo, key) ? memo[key] : undefined;
+  if (kept && kept.size === size && sha256Hex.test(kept.sha256)) {
+    const digest = Buffer.from(kept.sha256, 'hex');
+    if (cached(digest)) return digest;
+  }
+  const digest = compute();
+  memo[key] = { size, sha256: digest.toString('hex') };
+  const temporary = `${memoFile}.${process.pid}`;
+  try {
+    fs.writeFileSync(temporary, JSON.stringify(memo), { mode: 0o600 });
+    fs.renameSync(temporary, memoFile); // whole, for a concurrent start
+  } catch {
+    try {
+      fs.rmSync(temporary, { force: true }); // not kept: computed again next time
+    } catch {}
+  }
+  return digest;
+};
+
+// 5. The compile cache. Node can keep the code V8 compiles for each module and skip compiling it at the
+// next start (module.enableCompileCache), about 80 ms of a synth, but finds it by the module's path, and
+// jsii's kernel loads every package from a new temporary directory (jsii-kernel-*) at every start. So the
+// kernel gets a work directory that comes back: work/<n>, which one kernel at a time holds by binding the
+// abstract socket kmsguard-jsii-<uid>-<this directory's name>-<n> (Linux only; the system releases it when
+// the process ends, however it ends). The directory is emptied when a kernel takes it and removed by the
+// kernel at its exit, as jsii's own. Off Linux, or when all eight are held, the kernel works as before.
+const SLOTS = 8;
+function holdSlot(n, then) {
+  if (process.platform !== 'linux' || n >= SLOTS) return then(-1);
+  const lock = require('net').createServer((socket) => socket.destroy());
+  lock.once('error', () => holdSlot(n + 1, then));
+  lock.listen({ path: `\0kmsguard-jsii-${process.getuid()}-${path.basename(__dirname)}-${n}` }, () => {
+    lock.unref(); // held until the process ends
+    then(n);
+  });
+}
+holdSlot(0, (n) => {
+  if (n >= 0) {
+    const work = path.join(__dirname, 'work', String(n));
+    try {
+      fs.rmSync(work, { recursive: true, force: true }); // left by a kernel that was killed
+      fs.mkdirSync(work, { recursive: true, mode: 0o700 });
+      const mkdtempSync = fs.mkdtempSync;
+      let given = false;
+      fs.mkdtempSync = function workDirectory(prefix, ...rest) {
+        if (given || path.basename(prefix) !== 'jsii-kernel-') return mkdtempSync.call(this, prefix, ...rest);
+        given = true;
+        return work;
+      };
+      const cache = path.join(__dirname, 'compile-cache');
+      fs.mkdirSync(cache, { recursive: true, mode: 0o700 });
+      require('module').enableCompileCache(cache);
+    } catch {} // the kernel works as before
+  }
+  require('./program.js');
+});

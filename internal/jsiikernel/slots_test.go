@@ -1,0 +1,140 @@
+package jsiikernel
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// A stand-in for program.js that makes its work directory as jsii's kernel does, answers with it and the
+// compile cache Node uses, and then waits for its requests to end.
+const workStub = `const fs = require('fs'), os = require('os'), path = require('path');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'jsii-kernel-'));
+fs.writeSync(3, JSON.stringify({ work, cache: require('module').getCompileCacheDir() ?? null }) + '\n');
+fs.readSync(3, Buffer.alloc(1));
+`
+
+// kernel is a running kernel process started as jsii-runtime-go starts it.
+type kernel struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	Work  string
+	Cache *string
+}
+
+func startKernel(t *testing.T, dir string) *kernel {
+	t.Helper()
+	cmd := exec.Command(shell, "-c", Command("node", dir, "", false, ""))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	k := &kernel{cmd: cmd, stdin: stdin}
+	t.Cleanup(k.stop)
+	line, err := bufio.NewReader(stdout).ReadBytes('\n')
+	if err != nil || json.Unmarshal(line, k) != nil {
+		t.Fatalf("kernel answered %q: %v", line, err)
+	}
+	return k
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "none"
+	}
+	return *s
+}
+
+func (k *kernel) stop() {
+	k.stdin.Close()
+	k.cmd.Wait()
+}
+
+func TestEachKernelHoldsAWorkDirectoryThatComesBack(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("kernels hold their work directories by abstract sockets, which only Linux has")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is not on the PATH: make puts node_modules/.bin on it")
+	}
+	write := func(kernelJS string) string {
+		dir := filepath.Join(t.TempDir(), fmt.Sprintf("kernel-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-")))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for name, content := range map[string]string{"kernel.js": kernelJS, "program.js": workStub} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	dir := write(kernelJS(t))
+	slot := func(n int) string { return filepath.Join(dir, "work", fmt.Sprint(n)) }
+	a, b := startKernel(t, dir), startKernel(t, dir)
+	if a.Work != slot(0) || b.Work != slot(1) {
+		t.Errorf("two kernels at once must hold work directories of their own: %s and %s", a.Work, b.Work)
+	}
+	if a.Cache == nil || !strings.HasPrefix(*a.Cache, filepath.Join(dir, "compile-cache")+string(filepath.Separator)) {
+		t.Errorf("a kernel with a work directory that comes back uses the compile cache in compile-cache/: %v", deref(a.Cache))
+	}
+	// A killed kernel's directory is free again at once, and emptied for the next one.
+	a.cmd.Process.Kill()
+	a.cmd.Wait()
+	if err := os.WriteFile(filepath.Join(slot(0), "left behind"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startKernel(t, dir)
+	if left, _ := os.ReadDir(slot(0)); c.Work != slot(0) || len(left) != 0 {
+		t.Errorf("a killed kernel's work directory must go to the next kernel, emptied: %s, holding %v", c.Work, left)
+	}
+	b.stop()
+	c.stop()
+	// With every directory held, a kernel works as before: a new temporary directory, no compile cache.
+	var held []net.Listener
+	for n := range 8 {
+		l, err := net.Listen("unix", fmt.Sprintf("@kmsguard-jsii-%d-%s-%d", os.Getuid(), filepath.Base(dir), n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, l)
+	}
+	d := startKernel(t, dir)
+	if !strings.HasPrefix(filepath.Base(d.Work), "jsii-kernel-") || filepath.Dir(d.Work) != filepath.Clean(os.TempDir()) || d.Cache != nil {
+		t.Errorf("with no work directory free, the kernel must use a temporary one and no cache: %s, %s", d.Work, deref(d.Cache))
+	}
+	d.stop()
+	os.Remove(d.Work)
+	held[5].Close()
+	if e := startKernel(t, dir); e.Work != slot(5) {
+		t.Errorf("control: the directory released must be taken: %s", e.Work)
+	}
+	for _, l := range held {
+		l.Close()
+	}
+	// Control: kernels that do not share the lock's name both take the first directory.
+	unlocked := strings.Replace(kernelJS(t), "kmsguard-jsii-${process.getuid()}", "kmsguard-jsii-${process.pid}", 1)
+	if unlocked == kernelJS(t) {
+		t.Fatal("control: kernel.js no longer names its lock so")
+	}
+	dir = write(unlocked)
+	if f, g := startKernel(t, dir), startKernel(t, dir); f.Work != g.Work {
+		t.Errorf("control: without the lock two kernels must collide; got %s and %s", f.Work, g.Work)
+	}
+}
