@@ -103,8 +103,16 @@ func TestTheDirectKernelSynthesizesWhatTheRelayDoes(t *testing.T) {
 	if err != nil || json.Unmarshal(kept, &digests) != nil || len(digests) < 5 {
 		t.Fatalf("kept digests: %s (%v)", kept, err)
 	}
+	before, err := os.Stat(memos[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	direct, _ = run("digests kept")
 	same("digests kept", direct)
+	// kernel.js replaces the file (a rename) only when it computed a digest.
+	if after, err := os.Stat(memos[0]); err != nil || !os.SameFile(before, after) {
+		t.Errorf("the next start must use the kept digests, not compute them again (%v)", err)
+	}
 	// A kept digest jsii's cache holds no copy by is computed again, and mended: damaged digests cost a
 	// start its time, never its result.
 	damaged := map[string]any{}
@@ -117,6 +125,15 @@ func TestTheDirectKernelSynthesizesWhatTheRelayDoes(t *testing.T) {
 	}
 	direct, _ = run("digests damaged")
 	same("digests damaged", direct)
+	// The kernel compiled from a work directory of its own, kept its compiled code, and removed the
+	// directory at its exit (docs/checks.md, "The compile cache, and a work directory that comes back").
+	kernelDir := filepath.Dir(filepath.Dir(memos[0]))
+	if cached, _ := filepath.Glob(filepath.Join(kernelDir, "compile-cache", "*", "*")); len(cached) < 10 {
+		t.Errorf("the kernel must keep its compiled code in compile-cache/: %v", cached)
+	}
+	if left, err := os.ReadDir(filepath.Join(kernelDir, "work")); err != nil || len(left) != 0 {
+		t.Errorf("the kernels must have worked in work/ and removed their directories at exit: %v (%v)", left, err)
+	}
 	mended, _ := os.ReadFile(memos[0])
 	var again map[string]struct {
 		Size   int64

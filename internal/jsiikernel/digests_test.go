@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -188,4 +189,48 @@ func TestBuildKeyNamesEveryModuleByItsChecksum(t *testing.T) {
 		t.Error("without build information there is no key")
 	}
 	// The app, built from its modules, has one: TestTheDirectKernelSynthesizesWhatTheRelayDoes (test/).
+}
+
+// embedsJsiiPackage reports whether a file of the main module would hand jsii a package of its own: a
+// tarball, or a call of jsii-runtime-go's runtime.Load.
+func embedsJsiiPackage(name string, content []byte) bool {
+	if strings.HasSuffix(name, ".tgz") {
+		return true
+	}
+	return strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") && bytes.Contains(content, []byte(`"github.com/aws/jsii-runtime-go/runtime"`)) &&
+		regexp.MustCompile(`\.Load\(`).Match(content)
+}
+
+// The build key names the modules kmsguard depends on, not kmsguard itself, whose version a local build
+// does not fix: so kmsguard must embed no jsii package of its own, or a kept digest could answer for a
+// changed one (docs/checks.md, "Package digests kept per build").
+func TestTheMainModuleEmbedsNoJsiiPackage(t *testing.T) {
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		content, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if embedsJsiiPackage(d.Name(), content) {
+			t.Errorf("%s hands jsii a package of kmsguard's own: add the main module to buildKey first", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Controls: a tarball, and the call every jsii package's Go binding makes, are caught.
+	load := []byte("import _jsii_ \"github.com/aws/jsii-runtime-go/runtime\"\nfunc Initialize() { _jsii_.Load(\"p\", \"1.0.0\", tarball) }\n")
+	if !embedsJsiiPackage("p-1.0.0.tgz", nil) || !embedsJsiiPackage("jsii.go", load) {
+		t.Error("control: a jsii package went unnoticed")
+	}
 }

@@ -1,7 +1,11 @@
+//go:build linux
+
 package jsiikernel
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,8 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -18,7 +22,7 @@ import (
 // compile cache Node uses, and then waits for its requests to end.
 const workStub = `const fs = require('fs'), os = require('os'), path = require('path');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'jsii-kernel-'));
-fs.writeSync(3, JSON.stringify({ work, cache: require('module').getCompileCacheDir() ?? null }) + '\n');
+fs.writeSync(3, JSON.stringify({ work, cache: require('module').getCompileCacheDir?.() ?? null }) + '\n');
 fs.readSync(3, Buffer.alloc(1));
 `
 
@@ -33,6 +37,11 @@ type kernel struct {
 func startKernel(t *testing.T, dir string) *kernel {
 	t.Helper()
 	cmd := exec.Command(shell, "-c", Command("node", dir, "", false, ""))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NODE_COMPILE_CACHE=") && !strings.HasPrefix(kv, "NODE_DISABLE_COMPILE_CACHE=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -67,9 +76,6 @@ func (k *kernel) stop() {
 }
 
 func TestEachKernelHoldsAWorkDirectoryThatComesBack(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("kernels hold their work directories by abstract sockets, which only Linux has")
-	}
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("node is not on the PATH: make puts node_modules/.bin on it")
 	}
@@ -86,7 +92,12 @@ func TestEachKernelHoldsAWorkDirectoryThatComesBack(t *testing.T) {
 		return dir
 	}
 	dir := write(kernelJS(t))
-	slot := func(n int) string { return filepath.Join(dir, "work", fmt.Sprint(n)) }
+	info, err := os.Stat("/proc/self/ns/net") // the kernels' network namespace is this process's
+	if err != nil {
+		t.Fatal(err)
+	}
+	namespace := info.Sys().(*syscall.Stat_t).Ino
+	slot := func(n int) string { return filepath.Join(dir, "work", fmt.Sprintf("%d-%d", namespace, n)) }
 	a, b := startKernel(t, dir), startKernel(t, dir)
 	if a.Work != slot(0) || b.Work != slot(1) {
 		t.Errorf("two kernels at once must hold work directories of their own: %s and %s", a.Work, b.Work)
@@ -94,22 +105,29 @@ func TestEachKernelHoldsAWorkDirectoryThatComesBack(t *testing.T) {
 	if a.Cache == nil || !strings.HasPrefix(*a.Cache, filepath.Join(dir, "compile-cache")+string(filepath.Separator)) {
 		t.Errorf("a kernel with a work directory that comes back uses the compile cache in compile-cache/: %v", deref(a.Cache))
 	}
-	// A killed kernel's directory is free again at once, and emptied for the next one.
+	// A killed kernel's directory is free again at once, and emptied for the next one; the others are
+	// left alone.
 	a.cmd.Process.Kill()
 	a.cmd.Wait()
-	if err := os.WriteFile(filepath.Join(slot(0), "left behind"), nil, 0o600); err != nil {
-		t.Fatal(err)
+	for _, n := range []int{0, 1} {
+		if err := os.WriteFile(filepath.Join(slot(n), "left behind"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := startKernel(t, dir)
 	if left, _ := os.ReadDir(slot(0)); c.Work != slot(0) || len(left) != 0 {
 		t.Errorf("a killed kernel's work directory must go to the next kernel, emptied: %s, holding %v", c.Work, left)
+	}
+	if _, err := os.Stat(filepath.Join(slot(1), "left behind")); err != nil {
+		t.Errorf("taking a work directory must leave the one another kernel holds alone: %v", err)
 	}
 	b.stop()
 	c.stop()
 	// With every directory held, a kernel works as before: a new temporary directory, no compile cache.
 	var held []net.Listener
 	for n := range 8 {
-		l, err := net.Listen("unix", fmt.Sprintf("@kmsguard-jsii-%d-%s-%d", os.Getuid(), filepath.Base(dir), n))
+		pathDigest := sha256.Sum256([]byte(dir))
+		l, err := net.Listen("unix", fmt.Sprintf("@kmsguard-jsii-%d-%s-%d", os.Getuid(), hex.EncodeToString(pathDigest[:])[:16], n))
 		if err != nil {
 			t.Fatal(err)
 		}

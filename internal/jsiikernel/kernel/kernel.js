@@ -103,9 +103,9 @@ globalThis.kmsguardDigestFile = function digestFile(tarball, [name, version], co
   }
   const digest = compute();
   memo[key] = { size, sha256: digest.toString('hex') };
-  const temporary = `${memoFile}.${process.pid}`;
+  const temporary = `${memoFile}.${process.pid}.${require('crypto').randomBytes(6).toString('hex')}`;
   try {
-    fs.writeFileSync(temporary, JSON.stringify(memo), { mode: 0o600 });
+    fs.writeFileSync(temporary, JSON.stringify(memo), { mode: 0o600, flag: 'wx' });
     fs.renameSync(temporary, memoFile); // whole, for a concurrent start
   } catch {
     try {
@@ -118,26 +118,42 @@ globalThis.kmsguardDigestFile = function digestFile(tarball, [name, version], co
 // 5. The compile cache. Node can keep the code V8 compiles for each module and skip compiling it at the
 // next start (module.enableCompileCache), about 80 ms of a synth, but finds it by the module's path, and
 // jsii's kernel loads every package from a new temporary directory (jsii-kernel-*) at every start. So the
-// kernel gets a work directory that comes back: work/<n>, which one kernel at a time holds by binding the
-// abstract socket kmsguard-jsii-<uid>-<this directory's name>-<n> (Linux only; the system releases it when
-// the process ends, however it ends). The directory is emptied when a kernel takes it and removed by the
-// kernel at its exit, as jsii's own. Off Linux, or when all eight are held, the kernel works as before.
+// kernel gets a work directory that comes back, work/<network namespace>-<n>, which one kernel at a time
+// holds by binding the abstract socket kmsguard-jsii-<uid>-<digest of this directory's path>-<n> (Linux
+// only; the system releases it when the process ends, however it ends). Abstract sockets are per network
+// namespace, hence its number in the directory's name: kernels in two containers that share this
+// directory never share a work directory. The directory is emptied when a kernel takes it and removed by
+// the kernel at its exit, as jsii's own. Without Linux, its namespace or Node's compile cache, or when all
+// eight are held, the kernel works as before.
 const SLOTS = 8;
+function slotPrefix() {
+  if (process.platform !== 'linux' || typeof require('module').enableCompileCache !== 'function') return '';
+  try {
+    return String(fs.statSync('/proc/self/ns/net').ino);
+  } catch {
+    return '';
+  }
+}
 function holdSlot(n, then) {
-  if (process.platform !== 'linux' || n >= SLOTS) return then(-1);
+  if (n >= SLOTS) return then(-1);
+  const dir = require('crypto').createHash('sha256').update(__dirname).digest('hex').slice(0, 16);
   const lock = require('net').createServer((socket) => socket.destroy());
   lock.once('error', () => holdSlot(n + 1, then));
-  lock.listen({ path: `\0kmsguard-jsii-${process.getuid()}-${path.basename(__dirname)}-${n}` }, () => {
+  lock.listen({ path: `\0kmsguard-jsii-${process.getuid()}-${dir}-${n}` }, () => {
+    lock.removeAllListeners('error');
+    lock.on('error', () => {}); // a failed accept (someone connected) changes nothing
     lock.unref(); // held until the process ends
     then(n);
   });
 }
-holdSlot(0, (n) => {
+function start(namespace, n) {
   if (n >= 0) {
-    const work = path.join(__dirname, 'work', String(n));
+    const work = path.join(__dirname, 'work', `${namespace}-${n}`);
     try {
       fs.rmSync(work, { recursive: true, force: true }); // left by a kernel that was killed
       fs.mkdirSync(work, { recursive: true, mode: 0o700 });
+      const cache = path.join(__dirname, 'compile-cache');
+      fs.mkdirSync(cache, { recursive: true, mode: 0o700 });
       const mkdtempSync = fs.mkdtempSync;
       let given = false;
       fs.mkdtempSync = function workDirectory(prefix, ...rest) {
@@ -145,10 +161,11 @@ holdSlot(0, (n) => {
         given = true;
         return work;
       };
-      const cache = path.join(__dirname, 'compile-cache');
-      fs.mkdirSync(cache, { recursive: true, mode: 0o700 });
       require('module').enableCompileCache(cache);
     } catch {} // the kernel works as before
   }
   require('./program.js');
-});
+}
+const namespace = slotPrefix();
+if (namespace) holdSlot(0, (n) => start(namespace, n));
+else start('', -1);
