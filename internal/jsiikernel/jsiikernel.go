@@ -12,7 +12,10 @@
 //
 // Install changes two places in program.js (patches): the digest of each package jsii-runtime-go hands the
 // kernel, which kernel.js then keeps per build of the program instead of hashing 62 MB of packages at every
-// start, and an assertion that formatted its message before checking.
+// start, and an assertion that formatted its message before checking. kernel.js also gives the kernel a
+// work directory that comes back from one start to the next, so that Node's compile cache applies
+// (docs/checks.md, "Package digests kept per build" and "The compile cache, and a work directory that
+// comes back").
 package jsiikernel
 
 import (

@@ -126,7 +126,7 @@ globalThis.kmsguardDigestFile = function digestFile(tarball, [name, version], co
 // the kernel at its exit, as jsii's own. Without Linux, its namespace or Node's compile cache, or when all
 // eight are held, the kernel works as before.
 const SLOTS = 8;
-function slotPrefix() {
+function networkNamespace() {
   if (process.platform !== 'linux' || typeof require('module').enableCompileCache !== 'function') return '';
   try {
     return String(fs.statSync('/proc/self/ns/net').ino);
@@ -166,6 +166,6 @@ function start(namespace, n) {
   }
   require('./program.js');
 }
-const namespace = slotPrefix();
+const namespace = networkNamespace();
 if (namespace) holdSlot(0, (n) => start(namespace, n));
 else start('', -1);
