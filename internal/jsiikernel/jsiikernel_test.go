@@ -133,7 +133,12 @@ func kernelJS(t *testing.T) string {
 // command must quote it) and returns it.
 func kernelDir(t *testing.T, kernel, program string) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), `a dir with "quotes" and 'apostrophes'`)
+	return writeKernel(t, filepath.Join(t.TempDir(), `a dir with "quotes" and 'apostrophes'`), kernel, program)
+}
+
+// writeKernel writes kernel.js and program.js into a new directory dir and returns it.
+func writeKernel(t *testing.T, dir, kernel, program string) string {
+	t.Helper()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -80,16 +80,7 @@ func TestEachKernelHoldsAWorkDirectoryThatComesBack(t *testing.T) {
 		t.Fatal("node is not on the PATH: make puts node_modules/.bin on it")
 	}
 	write := func(kernelJS string) string {
-		dir := filepath.Join(t.TempDir(), fmt.Sprintf("kernel-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-")))
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		for name, content := range map[string]string{"kernel.js": kernelJS, "program.js": workStub} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
+		return writeKernel(t, filepath.Join(t.TempDir(), "kernel"), kernelJS, workStub)
 	}
 	dir := write(kernelJS(t))
 	info, err := os.Stat("/proc/self/ns/net") // the kernels' network namespace is this process's
