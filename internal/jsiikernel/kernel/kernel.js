@@ -81,6 +81,7 @@ if (endOfLife ? endOfSupport <= Date.now() : major < newest) {
 // to the kernel (which internal/jsiikernel has ask kmsguardDigestFile) as long as jsii's cache holds a
 // complete copy by that digest (cached). Otherwise (no key, a package of another size, a copy jsii has
 // pruned) the digest is computed as before, and kept again.
+const crypto = require('crypto');
 const path = require('path');
 const sha256Hex = /^[0-9a-f]{64}$/;
 const buildKey = process.argv[2] || '';
@@ -103,7 +104,7 @@ globalThis.kmsguardDigestFile = function digestFile(tarball, [name, version], co
   }
   const digest = compute();
   memo[key] = { size, sha256: digest.toString('hex') };
-  const temporary = `${memoFile}.${process.pid}.${require('crypto').randomBytes(6).toString('hex')}`;
+  const temporary = `${memoFile}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`;
   try {
     fs.writeFileSync(temporary, JSON.stringify(memo), { mode: 0o600, flag: 'wx' });
     fs.renameSync(temporary, memoFile); // whole, for a concurrent start
@@ -134,12 +135,11 @@ function networkNamespace() {
     return '';
   }
 }
-function holdSlot(n, then) {
+function holdSlot(name, n, then) {
   if (n >= SLOTS) return then(-1);
-  const dir = require('crypto').createHash('sha256').update(__dirname).digest('hex').slice(0, 16);
   const lock = require('net').createServer((socket) => socket.destroy());
-  lock.once('error', () => holdSlot(n + 1, then));
-  lock.listen({ path: `\0kmsguard-jsii-${process.getuid()}-${dir}-${n}` }, () => {
+  lock.once('error', () => holdSlot(name, n + 1, then));
+  lock.listen({ path: `${name}-${n}` }, () => {
     lock.removeAllListeners('error');
     lock.on('error', () => {}); // a failed accept (someone connected) changes nothing
     lock.unref(); // held until the process ends
@@ -167,5 +167,9 @@ function start(namespace, n) {
   require('./program.js');
 }
 const namespace = networkNamespace();
-if (namespace) holdSlot(0, (n) => start(namespace, n));
-else start('', -1);
+if (namespace) {
+  const digest = crypto.createHash('sha256').update(__dirname).digest('hex').slice(0, 16);
+  holdSlot(`\0kmsguard-jsii-${process.getuid()}-${digest}`, 0, (n) => start(namespace, n));
+} else {
+  start('', -1);
+}

@@ -2,8 +2,8 @@
 // toolchain as bin/. Its synth time is Node start, the jsii runtime and loading aws-cdk-lib, which no
 // change to kmsguard can remove. With the argument "novalidation" it also turns off the CDK's built-in
 // template validation, as bin/ does: the stricter floor, without the validator's start-up. With "direct"
-// it also starts jsii's kernel without the relay process, as bin/ does (internal/jsiikernel): the floor
-// for the same runtime.
+// it also starts jsii's kernel as bin/ does, without the relay process and with its package digests and
+// compile cache (internal/jsiikernel): the floor for the same runtime.
 package main
 
 import (
